@@ -1,0 +1,197 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// DefaultTimeout bounds a spec's build steps when it sets no timeout.
+const DefaultTimeout = time.Hour
+
+// Options configure [Build].
+type Options struct {
+	OutDir      string      // where the RPM and the build log go; created if missing
+	Compression Compression // zero value: gzip level 6
+	// Time is the build time and every file's mtime; normally the commit
+	// time of the ref, so that builds are reproducible.
+	Time      time.Time
+	BuildHost string // default "acn"
+	Ref       string // for messages: the ref the tree came from
+	// CacheDir keeps downloaded sources by checksum.
+	CacheDir string
+	// ScratchDir is where build steps run; default os.TempDir().
+	ScratchDir  string
+	Timeout     time.Duration // default DefaultTimeout; a spec's timeout wins
+	KeepScratch bool          // leave the scratch directory for debugging
+	HTTPClient  *http.Client  // for sources; default http.DefaultClient
+	Logger      *slog.Logger  // default: discard
+}
+
+// Result describes a package that was written.
+type Result struct {
+	Spec     *specs.Spec
+	Path     string // the .rpm file
+	LogPath  string // the build log, when the spec has build steps
+	Files    int
+	Size     int64 // bytes of the .rpm file
+	Duration time.Duration
+}
+
+// FileName is the conventional file name of the spec's binary package.
+func FileName(s *specs.Spec) string { return s.NEVRA() + ".rpm" }
+
+// Build builds one package from spec and the git tree it belongs to.
+// On failure no .rpm is left in OutDir; the build log is kept.
+func Build(ctx context.Context, tree fs.FS, spec *specs.Spec, opts Options) (*Result, error) {
+	start := time.Now()
+	res, err := build(ctx, tree, spec, opts)
+	if err != nil {
+		return res, fmt.Errorf("build %s %s: %w", spec.Name, spec.EVR(), err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Result, error) {
+	if o.Compression.Name == "" {
+		o.Compression, _ = ParseCompression("")
+	}
+	if o.BuildHost == "" {
+		o.BuildHost = "acn"
+	}
+	if o.Time.IsZero() {
+		return nil, fmt.Errorf("no build time given")
+	}
+	o.Time = o.Time.UTC().Truncate(time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if spec.Timeout != 0 {
+		o.Timeout = spec.Timeout
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{Spec: spec, Path: filepath.Join(o.OutDir, FileName(spec))}
+	src := sources{tree: tree, ref: o.Ref}
+
+	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
+		sc, err := newScratch(o.ScratchDir)
+		if err != nil {
+			return nil, fmt.Errorf("scratch directory: %w", err)
+		}
+		if o.KeepScratch {
+			o.Logger.Info("keeping scratch directory", "dir", sc.root)
+		} else {
+			defer sc.remove()
+		}
+		res.LogPath = filepath.Join(o.OutDir, spec.NEVRA()+".build.log")
+		dest, closeDest, err := runBuild(ctx, tree, spec, sc, o, res.LogPath)
+		if err != nil {
+			return res, err
+		}
+		defer closeDest()
+		src.destDir = dest
+	}
+
+	ents, err := collect(spec, src)
+	if err != nil {
+		return res, err
+	}
+	res.Files = len(ents)
+	p, err := writePayload(o.OutDir, ents, o.Time, o.Compression)
+	if err != nil {
+		return res, fmt.Errorf("write payload: %w", err)
+	}
+	defer p.file.Close()
+	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression}
+	size, err := writeFileAtomic(res.Path, func(f *os.File) error { return writeRPM(f, h, ents, p) })
+	if err != nil {
+		return res, fmt.Errorf("write %s: %w", res.Path, err)
+	}
+	res.Size = size
+	return res, nil
+}
+
+// runBuild prepares the scratch tree, fetches sources and runs the steps,
+// logging everything to logPath. It returns the install root as an fs.FS.
+func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o Options, logPath string) (fs.FS, func(), error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build log: %w", err)
+	}
+	defer log.Close()
+	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := copyTree(tree, sc.src, o.Time); err != nil {
+		fmt.Fprintf(log, "==> copy tree: %v\n", err)
+		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)
+	}
+	for i, s := range spec.Sources {
+		fmt.Fprintf(log, "==> source %s\n", s.URL)
+		if err := fetchSource(ctx, o.HTTPClient, o.CacheDir, s, sc.srcDir); err != nil {
+			fmt.Fprintf(log, "==> %v\n", err)
+			return nil, nil, &specs.Error{File: spec.File, Line: s.Line, Field: fmt.Sprintf("sources[%d]", i), Err: err}
+		}
+	}
+	o.Logger.Info("running build steps", "package", spec.NEVRA(), "steps", len(spec.Build), "log", logPath)
+	if err := runSteps(ctx, spec, sc, o.Time, log); err != nil {
+		return nil, nil, fmt.Errorf("%w (log: %s)", err, logPath)
+	}
+	return destFS(sc.destDir)
+}
+
+// writeFileAtomic writes name through a temporary file in the same
+// directory, fsyncs it and renames it into place, then fsyncs the
+// directory: readers see the old file or the whole new one.
+func writeFileAtomic(name string, write func(*os.File) error) (int64, error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return 0, err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return fi.Size(), nil
+}

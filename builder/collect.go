@@ -1,0 +1,204 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// sources are the two roots a files entry may read from.
+type sources struct {
+	tree    fs.FS // the git tree at the ref
+	destDir fs.FS // what build steps installed; nil without build steps
+	ref     string
+}
+
+// collect turns the spec's files list into package entries, sorted by
+// name. Every problem names the spec file, line and key.
+func collect(s *specs.Spec, src sources) ([]entry, error) {
+	byName := map[string]*entry{}
+	from := map[string]string{} // package path -> spec field that added it
+	var errs []error
+	fail := func(f specs.File, key string, err error) {
+		errs = append(errs, &specs.Error{File: s.File, Line: f.Line, Field: f.Field() + "." + key, Err: err})
+	}
+	put := func(f specs.File, e entry) {
+		if prev, ok := byName[e.name]; ok {
+			switch {
+			case prev.isDir() && e.isDir():
+				// A directory a tree brought in, named again on its own:
+				// the explicit entry's attributes win.
+				if f.Type == specs.TypeDir {
+					*prev = e
+				}
+				return
+			default:
+				fail(f, "dst", fmt.Errorf("%w: %s is already packaged by %s", specs.ErrInvalid, e.name, from[e.name]))
+				return
+			}
+		}
+		byName[e.name] = &e
+		from[e.name] = f.Field()
+	}
+
+	for _, f := range s.Files {
+		base := entry{name: f.Dst, owner: f.Owner, group: f.Group, origin: s.File + ": " + f.Field()}
+		switch f.Type {
+		case specs.TypeDir:
+			base.mode = modeDir | perm(f.Mode, 0o755)
+			put(f, base)
+			continue
+		case specs.TypeSymlink:
+			base.mode = modeSymlink | 0o777
+			base.link = f.Target
+			put(f, base)
+			continue
+		case specs.TypeGhost:
+			base.flags = fileGhost
+			if f.Tree {
+				base.mode = modeDir | perm(f.Mode, 0o755)
+			} else {
+				base.mode = modeRegular | perm(f.Mode, 0o644)
+			}
+			put(f, base)
+			continue
+		case specs.TypeConfig:
+			base.flags = fileConfig
+		case specs.TypeConfigNoReplace:
+			base.flags = fileConfig | fileNoReplace
+		case specs.TypeDoc:
+			base.flags = fileDoc
+		case specs.TypeLicense:
+			base.flags = fileLicense
+		}
+
+		fsys, rel, where := src.tree, f.Src, "in the git tree at "+src.ref
+		if f.FromDestDir() {
+			if src.destDir == nil {
+				fail(f, "src", fmt.Errorf("%w: %s names $DESTDIR but the spec has no build steps", specs.ErrInvalid, f.Src))
+				continue
+			}
+			fsys, rel, where = src.destDir, strings.TrimPrefix(strings.TrimPrefix(f.Src, "$DESTDIR"), "/"), "in $DESTDIR (did a build step install it?)"
+			if rel == "" {
+				rel = "."
+			}
+		}
+		var matches []string
+		glob := strings.ContainsAny(rel, "*?[")
+		if glob {
+			m, err := fs.Glob(fsys, rel)
+			if err != nil {
+				fail(f, "src", fmt.Errorf("%w: %v", specs.ErrInvalid, err))
+				continue
+			}
+			if len(m) == 0 {
+				fail(f, "src", fmt.Errorf("%w: %s matches nothing %s", specs.ErrInvalid, f.Src, where))
+				continue
+			}
+			matches = m
+		} else {
+			matches = []string{rel}
+		}
+		for _, m := range matches {
+			dst := f.Dst
+			if glob {
+				dst = path.Join(f.Dst, path.Base(m))
+			}
+			if err := addPath(fsys, !f.FromDestDir(), m, dst, f, base, glob, put); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					err = fmt.Errorf("%w: %s not found %s", specs.ErrInvalid, f.Src, where)
+				}
+				fail(f, "src", err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]entry, len(names))
+	for i, n := range names {
+		out[i] = *byName[n]
+	}
+	return out, nil
+}
+
+func perm(m uint32, def uint32) uint32 {
+	if m == 0 {
+		return def
+	}
+	return m & 0o7777
+}
+
+// addPath packs one source path at dst: a file, a symbolic link, or a
+// whole directory tree. f.Mode applies to the regular files packed.
+//
+// Links from the git tree must stay inside it (inTree); links that build
+// steps installed may point anywhere on the installed system.
+func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry, glob bool, put func(specs.File, entry)) error {
+	fi, err := fs.Lstat(fsys, name)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() && f.Tree && !glob {
+		dst = path.Join(dst, path.Base(name))
+	}
+	one := func(p string, fi fs.FileInfo, dst string) error {
+		e := base
+		e.name = dst
+		e.origin = base.origin + " (" + p + ")"
+		switch {
+		case fi.IsDir():
+			e.mode = modeDir | uint32(fi.Mode().Perm())
+			e.flags &^= fileConfig | fileNoReplace // rpm ignores %config on directories
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(fsys, p)
+			if err != nil {
+				return err
+			}
+			if inTree && specs.LinkEscapes(p, target) {
+				return fmt.Errorf("%w: symbolic link %s -> %s points outside the repository", specs.ErrEscapes, p, target)
+			}
+			e.mode = modeSymlink | 0o777
+			e.link = target
+		case fi.Mode().IsRegular():
+			e.mode = modeRegular | perm(f.Mode, uint32(fi.Mode().Perm()))
+			e.size = fi.Size()
+			e.open = func() (io.ReadCloser, error) { return fsys.Open(p) }
+		default:
+			return fmt.Errorf("%w: %s is not a regular file, directory or symbolic link", specs.ErrInvalid, p)
+		}
+		put(f, e)
+		return nil
+	}
+	if !fi.IsDir() {
+		return one(name, fi, dst)
+	}
+	return fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := fs.Lstat(fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, name), "/")
+		if name == "." {
+			rel = p
+			if p == "." {
+				rel = ""
+			}
+		}
+		return one(p, fi, path.Join(dst, rel))
+	})
+}

@@ -1,0 +1,17 @@
+// Package builder is the second room of acn: it turns one validated spec
+// and the git tree it came from into a binary RPM.
+//
+// [Build] runs the spec's build steps (if any) in a private scratch copy of
+// the tree with a clean environment, a timeout and a log; collects the files
+// the spec lists from the tree and from $DESTDIR; and writes the package
+// with google/rpmpack for the header, streaming every file's content
+// through the compressed cpio payload so that memory does not grow with the
+// size of the files. It adds what rpmbuild adds and rpmpack does not:
+// rpmlib() requires, [epoch:]version-release and ISA self-provides, SHA-1,
+// SHA-256 and MD5 digests, and the real payload size.
+//
+// Output is reproducible: the same spec at the same commit gives the same
+// bytes, because build time and every file time come from the commit and no
+// host name is recorded. An output file is written under a temporary name
+// and renamed into place, so a failed build never leaves a partial RPM.
+package builder

@@ -1,0 +1,599 @@
+package builder
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cavaliergopher/cpio"
+	"github.com/google/rpmpack"
+	"github.com/klauspost/compress/zstd"
+	gzip "github.com/klauspost/pgzip"
+	"github.com/ulikunitz/xz"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// rpm header tags that acn sets itself; rpmpack leaves them out or fills
+// them from whole in-memory file bodies, which acn never hands it.
+const (
+	tagSize            = 1009
+	tagFileSizes       = 1028
+	tagFileRDevs       = 1033
+	tagFileDigests     = 1035
+	tagProvideName     = 1047
+	tagRequireFlags    = 1048
+	tagRequireName     = 1049
+	tagRequireVersion  = 1050
+	tagConflictFlags   = 1053
+	tagConflictName    = 1054
+	tagConflictVersion = 1055
+	tagRPMVersion      = 1064
+	tagChangelogTime   = 1080
+	tagChangelogName   = 1081
+	tagChangelogText   = 1082
+	tagObsoleteName    = 1090
+	tagFileINodes      = 1096
+	tagProvideFlags    = 1112
+	tagProvideVersion  = 1113
+	tagObsoleteFlags   = 1114
+	tagObsoleteVersion = 1115
+	tagPayloadFlags    = 1126
+	tagRecommendName   = 5046
+	tagSuggestName     = 5049
+	tagSupplementName  = 5052
+	tagEnhanceName     = 5055
+	tagEncoding        = 5062
+	tagPayloadDigest   = 5092
+
+	sigSHA1        = 269
+	sigSHA256      = 273
+	sigSize        = 1000
+	sigMD5         = 1004
+	sigPayloadSize = 1007
+)
+
+// Dependency flags (rpmds.h).
+const (
+	senseLess      = 1 << 1
+	senseGreater   = 1 << 2
+	senseEqual     = 1 << 3
+	sensePosttrans = 1 << 5
+	sensePretrans  = 1 << 7
+	senseInterp    = 1 << 8
+	senseScriptPre = 1 << 9
+	sensePost      = 1 << 10
+	sensePreun     = 1 << 11
+	sensePostun    = 1 << 12
+	senseRPMLib    = 1 << 24
+)
+
+// File flags (rpmfiles.h).
+const (
+	fileConfig    = 1 << 0
+	fileDoc       = 1 << 1
+	fileNoReplace = 1 << 4
+	fileGhost     = 1 << 6
+	fileLicense   = 1 << 7
+)
+
+const (
+	modeDir     = 0o040000
+	modeRegular = 0o100000
+	modeSymlink = 0o120000
+	dirSize     = 4096
+)
+
+// entry is one path of the package, in package order (sorted by name).
+type entry struct {
+	name   string // absolute path in the package
+	mode   uint32 // type and permission bits
+	owner  string
+	group  string
+	flags  uint32
+	size   int64
+	link   string
+	open   func() (io.ReadCloser, error) // regular files with content
+	origin string                        // where it came from, for errors
+}
+
+func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }
+func (e *entry) isSymlink() bool { return e.mode&0o170000 == modeSymlink }
+func (e *entry) isGhost() bool   { return e.flags&fileGhost != 0 }
+
+// Compression names a payload compressor and its level, such as "gzip",
+// "gzip:9", "xz" or "zstd:19".
+type Compression struct {
+	Name  string
+	Level int
+}
+
+// ParseCompression reads "name[:level]"; the empty string means gzip at
+// level 6, which every rpm since EL5 reads.
+func ParseCompression(s string) (Compression, error) {
+	name, lvl, hasLevel := strings.Cut(s, ":")
+	c := Compression{Name: name}
+	switch name {
+	case "", "gzip":
+		c = Compression{Name: "gzip", Level: 6}
+	case "xz":
+		c.Level = 6
+	case "zstd":
+		c.Level = 3
+	default:
+		return c, fmt.Errorf("unknown compression %q (want gzip, xz or zstd)", s)
+	}
+	if hasLevel {
+		n, err := strconv.Atoi(lvl)
+		max := map[string]int{"gzip": 9, "xz": 9, "zstd": 19}[c.Name]
+		if err != nil || n < 1 || n > max {
+			return c, fmt.Errorf("compression level %q for %s: want 1 to %d", lvl, c.Name, max)
+		}
+		c.Level = n
+	}
+	return c, nil
+}
+
+func (c Compression) String() string { return fmt.Sprintf("%s:%d", c.Name, c.Level) }
+
+func (c Compression) writer(w io.Writer) (io.WriteCloser, error) {
+	switch c.Name {
+	case "gzip":
+		return gzip.NewWriterLevel(w, c.Level)
+	case "xz":
+		// ulikunitz/xz has no levels; its output is deterministic.
+		return xz.NewWriter(w)
+	case "zstd":
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(c.Level)))
+	}
+	return nil, fmt.Errorf("unknown compression %q", c.Name)
+}
+
+// header holds what goes into the rpm header besides the file list.
+type header struct {
+	spec      *specs.Spec
+	buildTime time.Time
+	buildHost string
+	comp      Compression
+}
+
+// payload is the compressed cpio archive, kept in a temporary file so that
+// no file content is ever held in memory whole.
+type payload struct {
+	file        *os.File
+	size        int64  // compressed
+	archiveSize int64  // uncompressed cpio
+	sha256      string // of the compressed bytes
+	digests     []string
+	sizes       []int64
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writePayload streams every entry's content through cpio and the
+// compressor into a temporary file in dir, hashing each file on the way.
+func writePayload(dir string, ents []entry, mtime time.Time, comp Compression) (_ *payload, err error) {
+	f, err := os.CreateTemp(dir, ".payload-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // anonymous: gone when closed, whatever happens
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	sum := sha256.New()
+	compressed := &countWriter{w: io.MultiWriter(f, sum)}
+	zw, err := comp.writer(compressed)
+	if err != nil {
+		return nil, err
+	}
+	archive := &countWriter{w: zw}
+	cw := cpio.NewWriter(archive)
+	p := &payload{file: f, digests: make([]string, len(ents)), sizes: make([]int64, len(ents))}
+	buf := make([]byte, 256<<10)
+	for i := range ents {
+		e := &ents[i]
+		switch {
+		case e.isDir():
+			p.sizes[i] = dirSize
+		case e.isSymlink():
+			p.sizes[i] = int64(len(e.link))
+		case e.isGhost():
+			continue
+		default:
+			p.sizes[i] = e.size
+		}
+		if e.isGhost() {
+			continue
+		}
+		hdr := &cpio.Header{Name: "." + e.name, Mode: cpio.FileMode(e.mode), Inode: int64(i + 1), ModTime: mtime, Links: 1}
+		if e.isDir() {
+			hdr.Links = 2
+		} else {
+			hdr.Size = p.sizes[i]
+		}
+		if hdr.Size > math.MaxUint32 {
+			return nil, fmt.Errorf("%s: %d bytes: files of 4 GiB and more need 64-bit rpm sizes, which rpmpack does not write", e.name, hdr.Size)
+		}
+		if err := cw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("payload %s: %w", e.name, err)
+		}
+		switch {
+		case e.isSymlink():
+			if _, err := io.WriteString(cw, e.link); err != nil {
+				return nil, fmt.Errorf("payload %s: %w", e.name, err)
+			}
+		case !e.isDir():
+			d, err := copyFile(cw, e, buf)
+			if err != nil {
+				return nil, err
+			}
+			p.digests[i] = d
+		}
+	}
+	if err := cw.Close(); err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("payload: %s: %w", comp.Name, err)
+	}
+	p.size = compressed.n
+	p.archiveSize = archive.n
+	p.sha256 = hex.EncodeToString(sum.Sum(nil))
+	return p, nil
+}
+
+// copyFile streams one regular file into the archive and returns its
+// SHA-256; a file whose size changed since it was listed is an error, not
+// a corrupt payload.
+func copyFile(w io.Writer, e *entry, buf []byte) (string, error) {
+	h := sha256.New()
+	if e.size == 0 && e.open == nil {
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
+	r, err := e.open()
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", e.origin, err)
+	}
+	defer r.Close()
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(r, e.size+1), buf)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", e.origin, err)
+	}
+	if n != e.size {
+		return "", fmt.Errorf("read %s: size changed while packing (%d bytes, expected %d)", e.origin, n, e.size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeRPM writes the package: lead, signature header, header (built by
+// rpmpack from metadata and the file list) and the streamed payload.
+func writeRPM(w io.Writer, h *header, ents []entry, p *payload) error {
+	if p.archiveSize > math.MaxUint32 || p.size > math.MaxUint32-(16<<20) {
+		return fmt.Errorf("payload of %d bytes (%d uncompressed) needs 64-bit rpm sizes, which rpmpack does not write", p.size, p.archiveSize)
+	}
+	first, err := h.build(ents, p, nil)
+	if err != nil {
+		return err
+	}
+	_, hb, _, err := splitRPM(first)
+	if err != nil {
+		return err
+	}
+	md := md5.New()
+	md.Write(hb)
+	if err := readPayload(p, md); err != nil {
+		return err
+	}
+	sigs := map[int]rpmpack.IndexEntry{
+		sigSHA1:        rpmpack.EntryString(hexSum(sha1.New(), hb)),
+		sigSHA256:      rpmpack.EntryString(hexSum(sha256.New(), hb)),
+		sigSize:        rpmpack.EntryUint32([]uint32{uint32(int64(len(hb)) + p.size)}),
+		sigMD5:         rpmpack.EntryBytes(md.Sum(nil)),
+		sigPayloadSize: rpmpack.EntryUint32([]uint32{uint32(p.archiveSize)}),
+	}
+	second, err := h.build(ents, p, sigs)
+	if err != nil {
+		return err
+	}
+	lead, hb2, _, err := splitRPM(second)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(hb, hb2) {
+		return errors.New("rpmpack wrote two different headers for the same package")
+	}
+	if _, err := w.Write(lead); err != nil {
+		return err
+	}
+	if _, err := w.Write(hb); err != nil {
+		return err
+	}
+	return readPayload(p, w)
+}
+
+func hexSum(h hash.Hash, b []byte) string {
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func readPayload(p *payload, w io.Writer) error {
+	if _, err := p.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	n, err := io.Copy(w, p.file)
+	if err == nil && n != p.size {
+		err = fmt.Errorf("payload file holds %d bytes, expected %d", n, p.size)
+	}
+	return err
+}
+
+// splitRPM cuts rpmpack's output into lead+signature (with padding), the
+// main header, and rpmpack's own payload, which acn discards.
+func splitRPM(b []byte) (leadSig, hdr, rest []byte, err error) {
+	const leadSize = 96
+	sigLen, err := headerLen(b, leadSize)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("rpmpack signature header: %w", err)
+	}
+	end := leadSize + sigLen
+	end += (8 - sigLen%8) % 8
+	hLen, err := headerLen(b, end)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("rpmpack header: %w", err)
+	}
+	return b[:end], b[end : end+hLen], b[end+hLen:], nil
+}
+
+func headerLen(b []byte, off int) (int, error) {
+	if len(b) < off+16 || !bytes.Equal(b[off:off+4], []byte{0x8e, 0xad, 0xe8, 0x01}) {
+		return 0, errors.New("bad header magic")
+	}
+	n := int(binary.BigEndian.Uint32(b[off+8:]))
+	size := int(binary.BigEndian.Uint32(b[off+12:]))
+	l := 16 + 16*n + size
+	if len(b) < off+l {
+		return 0, errors.New("short header")
+	}
+	return l, nil
+}
+
+// build runs rpmpack over the metadata and file list; file contents are
+// never given to it, their sizes and digests come from the payload pass.
+func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry) ([]byte, error) {
+	s := h.spec
+	epoch := rpmpack.NoEpoch
+	if s.Epoch != nil {
+		epoch = *s.Epoch
+	}
+	r, err := rpmpack.NewRPM(rpmpack.RPMMetaData{
+		Name: s.Name, Version: s.Version, Release: s.Release, Epoch: epoch, Arch: s.Arch, OS: "linux",
+		Summary: s.Summary, Description: s.Description, Licence: s.License, URL: s.URL,
+		Vendor: s.Vendor, Packager: s.Packager, Group: s.Group,
+		BuildHost: h.buildHost, BuildTime: h.buildTime, Compressor: "gzip:1",
+	})
+	if err != nil {
+		return nil, err
+	}
+	mtime := uint32(h.buildTime.Unix())
+	sizes := make([]uint32, len(ents))
+	inodes := make([]int32, len(ents))
+	rdevs := make([]int16, len(ents))
+	var total int64
+	for i := range ents {
+		e := &ents[i]
+		f := rpmpack.RPMFile{Name: e.name, Mode: uint(e.mode), Owner: e.owner, Group: e.group, MTime: mtime, Type: rpmpack.FileType(e.flags)}
+		if e.isSymlink() {
+			f.Body = []byte(e.link)
+		}
+		r.AddFile(f)
+		sizes[i] = uint32(p.sizes[i])
+		inodes[i] = int32(i + 1)
+		if !e.isGhost() {
+			total += p.sizes[i]
+		}
+	}
+	if len(ents) > 0 {
+		r.AddCustomTag(tagFileSizes, rpmpack.EntryUint32(sizes))
+		r.AddCustomTag(tagFileDigests, rpmpack.EntryStringSlice(p.digests))
+		r.AddCustomTag(tagFileINodes, rpmpack.EntryInt32(inodes))
+		r.AddCustomTag(tagFileRDevs, rpmpack.EntryInt16(rdevs))
+	}
+	if total > math.MaxUint32 {
+		return nil, fmt.Errorf("installed size %d needs 64-bit rpm sizes, which rpmpack does not write", total)
+	}
+	r.AddCustomTag(tagSize, rpmpack.EntryUint32([]uint32{uint32(total)}))
+	r.AddCustomTag(tagPayloadDigest, rpmpack.EntryStringSlice([]string{p.sha256}))
+	r.AddCustomTag(tagPayloadFlags, rpmpack.EntryString(strconv.Itoa(h.comp.Level)))
+	r.AddCustomTag(tagEncoding, rpmpack.EntryString("utf-8"))
+	r.AddCustomTag(tagRPMVersion, rpmpack.EntryString("4.18.0"))
+
+	sc := s.Scripts
+	r.AddPrein(sc.Pre)
+	r.AddPostin(sc.Post)
+	r.AddPreun(sc.PreUn)
+	r.AddPostun(sc.PostUn)
+	r.AddPretrans(sc.PreTrans)
+	r.AddPosttrans(sc.PostTrans)
+	// rpmpack always writes the compressor name it was given; name ours.
+	r.AddCustomTag(1125, rpmpack.EntryString(h.comp.Name))
+
+	for _, d := range h.deps(len(ents) > 0) {
+		r.AddCustomTag(d.nameTag, d.names)
+		r.AddCustomTag(d.versionTag, d.versions)
+		r.AddCustomTag(d.flagsTag, d.flags)
+	}
+	if len(s.Changelog) > 0 {
+		times := make([]uint32, len(s.Changelog))
+		names := make([]string, len(s.Changelog))
+		texts := make([]string, len(s.Changelog))
+		for i, c := range s.Changelog {
+			times[i] = uint32(c.Date.Unix())
+			names[i] = c.Author
+			if c.Version != "" {
+				names[i] += " - " + c.Version
+			}
+			texts[i] = c.Text
+		}
+		r.AddCustomTag(tagChangelogTime, rpmpack.EntryUint32(times))
+		r.AddCustomTag(tagChangelogName, rpmpack.EntryStringSlice(names))
+		r.AddCustomTag(tagChangelogText, rpmpack.EntryStringSlice(texts))
+	}
+	for tag, e := range sigs {
+		r.AddCustomSig(tag, e)
+	}
+	var out bytes.Buffer
+	if err := r.Write(&out); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+type depTags struct {
+	nameTag, versionTag, flagsTag int
+	names, versions, flags        rpmpack.IndexEntry
+}
+
+type dep struct {
+	name, version string
+	flags         uint32
+}
+
+var opFlags = map[string]uint32{"<": senseLess, "<=": senseLess | senseEqual, "=": senseEqual, ">=": senseGreater | senseEqual, ">": senseGreater}
+
+func fromSpec(ds []specs.Dep) []dep {
+	out := make([]dep, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, dep{name: d.Name, version: d.Version, flags: opFlags[d.Op]})
+	}
+	return out
+}
+
+// deps returns every dependency kind's name/version/flags tags. It adds what rpmbuild would: self-provides, the
+// rpmlib() features the package uses, and scriptlet interpreters.
+func (h *header) deps(hasFiles bool) []depTags {
+	s := h.spec
+	evr := s.EVR()
+	provides := fromSpec(s.Provides)
+	provides = appendMissing(provides, dep{s.Name, evr, senseEqual})
+	if isa := isaName(s.Arch); isa != "" {
+		provides = appendMissing(provides, dep{s.Name + "(" + isa + ")", evr, senseEqual})
+	}
+
+	requires := fromSpec(s.Requires)
+	scripts := []struct {
+		body string
+		flag uint32
+	}{{s.Scripts.PreTrans, sensePretrans}, {s.Scripts.Pre, senseScriptPre}, {s.Scripts.Post, sensePost},
+		{s.Scripts.PreUn, sensePreun}, {s.Scripts.PostUn, sensePostun}, {s.Scripts.PostTrans, sensePosttrans}}
+	for _, sc := range scripts {
+		if sc.body != "" {
+			requires = append(requires, dep{"/bin/sh", "", senseInterp | sc.flag})
+		}
+	}
+	lib := func(feature, version string) {
+		requires = append(requires, dep{"rpmlib(" + feature + ")", version, senseRPMLib | senseLess | senseEqual})
+	}
+	if hasFiles {
+		lib("CompressedFileNames", "3.0.4-1")
+		lib("FileDigests", "4.6.0-1")
+	}
+	lib("PayloadFilesHavePrefix", "4.0-1")
+	switch h.comp.Name {
+	case "xz":
+		lib("PayloadIsXz", "5.2-1")
+	case "zstd":
+		lib("PayloadIsZstd", "5.4.18-1")
+	}
+	rich := false
+	for _, list := range [][]specs.Dep{s.Requires, s.Conflicts, s.Obsoletes, s.Recommends, s.Suggests, s.Supplements, s.Enhances, s.Provides} {
+		for _, d := range list {
+			rich = rich || d.Rich()
+		}
+	}
+	if rich {
+		lib("RichDependencies", "4.12.0-1")
+	}
+	sort.SliceStable(requires, func(i, j int) bool { return requires[i].name < requires[j].name })
+
+	var out []depTags
+	add := func(nameTag, versionTag, flagsTag int, ds []dep) {
+		if len(ds) == 0 {
+			return
+		}
+		names := make([]string, len(ds))
+		versions := make([]string, len(ds))
+		flags := make([]uint32, len(ds))
+		for i, d := range ds {
+			names[i], versions[i], flags[i] = d.name, d.version, d.flags
+		}
+		out = append(out, depTags{nameTag, versionTag, flagsTag,
+			rpmpack.EntryStringSlice(names), rpmpack.EntryStringSlice(versions), rpmpack.EntryUint32(flags)})
+	}
+	add(tagProvideName, tagProvideVersion, tagProvideFlags, provides)
+	add(tagRequireName, tagRequireVersion, tagRequireFlags, requires)
+	add(tagConflictName, tagConflictVersion, tagConflictFlags, fromSpec(s.Conflicts))
+	add(tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags, fromSpec(s.Obsoletes))
+	add(tagRecommendName, tagRecommendName+1, tagRecommendName+2, fromSpec(s.Recommends))
+	add(tagSuggestName, tagSuggestName+1, tagSuggestName+2, fromSpec(s.Suggests))
+	add(tagSupplementName, tagSupplementName+1, tagSupplementName+2, fromSpec(s.Supplements))
+	add(tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2, fromSpec(s.Enhances))
+	return out
+}
+
+func appendMissing(ds []dep, d dep) []dep {
+	for _, x := range ds {
+		if x.name == d.name {
+			return ds
+		}
+	}
+	return append(ds, d)
+}
+
+// isaName is the ISA suffix rpmbuild adds to an arch package's
+// self-provide, e.g. x86_64 -> x86-64.
+func isaName(arch string) string {
+	switch arch {
+	case "noarch":
+		return ""
+	case "x86_64", "amd64":
+		return "x86-64"
+	case "i386", "i486", "i586", "i686", "athlon":
+		return "x86-32"
+	case "aarch64":
+		return "aarch-64"
+	case "ppc64le", "ppc64":
+		return "ppc-64"
+	case "s390x":
+		return "s390-64"
+	case "armv7hl", "armv7l", "armv6hl":
+		return "arm-32"
+	case "riscv64":
+		return "riscv-64"
+	}
+	return ""
+}

@@ -1,0 +1,273 @@
+package builder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// ErrChecksum is wrapped when a downloaded source does not match its sha256.
+var ErrChecksum = errors.New("builder: checksum mismatch")
+
+// scratch is the private directory tree one build runs in.
+type scratch struct {
+	root    string
+	src     string // copy of the git tree; build steps run here
+	destDir string // $DESTDIR
+	srcDir  string // $SOURCEDIR: downloaded sources
+	home    string
+	tmp     string
+}
+
+func newScratch(parent string) (*scratch, error) {
+	root, err := os.MkdirTemp(parent, "acn-build-*")
+	if err != nil {
+		return nil, err
+	}
+	s := &scratch{root: root, src: filepath.Join(root, "src"), destDir: filepath.Join(root, "destdir"),
+		srcDir: filepath.Join(root, "sources"), home: filepath.Join(root, "home"), tmp: filepath.Join(root, "tmp")}
+	for _, d := range []string{s.destDir, s.srcDir, s.home, s.tmp} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *scratch) remove() error {
+	// Build steps may leave read-only directories behind.
+	_ = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(s.root)
+}
+
+// copyTree writes the git tree into dir. Symbolic links are recreated as
+// links; they are not followed.
+func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(fsys, p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, dst)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		in, err := fsys.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
+			return err
+		}
+		return os.Chtimes(dst, mtime, mtime)
+	})
+}
+
+// fetchSource places one source in dir, downloading it into the cache
+// first unless a file with that checksum is already there.
+func fetchSource(ctx context.Context, client *http.Client, cacheDir string, src specs.Source, dir string) error {
+	cached := filepath.Join(cacheDir, "sources", src.SHA256)
+	if _, err := os.Stat(cached); err != nil {
+		if err := download(ctx, client, src, cached); err != nil {
+			return err
+		}
+	}
+	dst := filepath.Join(dir, src.Name)
+	if err := os.Link(cached, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(cached)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func download(ctx context.Context, client *http.Client, src specs.Source, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	u, err := url.Parse(src.URL)
+	if err != nil {
+		return err
+	}
+	var body io.ReadCloser
+	switch u.Scheme {
+	case "file":
+		body, err = os.Open(u.Path)
+		if err != nil {
+			return err
+		}
+	case "http", "https":
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.URL, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return fmt.Errorf("GET %s: %s", src.URL, resp.Status)
+		}
+		body = resp.Body
+	default:
+		return fmt.Errorf("%s: unsupported URL scheme %q (want https, http or file)", src.URL, u.Scheme)
+	}
+	defer body.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tmp, h), body); err != nil {
+		tmp.Close()
+		return fmt.Errorf("download %s: %w", src.URL, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
+		return fmt.Errorf("%w: %s has sha256 %s, the spec says %s", ErrChecksum, src.URL, got, src.SHA256)
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// stepEnv is the whole environment of a build step: nothing is inherited
+// from the acn process, so a build does not depend on who runs it.
+func stepEnv(s *specs.Spec, sc *scratch, when time.Time) []string {
+	env := map[string]string{
+		"PATH":              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME":              sc.home,
+		"TMPDIR":            sc.tmp,
+		"LANG":              "C.UTF-8",
+		"LC_ALL":            "C.UTF-8",
+		"TZ":                "UTC",
+		"SOURCE_DATE_EPOCH": strconv.FormatInt(when.Unix(), 10),
+		"DESTDIR":           sc.destDir,
+		"SOURCEDIR":         sc.srcDir,
+		"ACN_NAME":          s.Name,
+		"ACN_VERSION":       s.Version,
+		"ACN_RELEASE":       s.Release,
+		"ACN_ARCH":          s.Arch,
+	}
+	for k, v := range s.Env {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runSteps runs each build step with bash -e in the tree copy, appending
+// all output to log. The whole process group of a step is killed when ctx
+// ends (timeout or cancellation).
+func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, log io.Writer) error {
+	env := stepEnv(s, sc, when)
+	for i, step := range s.Build {
+		fmt.Fprintf(log, "==> step %d/%d\n%s\n", i+1, len(s.Build), indent(step))
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "bash", "-e", "-c", step)
+		cmd.Dir = sc.src
+		cmd.Env = env
+		cmd.Stdout = log
+		cmd.Stderr = log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 5 * time.Second
+		err := cmd.Run()
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
+			fmt.Fprintf(log, "==> step %d failed after %s: %v\n", i+1, took, err)
+			return fmt.Errorf("run step %d (%s): %w", i+1, firstLine(step), err)
+		}
+		fmt.Fprintf(log, "==> step %d done in %s\n", i+1, took)
+	}
+	return nil
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+func firstLine(s string) string {
+	l, _, more := strings.Cut(strings.TrimSpace(s), "\n")
+	if len(l) > 60 {
+		l, more = l[:60], true
+	}
+	if more {
+		l += " ..."
+	}
+	return l
+}
+
+// destFS opens the install root so that no symbolic link a build step
+// left there can lead a read outside it.
+func destFS(dir string) (fs.FS, func(), error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.FS(), func() { r.Close() }, nil
+}
