@@ -122,8 +122,11 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		return nil, err
 	}
 	names := make([]string, 0, len(byName))
-	for n := range byName {
+	for n, e := range byName {
 		names = append(names, n)
+		if e.mode&0o170000 == modeRegular && e.flags&(fileGhost|fileConfig) == 0 && inDocDir(n) {
+			e.flags |= fileDoc
+		}
 	}
 	sort.Strings(names)
 	out := make([]entry, len(names))
@@ -201,4 +204,18 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 		}
 		return one(p, fi, path.Join(dst, rel))
 	})
+}
+
+// docDirs are where rpmbuild marks every file as documentation
+// (%__docdir_path); rpm --excludedocs relies on it.
+var docDirs = []string{"/usr/share/doc/", "/usr/doc/", "/usr/share/man/", "/usr/man/",
+	"/usr/share/info/", "/usr/info/", "/usr/share/gtk-doc/html/", "/usr/X11R6/man/"}
+
+func inDocDir(name string) bool {
+	for _, d := range docDirs {
+		if strings.HasPrefix(name, d) {
+			return true
+		}
+	}
+	return false
 }
