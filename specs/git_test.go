@@ -1,0 +1,294 @@
+package specs_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/specs"
+)
+
+func spec(name, version string) string {
+	return "name: " + name + "\nversion: " + version + "\nsummary: S\nlicense: MIT\n"
+}
+
+func read(t *testing.T, s *specs.Snapshot, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(s.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// history makes a repository with two releases of "app", an annotated and
+// a lightweight tag, and a branch that moved on.
+func history(t *testing.T) (r *gittest.Repo, c1, c2, c3 string) {
+	r = gittest.New(t)
+	c1 = r.Commit("app 1.0", map[string]string{"specs/app.yaml": spec("app", "1.0"), "src/a.txt": "one\n"})
+	r.Git("tag", "-a", "-m", "release", "app/v1.0")
+	c2 = r.Commit("app 1.1", map[string]string{"specs/app.yaml": spec("app", "1.1"), "src/a.txt": "two\n"})
+	r.Git("tag", "app/v1.1") // lightweight
+	r.Git("checkout", "-q", "-b", "next")
+	r.Date = "2026-02-03T04:05:06Z"
+	c3 = r.Commit("app 2.0", map[string]string{"specs/app.yaml": spec("app", "2.0"), "src/a.txt": "three\n"})
+	r.Git("checkout", "-q", "main")
+	return r, c1, c2, c3
+}
+
+func TestResolveRefs(t *testing.T) {
+	r, c1, c2, c3 := history(t)
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ ref, commit, content string }{
+		{"app/v1.0", c1, "one\n"},
+		{"refs/tags/app/v1.0", c1, "one\n"},
+		{"app/v1.1", c2, "two\n"},
+		{"main", c2, "two\n"},
+		{"HEAD", c2, "two\n"},
+		{"", c2, "two\n"},
+		{"next", c3, "three\n"},
+		{c1, c1, "one\n"},
+		{c3[:8], c3, "three\n"},
+	} {
+		s, err := repo.Resolve(tt.ref)
+		if err != nil {
+			t.Errorf("Resolve(%q): %v", tt.ref, err)
+			continue
+		}
+		if s.Commit.String() != tt.commit {
+			t.Errorf("Resolve(%q) = %s, want %s", tt.ref, s.Commit, tt.commit)
+		}
+		if got := read(t, s, "src/a.txt"); got != tt.content {
+			t.Errorf("Resolve(%q): src/a.txt = %q", tt.ref, got)
+		}
+	}
+	s, _ := repo.Resolve("next")
+	if want := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC); !s.Time.Equal(want) {
+		t.Errorf("commit time %v, want %v", s.Time, want)
+	}
+	if _, err := repo.Resolve("nope"); !errors.Is(err, specs.ErrRef) {
+		t.Errorf("unknown ref: %v", err)
+	}
+	tags, err := repo.Tags()
+	if err != nil || strings.Join(tags, " ") != "app/v1.0 app/v1.1" {
+		t.Errorf("Tags() = %v, %v", tags, err)
+	}
+	// The user's working tree is never touched.
+	if out := r.Git("status", "--porcelain"); out != "" {
+		t.Errorf("working tree changed: %s", out)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	r, _, _, _ := history(t)
+	r.Commit("second package", map[string]string{"specs/web.yaml": spec("web", "3.0")})
+	r.Git("tag", "web/v9.9") // a tag whose version the spec does not have
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ref string, want ...string) []*specs.Spec {
+		t.Helper()
+		s, err := repo.Resolve(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.Select(want)
+		if err != nil {
+			t.Fatalf("Select at %s: %v", ref, err)
+		}
+		return list
+	}
+	if l := names("main"); len(l) != 2 || l[0].Name != "app" || l[1].Name != "web" {
+		t.Errorf("all specs: %v", l)
+	}
+	if l := names("main", "web"); len(l) != 1 || l[0].Name != "web" {
+		t.Errorf("--spec web: %v", l)
+	}
+	if l := names("app/v1.0"); len(l) != 1 || l[0].Name != "app" || l[0].Version != "1.0" {
+		t.Errorf("tag app/v1.0: %v", l)
+	}
+	s, _ := repo.Resolve("web/v9.9")
+	if _, err := s.Select(nil); err == nil || !strings.Contains(err.Error(), "says version 9.9") {
+		t.Errorf("mismatched tag: %v", err)
+	}
+	s, _ = repo.Resolve("app/v1.0")
+	if _, err := s.Select([]string{"web"}); err == nil {
+		t.Error("--spec web with tag app/v1.0 gave no error")
+	}
+	s, _ = repo.Resolve("main")
+	if _, err := s.Select([]string{"missing"}); err == nil || !strings.Contains(err.Error(), "specs/missing.yaml") {
+		t.Errorf("missing spec: %v", err)
+	}
+}
+
+func TestSpecsReportsEveryBrokenFile(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("x", map[string]string{
+		"specs/good.yaml": spec("good", "1"),
+		"specs/bad1.yaml": "name: bad1\nversion: 1-1\nsummary: S\nlicense: MIT\n",
+		"specs/bad2.yaml": spec("bad2", "1") + "colour: red\n",
+	})
+	repo, _ := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	s, _ := repo.Resolve("HEAD")
+	list, err := s.Specs()
+	if len(list) != 1 || list[0].Name != "good" {
+		t.Errorf("good specs: %v", list)
+	}
+	for _, want := range []string{"specs/bad1.yaml:2: version", "specs/bad2.yaml:5: colour: unknown key"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}
+
+// TestRemoteMirror clones over file:// into the cache, then fetches only
+// what is new.
+func TestRemoteMirror(t *testing.T) {
+	r, _, c2, _ := history(t)
+	cache := t.TempDir()
+	url := "file://" + r.Dir
+	ctx := context.Background()
+	repo, err := specs.Open(ctx, url, specs.OpenOptions{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := repo.Resolve("app/v1.1")
+	if err != nil || s.Commit.String() != c2 {
+		t.Fatalf("Resolve in mirror: %v %v", s, err)
+	}
+	if s, err := repo.Resolve("HEAD"); err != nil || s.Commit.String() != c2 {
+		t.Fatalf("mirror HEAD: %v", err)
+	}
+	mirrors, _ := filepath.Glob(filepath.Join(cache, "*.git"))
+	if len(mirrors) != 1 {
+		t.Fatalf("mirrors: %v", mirrors)
+	}
+	objects := countObjects(t, mirrors[0])
+
+	c4 := r.Commit("app 1.2", map[string]string{"specs/app.yaml": spec("app", "1.2")})
+	r.Git("tag", "app/v1.2")
+	repo, err = specs.Open(ctx, url, specs.OpenOptions{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = repo.Resolve("app/v1.2")
+	if err != nil || s.Commit.String() != c4 {
+		t.Fatalf("new tag after fetch: %v %v", s, err)
+	}
+	if got := countObjects(t, mirrors[0]); got-objects > 10 || got <= objects {
+		t.Errorf("second fetch went from %d to %d objects; want only the few new ones", objects, got)
+	}
+	// Unchanged remote: a third open is a no-op fetch.
+	if _, err := specs.Open(ctx, url, specs.OpenOptions{CacheDir: cache}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countObjects counts the objects in a bare repository with git itself.
+func countObjects(t *testing.T, dir string) int {
+	t.Helper()
+	out, err := runGit(dir, "count-objects", "-v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		var v int
+		if k, val, ok := strings.Cut(line, ": "); ok && (k == "count" || k == "in-pack") {
+			for _, c := range val {
+				v = v*10 + int(c-'0')
+			}
+			n += v
+		}
+	}
+	return n
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := specs.Open(ctx, t.TempDir(), specs.OpenOptions{}); err == nil {
+		t.Error("a directory that is no repository opened")
+	}
+	_, err := specs.Open(ctx, "file:///nonexistent/repo.git", specs.OpenOptions{CacheDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "fetch file:///nonexistent/repo.git") {
+		t.Errorf("missing remote: %v", err)
+	}
+	_, err = specs.Open(ctx, "https://user:secret@git.invalid/x.git", specs.OpenOptions{CacheDir: t.TempDir()})
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a password leaked into %v", err)
+	}
+}
+
+func TestTreeFS(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("x", map[string]string{
+		"specs/x.yaml":     spec("x", "1"),
+		"bin/run":          "#!/bin/sh\necho hi\n",
+		"doc/a.txt":        "a\n",
+		"doc/link":         "->a.txt",
+		"dirlink":          "->doc",
+		"up/escape":        "->../../etc/passwd",
+		"abs":              "->/etc/passwd",
+		"deep/dir/file.md": "deep\n",
+	})
+	repo, _ := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	s, _ := repo.Resolve("HEAD")
+	if err := fstest.TestFS(s.FS, "bin/run", "doc/a.txt", "deep/dir/file.md", "specs/x.yaml"); err != nil {
+		// fstest follows links with Open, and our escaping links fail.
+		if !strings.Contains(err.Error(), "escape") && !strings.Contains(err.Error(), "leaves the repository") {
+			t.Error(err)
+		}
+	}
+	fi, err := fs.Stat(s.FS, "bin/run")
+	if err != nil || fi.Mode().Perm() != 0o755 || fi.Size() != 18 {
+		t.Errorf("bin/run: %v %v", fi, err)
+	}
+	if got := read(t, s, "doc/link"); got != "a\n" {
+		t.Errorf("link inside the tree: %q", got)
+	}
+	if got := read(t, s, "dirlink/a.txt"); got != "a\n" {
+		t.Errorf("through a directory link: %q", got)
+	}
+	target, err := fs.ReadLink(s.FS, "doc/link")
+	if err != nil || target != "a.txt" {
+		t.Errorf("ReadLink = %q, %v", target, err)
+	}
+	li, err := fs.Lstat(s.FS, "doc/link")
+	if err != nil || li.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("Lstat: %v %v", li, err)
+	}
+	for _, name := range []string{"up/escape", "abs"} {
+		if _, err := fs.ReadFile(s.FS, name); !errors.Is(err, specs.ErrEscapes) {
+			t.Errorf("reading %s: %v, want ErrEscapes", name, err)
+		}
+	}
+	if _, err := fs.ReadFile(s.FS, "../x"); err == nil {
+		t.Error("../x opened")
+	}
+}
+
+func TestIsRemote(t *testing.T) {
+	for loc, want := range map[string]bool{
+		"https://git.example.com/a.git": true,
+		"ssh://git@host/a.git":          true,
+		"git@github.com:org/a.git":      true,
+		"file:///srv/git/a.git":         true,
+		".":                             false,
+		"/srv/git/a.git":                false,
+		"../specs":                      false,
+	} {
+		if got := specs.IsRemote(loc); got != want {
+			t.Errorf("IsRemote(%q) = %v", loc, got)
+		}
+	}
+}
