@@ -2,7 +2,6 @@ package builder
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -39,7 +38,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 				}
 				return
 			default:
-				fail(f, "dst", fmt.Errorf("%w: %s is already packaged by %s", specs.ErrInvalid, e.name, from[e.name]))
+				fail(f, "dst", specs.Errorf(specs.ErrInvalid, "%s is already packaged by %s", e.name, from[e.name]))
 				return
 			}
 		}
@@ -81,7 +80,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		fsys, rel, where := src.tree, f.Src, "in the git tree at "+src.ref
 		if f.FromDestDir() {
 			if src.destDir == nil {
-				fail(f, "src", fmt.Errorf("%w: %s names $DESTDIR but the spec has no build steps", specs.ErrInvalid, f.Src))
+				fail(f, "src", specs.Errorf(specs.ErrInvalid, "%s names $DESTDIR but the spec has no build steps", f.Src))
 				continue
 			}
 			fsys, rel, where = src.destDir, strings.TrimPrefix(strings.TrimPrefix(f.Src, "$DESTDIR"), "/"), "in $DESTDIR (did a build step install it?)"
@@ -94,11 +93,11 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		if glob {
 			m, err := fs.Glob(fsys, rel)
 			if err != nil {
-				fail(f, "src", fmt.Errorf("%w: %v", specs.ErrInvalid, err))
+				fail(f, "src", specs.Errorf(specs.ErrInvalid, "%v", err))
 				continue
 			}
 			if len(m) == 0 {
-				fail(f, "src", fmt.Errorf("%w: %s matches nothing %s", specs.ErrInvalid, f.Src, where))
+				fail(f, "src", specs.Errorf(specs.ErrInvalid, "%s matches nothing %s", f.Src, where))
 				continue
 			}
 			matches = m
@@ -112,7 +111,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			}
 			if err := addPath(fsys, !f.FromDestDir(), m, dst, f, base, glob, put); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
-					err = fmt.Errorf("%w: %s not found %s", specs.ErrInvalid, f.Src, where)
+					err = specs.Errorf(specs.ErrInvalid, "%s not found %s", f.Src, where)
 				}
 				fail(f, "src", err)
 			}
@@ -170,7 +169,7 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 				return err
 			}
 			if inTree && specs.LinkEscapes(p, target) {
-				return fmt.Errorf("%w: symbolic link %s -> %s points outside the repository", specs.ErrEscapes, p, target)
+				return specs.Errorf(specs.ErrEscapes, "symbolic link %s -> %s points outside the repository", p, target)
 			}
 			e.mode = modeSymlink | 0o777
 			e.link = target
@@ -179,7 +178,7 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 			e.size = fi.Size()
 			e.open = func() (io.ReadCloser, error) { return fsys.Open(p) }
 		default:
-			return fmt.Errorf("%w: %s is not a regular file, directory or symbolic link", specs.ErrInvalid, p)
+			return specs.Errorf(specs.ErrInvalid, "%s is not a regular file, directory or symbolic link", p)
 		}
 		put(f, e)
 		return nil

@@ -160,7 +160,9 @@ type File struct {
 }
 
 // FromDestDir reports whether f is read from what build steps installed.
-func (f File) FromDestDir() bool { return strings.HasPrefix(f.Src, DestDirPrefix) }
+func (f File) FromDestDir() bool {
+	return f.Src == "$DESTDIR" || strings.HasPrefix(f.Src, DestDirPrefix)
+}
 
 // Field names the entry for errors, e.g. files[2].
 func (f File) Field() string { return fmt.Sprintf("files[%d]", f.Index) }
@@ -312,6 +314,12 @@ func (d *detail) Error() string {
 }
 
 func (d *detail) Unwrap() error { return d.sentinel }
+
+// Errorf makes an error that matches sentinel with errors.Is and reads
+// well inside an [Error]: "invalid value: <message>".
+func Errorf(sentinel error, format string, args ...any) error {
+	return &detail{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
+}
 
 var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
