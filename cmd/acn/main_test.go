@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/acn-project/acn/internal/gittest"
+)
+
+func acn(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	err := run(context.Background(), args, getenv, &out, &errb)
+	if err != nil {
+		code = exitCode(err)
+		errb.WriteString("acn: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestHelp(t *testing.T) {
+	out, _, code := acn(t, nil, "--help")
+	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, "version") {
+		t.Errorf("acn --help (%d):\n%s", code, out)
+	}
+	for _, cmd := range []string{"build", "version"} {
+		out, _, code := acn(t, nil, cmd, "--help")
+		if code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
+			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
+		}
+		out2, _, _ := acn(t, nil, "help", cmd)
+		if out2 != out {
+			t.Errorf("acn help %s differs from acn %s --help", cmd, cmd)
+		}
+	}
+	out, _, _ = acn(t, nil, "build", "--help")
+	for _, flag := range []string{"-git", "-ref", "-spec", "-out", "-compress", "-cache", "-timeout", "-ssh-key", "-git-token-file", "Examples:"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("build --help lacks %s", flag)
+		}
+	}
+	if _, errOut, code := acn(t, nil, "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %d %s", code, errOut)
+	}
+	if _, errOut, code := acn(t, nil, "build", "--nope"); code != 2 || !strings.Contains(errOut, "flag provided but not defined: -nope") {
+		t.Errorf("unknown flag: %d %s", code, errOut)
+	}
+	if _, _, code := acn(t, nil); code != 2 {
+		t.Errorf("no command: exit %d", code)
+	}
+	if out, _, code := acn(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "acn ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func ownRepo(t *testing.T) *gittest.Repo {
+	r := gittest.New(t)
+	r.CopyDir("../../specs", "specs")
+	r.CopyDir("../../pkgsrc", "pkgsrc")
+	r.Commit("own specs", nil)
+	return r
+}
+
+func TestBuildCommand(t *testing.T) {
+	r := ownRepo(t)
+	out := t.TempDir()
+	env := map[string]string{"ACN_CACHE_DIR": t.TempDir()}
+	stdout, stderr, code := acn(t, env, "build", "--git", r.Dir, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want one line per package, got:\n%s", stdout)
+	}
+	for i, name := range []string{"acn-proxy-1.0.0-1.noarch.rpm", "acn-runtime-0.3.0-1.x86_64.rpm", "appstruct-1.4.0-1.noarch.rpm"} {
+		if !strings.HasPrefix(lines[i], filepath.Join(out, name)+"\t") {
+			t.Errorf("line %d = %q, want %s", i, lines[i], name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "acn-runtime-0.3.0-1.x86_64.build.log")); err != nil {
+		t.Errorf("build log: %v", err)
+	}
+
+	// A package tag builds just that package.
+	r.Git("tag", "appstruct/v1.4.0")
+	out2 := t.TempDir()
+	stdout, stderr, code = acn(t, env, "build", "--git", r.Dir, "--ref", "appstruct/v1.4.0", "--out", out2)
+	if code != 0 || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, "appstruct-1.4.0-1.noarch.rpm") {
+		t.Errorf("tag build (%d): %s %s", code, stdout, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(out, "appstruct-1.4.0-1.noarch.rpm"))
+	b, _ := os.ReadFile(filepath.Join(out2, "appstruct-1.4.0-1.noarch.rpm"))
+	if !bytes.Equal(a, b) {
+		t.Error("the tag and HEAD (the same commit) gave different bytes")
+	}
+
+	// Over file://, through the mirror cache.
+	out3 := t.TempDir()
+	stdout, stderr, code = acn(t, env, "build", "--git", "file://"+r.Dir, "--spec", "acn-proxy", "--out", out3, "--compress", "xz")
+	if code != 0 || !strings.Contains(stdout, "acn-proxy-1.0.0-1.noarch.rpm") {
+		t.Errorf("remote build (%d): %s %s", code, stdout, stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(env["ACN_CACHE_DIR"], "git", "*.git")); len(m) != 1 {
+		t.Errorf("mirror cache: %v", m)
+	}
+}
+
+func TestBuildCommandBrokenSpec(t *testing.T) {
+	r := ownRepo(t)
+	r.Commit("break one", map[string]string{"specs/broken.yaml": "name: broken\nversion: 1.0\nsummary: S\nlicence: MIT\n"})
+	out := t.TempDir()
+	stdout, stderr, code := acn(t, map[string]string{"ACN_CACHE_DIR": t.TempDir()}, "build", "--git", r.Dir, "--out", out)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr, `specs/broken.yaml:4: licence: unknown key: "licence" (did you mean "license"?)`) {
+		t.Errorf("stderr does not name file, line and key:\n%s", stderr)
+	}
+	if strings.Count(stdout, ".rpm") != 3 {
+		t.Errorf("the good packages were not built:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "3 package(s) built, 1 failed") {
+		t.Errorf("no summary:\n%s", stderr)
+	}
+}
+
+// TestLayout keeps data flowing one way: a lower room never imports a
+// higher one, and every package says what it is.
+func TestLayout(t *testing.T) {
+	order := []string{"specs", "builder", "repo", "server"}
+	mod := "github.com/acn-project/acn/"
+	for i, pkg := range order {
+		if _, err := os.Stat("../../" + pkg); err != nil {
+			continue
+		}
+		out, err := exec.Command("go", "list", "-deps", "../../"+pkg).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps := "\n" + string(out)
+		for _, higher := range order[i+1:] {
+			if strings.Contains(deps, "\n"+mod+higher+"\n") {
+				t.Errorf("%s imports %s: data flows git -> specs -> builder -> repo -> server", pkg, higher)
+			}
+		}
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{.Doc}}", "../../...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if !strings.Contains(line, " ") {
+			t.Errorf("package %s has no doc comment", line)
+		}
+	}
+}
