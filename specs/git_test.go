@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -290,5 +293,47 @@ func TestIsRemote(t *testing.T) {
 		if got := specs.IsRemote(loc); got != want {
 			t.Errorf("IsRemote(%q) = %v", loc, got)
 		}
+	}
+}
+
+// TestHTTPRemoteWithToken serves a repository with git's own smart-HTTP
+// backend behind basic auth, and fetches it with and without the token.
+func TestHTTPRemoteWithToken(t *testing.T) {
+	r, _, c2, _ := history(t)
+	bare := t.TempDir()
+	if out, err := runGit(bare, "clone", "-q", "--bare", r.Dir, "repo.git"); err != nil {
+		t.Fatal(out)
+	}
+	backend := &cgi.Handler{
+		Path: "/usr/lib/git-core/git-http-backend",
+		Env:  []string{"GIT_PROJECT_ROOT=" + bare, "GIT_HTTP_EXPORT_ALL=1"},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if user, pass, ok := req.BasicAuth(); !ok || user != "deploy" || pass != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/repo.git"
+	ctx := context.Background()
+
+	_, err := specs.Open(ctx, url, specs.OpenOptions{CacheDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "authentication required") {
+		t.Errorf("no token: %v", err)
+	}
+	_, err = specs.Open(ctx, url, specs.OpenOptions{CacheDir: t.TempDir(), Auth: specs.Auth{Username: "deploy", Token: "wrong"}})
+	if err == nil || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong token: %v", err)
+	}
+	repo, err := specs.Open(ctx, url, specs.OpenOptions{CacheDir: t.TempDir(), Auth: specs.Auth{Username: "deploy", Token: "s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := repo.Resolve("app/v1.1")
+	if err != nil || s.Commit.String() != c2 {
+		t.Fatalf("Resolve over http: %v", err)
 	}
 }

@@ -56,6 +56,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		tokenFile   = fs.String("git-token-file", "", "`file` holding the https token (default $ACN_GIT_TOKEN)")
 		sshKey      = fs.String("ssh-key", "", "private key `file` for ssh remotes (default $ACN_SSH_KEY, then ssh-agent)")
 		keepScratch = fs.Bool("keep-scratch", false, "keep the build steps' scratch directory for inspection")
+		scratchDir  = fs.String("scratch", "", "`dir`ectory for build steps' scratch trees (default $TMPDIR)")
 		logLevel    = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat   = fs.String("log-format", "text", "log format: text or json")
 		names       stringList
@@ -114,7 +115,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		res, err := builder.Build(ctx, snap.FS, sp, builder.Options{
 			OutDir: *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
 			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
-			KeepScratch: *keepScratch, Logger: log,
+			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
 		})
 		if err != nil {
 			failed++

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench/build.sh: acn build against rpmbuild on the same package, in one run.
+#
+# The package: 200 files, about 30 MB (half random, half text), packaged
+# only (no compilation), gzip level 6 payload for both, rpmbuild's
+# post-install scripts, debuginfo and dependency generators switched off so
+# that both do the same work. Prints each tool's median wall time and peak
+# RSS over RUNS runs, and the ratio. Target: acn <= 0.25 x rpmbuild.
+#
+# Usage: bench/build.sh [RUNS]   (default 5; needs rpmbuild, git, GNU time)
+set -euo pipefail
+RUNS=${1:-5}
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "building acn..."
+(cd "$here" && go build -o "$work/acn" ./cmd/acn)
+
+echo "making 200 files (~30 MB)..."
+mkdir -p "$work/repo/tree" "$work/repo/specs"
+python3 - "$work/repo/tree" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+rnd = random.Random(42)
+words = [("w%d" % i).encode() for i in range(5000)]
+for i in range(200):
+    d = os.path.join(root, "d%02d" % (i % 20))
+    os.makedirs(d, exist_ok=True)
+    size = rnd.randint(50_000, 250_000)
+    with open(os.path.join(d, "f%03d" % i), "wb") as f:
+        if i % 2:
+            f.write(rnd.randbytes(size))
+        else:
+            out = bytearray()
+            while len(out) < size:
+                out += rnd.choice(words) + b" "
+            f.write(bytes(out[:size]))
+PY
+du -sh "$work/repo/tree" | sed 's/^/tree: /'
+cat > "$work/repo/specs/bench.yaml" <<'YAML'
+name: bench
+version: "1.0"
+summary: Benchmark payload
+license: MIT
+files:
+  - src: tree/
+    dst: /opt/bench/
+YAML
+git -C "$work/repo" init -q -b main
+git -C "$work/repo" add -A
+git -C "$work/repo" -c user.name=b -c user.email=b@b commit -qm bench
+
+mkdir -p "$work/rpmbuild/SPECS"
+cat > "$work/rpmbuild/SPECS/bench.spec" <<SPEC
+Name: bench
+Version: 1.0
+Release: 1
+Summary: Benchmark payload
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%description
+Benchmark payload
+%install
+mkdir -p %{buildroot}/opt/bench
+cp -a $work/repo/tree/. %{buildroot}/opt/bench/
+%files
+/opt/bench
+SPEC
+
+rpmbuild_once() {
+  rm -rf "$work/rpmbuild/RPMS" "$work/rpmbuild/BUILDROOT" "$work/rpmbuild/BUILD"
+  rpmbuild -bb --quiet \
+    --define "_topdir $work/rpmbuild" \
+    --define "_binary_payload w6.gzdio" \
+    --define "__os_install_post %{nil}" \
+    --define "debug_package %{nil}" \
+    --define "_build_id_links none" \
+    --define "source_date_epoch_from_changelog 0" \
+    "$work/rpmbuild/SPECS/bench.spec" >/dev/null 2>&1
+}
+acn_once() {
+  rm -rf "$work/out"
+  "$work/acn" build --git "$work/repo" --out "$work/out" --compress gzip:6 >/dev/null
+}
+
+# measure NAME FUNC: median seconds and max peak RSS (KiB) over RUNS runs.
+measure() {
+  local name=$1 fn=$2 times=() rss=0
+  export -f "$fn" rpmbuild_once acn_once
+  export work
+  "$fn" # warm-up: page cache, git objects
+  for _ in $(seq "$RUNS"); do
+    local out
+    out=$( { /usr/bin/time -f "%e %M" bash -c "$fn" ; } 2>&1 | tail -1)
+    times+=("${out% *}")
+    local r=${out#* }
+    (( r > rss )) && rss=$r
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $median $rss"
+}
+
+read -r _ acn_t acn_rss < <(measure acn acn_once)
+read -r _ rb_t rb_rss < <(measure rpmbuild rpmbuild_once)
+acn_size=$(stat -c %s "$work"/out/*.rpm)
+rb_size=$(stat -c %s "$work"/rpmbuild/RPMS/noarch/*.rpm)
+rpm -K --nosignature "$work"/out/*.rpm >/dev/null
+
+printf '%-10s %8s %10s %12s\n' tool "wall(s)" "peakRSS" "rpm bytes"
+printf '%-10s %8s %8sMiB %12s\n' acn "$acn_t" $((acn_rss/1024)) "$acn_size"
+printf '%-10s %8s %8sMiB %12s\n' rpmbuild "$rb_t" $((rb_rss/1024)) "$rb_size"
+awk -v a="$acn_t" -v r="$rb_t" 'BEGIN { printf "ratio acn/rpmbuild wall time: %.3f (target <= 0.25)\n", a/r }'
