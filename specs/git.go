@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // ErrRef is wrapped when a ref names no commit.
@@ -36,6 +37,9 @@ type Auth struct {
 	Token         string // https password or token
 	SSHKeyFile    string // private key for ssh URLs
 	SSHPassphrase string
+	// KnownHosts lists known_hosts files for ssh; default: $SSH_KNOWN_HOSTS,
+	// else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts.
+	KnownHosts []string
 }
 
 // OpenOptions configure [Open].
@@ -163,14 +167,28 @@ func authFor(loc string, a Auth) (transport.AuthMethod, error) {
 		if user == "" {
 			user = "git"
 		}
+		var hosts gossh.HostKeyCallback
+		if len(a.KnownHosts) > 0 {
+			cb, err := gitssh.NewKnownHostsCallback(a.KnownHosts...)
+			if err != nil {
+				return nil, fmt.Errorf("known hosts: %w", err)
+			}
+			hosts = cb
+		}
 		if a.SSHKeyFile != "" {
 			k, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHPassphrase)
 			if err != nil {
 				return nil, fmt.Errorf("ssh key %s: %w", a.SSHKeyFile, err)
 			}
+			k.HostKeyCallback = hosts
 			return k, nil
 		}
-		return gitssh.NewSSHAgentAuth(user)
+		agent, err := gitssh.NewSSHAgentAuth(user)
+		if err != nil {
+			return nil, fmt.Errorf("no --ssh-key given and no ssh agent: %w", err)
+		}
+		agent.HostKeyCallback = hosts
+		return agent, nil
 	}
 	return nil, nil
 }

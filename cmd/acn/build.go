@@ -55,6 +55,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		gitUser     = fs.String("git-user", "", "user for https remotes (default $ACN_GIT_USERNAME)")
 		tokenFile   = fs.String("git-token-file", "", "`file` holding the https token (default $ACN_GIT_TOKEN)")
 		sshKey      = fs.String("ssh-key", "", "private key `file` for ssh remotes (default $ACN_SSH_KEY, then ssh-agent)")
+		knownHosts  = fs.String("ssh-known-hosts", "", "known_hosts `file` for ssh remotes (default $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)")
 		keepScratch = fs.Bool("keep-scratch", false, "keep the build steps' scratch directory for inspection")
 		scratchDir  = fs.String("scratch", "", "`dir`ectory for build steps' scratch trees (default $TMPDIR)")
 		logLevel    = fs.String("log-level", "warn", "log level: debug, info, warn or error")
@@ -84,6 +85,9 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		Token:         e.getenv("ACN_GIT_TOKEN"),
 		SSHKeyFile:    firstNonEmpty(*sshKey, e.getenv("ACN_SSH_KEY")),
 		SSHPassphrase: e.getenv("ACN_SSH_KEY_PASSPHRASE"),
+	}
+	if *knownHosts != "" {
+		auth.KnownHosts = []string{*knownHosts}
 	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
