@@ -32,7 +32,10 @@ type Options struct {
 	Timeout     time.Duration // default DefaultTimeout; a spec's timeout wins
 	KeepScratch bool          // leave the scratch directory for debugging
 	HTTPClient  *http.Client  // for sources; default http.DefaultClient
-	Logger      *slog.Logger  // default: discard
+	// Progress, when set, is called as file contents are packed with the
+	// bytes done and the total; the last call has done == total.
+	Progress func(done, total int64)
+	Logger   *slog.Logger // default: discard
 }
 
 // Result describes a package that was written.
@@ -113,7 +116,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	res.Files = len(ents)
-	p, err := writePayload(o.OutDir, ents, o.Time, o.Compression)
+	p, err := writePayload(o.OutDir, ents, o.Time, o.Compression, o.Progress)
 	if err != nil {
 		return res, fmt.Errorf("write payload: %w", err)
 	}

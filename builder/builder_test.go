@@ -475,3 +475,18 @@ func TestPathsNeverEscape(t *testing.T) {
 		})
 	}
 }
+
+func TestProgress(t *testing.T) {
+	r := fullRepo(t)
+	var calls int
+	var last [2]int64
+	mustBuild(t, r, "full", builder.Options{Progress: func(done, total int64) {
+		calls++
+		last = [2]int64{done, total}
+	}})
+	// Regular files with content: the build step's script, the app tree,
+	// two configs, the *.d confs, README and LICENSE.
+	if calls == 0 || last[0] != last[1] || last[1] == 0 {
+		t.Errorf("progress: %d calls, last %v", calls, last)
+	}
+}

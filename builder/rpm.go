@@ -194,7 +194,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // writePayload streams every entry's content through cpio and the
 // compressor into a temporary file in dir, hashing each file on the way.
-func writePayload(dir string, ents []entry, mtime time.Time, comp Compression) (_ *payload, err error) {
+func writePayload(dir string, ents []entry, mtime time.Time, comp Compression, progress func(done, total int64)) (_ *payload, err error) {
 	f, err := os.CreateTemp(dir, ".payload-*")
 	if err != nil {
 		return nil, err
@@ -213,6 +213,20 @@ func writePayload(dir string, ents []entry, mtime time.Time, comp Compression) (
 	}
 	archive := &countWriter{w: zw}
 	cw := cpio.NewWriter(archive)
+	var prog *progressWriter
+	if progress != nil {
+		prog = &progressWriter{report: progress}
+		for i := range ents {
+			if ents[i].open != nil {
+				prog.total += ents[i].size
+			}
+		}
+		defer func() {
+			if err == nil {
+				progress(prog.total, prog.total)
+			}
+		}()
+	}
 	p := &payload{file: f, digests: make([]string, len(ents)), sizes: make([]int64, len(ents))}
 	buf := make([]byte, 256<<10)
 	for i := range ents {
@@ -248,7 +262,12 @@ func writePayload(dir string, ents []entry, mtime time.Time, comp Compression) (
 				return nil, fmt.Errorf("payload %s: %w", e.name, err)
 			}
 		case !e.isDir():
-			d, err := copyFile(cw, e, buf)
+			var w io.Writer = cw
+			if prog != nil {
+				prog.w = cw
+				w = prog
+			}
+			d, err := copyFile(w, e, buf)
 			if err != nil {
 				return nil, err
 			}
@@ -265,6 +284,25 @@ func writePayload(dir string, ents []entry, mtime time.Time, comp Compression) (
 	p.archiveSize = archive.n
 	p.sha256 = hex.EncodeToString(sum.Sum(nil))
 	return p, nil
+}
+
+// progressWriter reports bytes of file content written, at most once per
+// MiB.
+type progressWriter struct {
+	w           io.Writer
+	done, total int64
+	last        int64
+	report      func(done, total int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.done += int64(n)
+	if p.done-p.last >= 1<<20 {
+		p.last = p.done
+		p.report(p.done, p.total)
+	}
+	return n, err
 }
 
 // copyFile streams one regular file into the archive and returns its

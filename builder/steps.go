@@ -221,7 +221,9 @@ func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, l
 	for i, step := range s.Build {
 		fmt.Fprintf(log, "==> step %d/%d\n%s\n", i+1, len(s.Build), indent(step))
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, "bash", "-e", "-c", step)
+		// A fixed umask makes installed modes independent of the caller's;
+		// it shares the step's first line so bash's line numbers still match.
+		cmd := exec.CommandContext(ctx, "bash", "-e", "-c", "umask 022; "+step)
 		cmd.Dir = sc.src
 		cmd.Env = env
 		cmd.Stdout = log

@@ -115,12 +115,23 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, err)
 		failed++
 	}
-	for _, sp := range list {
+	tty := isTerminal(e.stderr)
+	for i, sp := range list {
+		var progress func(done, total int64)
+		var pb *bar
+		if tty {
+			pb = &bar{w: e.stderr, label: fmt.Sprintf("[%d/%d] %s", i+1, len(list), sp.Name)}
+			progress = pb.update
+		}
 		res, err := builder.Build(ctx, snap.FS, sp, builder.Options{
-			OutDir: *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
+			Progress: progress,
+			OutDir:   *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
 			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
 		})
+		if pb != nil {
+			pb.clear()
+		}
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "FAILED %s: %v\n", sp.NEVRA(), err)
