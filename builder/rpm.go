@@ -477,6 +477,12 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 	r.AddPostun(sc.PostUn)
 	r.AddPretrans(sc.PreTrans)
 	r.AddPosttrans(sc.PostTrans)
+	// rpmpack names /bin/sh for every scriptlet; a #! line names another.
+	for _, x := range scriptlets(s) {
+		if x.body != "" && x.interp != "/bin/sh" {
+			r.AddCustomTag(x.progTag, rpmpack.EntryString(x.interp))
+		}
+	}
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(1125, rpmpack.EntryString(h.comp.Name))
 
@@ -543,14 +549,9 @@ func (h *header) deps(hasFiles bool) []depTags {
 	}
 
 	requires := fromSpec(s.Requires)
-	scripts := []struct {
-		body string
-		flag uint32
-	}{{s.Scripts.PreTrans, sensePretrans}, {s.Scripts.Pre, senseScriptPre}, {s.Scripts.Post, sensePost},
-		{s.Scripts.PreUn, sensePreun}, {s.Scripts.PostUn, sensePostun}, {s.Scripts.PostTrans, sensePosttrans}}
-	for _, sc := range scripts {
+	for _, sc := range scriptlets(s) {
 		if sc.body != "" {
-			requires = append(requires, dep{"/bin/sh", "", senseInterp | sc.flag})
+			requires = append(requires, dep{sc.interp, "", senseInterp | sc.flag})
 		}
 	}
 	lib := func(feature, version string) {
@@ -600,6 +601,31 @@ func (h *header) deps(hasFiles bool) []depTags {
 	add(tagSuggestName, tagSuggestName+1, tagSuggestName+2, fromSpec(s.Suggests))
 	add(tagSupplementName, tagSupplementName+1, tagSupplementName+2, fromSpec(s.Supplements))
 	add(tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2, fromSpec(s.Enhances))
+	return out
+}
+
+type scriptlet struct {
+	body    string
+	interp  string // from a leading #! line, else /bin/sh
+	flag    uint32 // dependency flag for its interpreter
+	progTag int    // header tag naming its interpreter
+}
+
+func scriptlets(s *specs.Spec) []scriptlet {
+	out := []scriptlet{
+		{s.Scripts.PreTrans, "", sensePretrans, 1153}, {s.Scripts.Pre, "", senseScriptPre, 1085},
+		{s.Scripts.Post, "", sensePost, 1086}, {s.Scripts.PreUn, "", sensePreun, 1087},
+		{s.Scripts.PostUn, "", sensePostun, 1088}, {s.Scripts.PostTrans, "", sensePosttrans, 1154},
+	}
+	for i := range out {
+		out[i].interp = "/bin/sh"
+		if rest, ok := strings.CutPrefix(out[i].body, "#!"); ok {
+			line, _, _ := strings.Cut(rest, "\n")
+			if f := strings.Fields(line); len(f) == 1 && strings.HasPrefix(f[0], "/") {
+				out[i].interp = f[0]
+			}
+		}
+	}
 	return out
 }
 
