@@ -1,0 +1,180 @@
+package repo_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	corpusOnce sync.Once
+	corpusDir  string
+	corpusErr  error
+)
+
+// corpus builds testdata/corpus/*.spec with the real rpmbuild, once per
+// test binary, and returns the directory holding the RPMs.
+func corpus(t *testing.T) string {
+	t.Helper()
+	corpusOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "acn-corpus-*")
+		if err != nil {
+			corpusErr = err
+			return
+		}
+		corpusDir = filepath.Join(dir, "rpms")
+		specs, _ := filepath.Glob("../testdata/corpus/*.spec")
+		for _, s := range specs {
+			cmd := exec.Command("rpmbuild", "-bb", "--quiet",
+				"--define", "_topdir "+filepath.Join(dir, "top"),
+				"--define", "_rpmdir "+corpusDir,
+				"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
+				s)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				corpusErr = fmt.Errorf("rpmbuild %s: %v\n%s", s, err, out)
+				return
+			}
+		}
+	})
+	if corpusErr != nil {
+		t.Fatal(corpusErr)
+	}
+	return corpusDir
+}
+
+// repoDir copies the corpus into a new directory, keeping mtimes.
+func repoDir(t *testing.T) string {
+	t.Helper()
+	src := corpus(t)
+	dst := t.TempDir()
+	rpms, _ := filepath.Glob(filepath.Join(src, "*.rpm"))
+	for _, r := range rpms {
+		run(t, "cp", "-p", r, dst)
+	}
+	return dst
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// node is a generic XML element, for field-by-field comparison.
+type node struct {
+	Name     string
+	Attrs    []string // name=value, sorted
+	Text     string
+	Children []*node
+}
+
+func parseXML(t *testing.T, r io.Reader) *node {
+	t.Helper()
+	dec := xml.NewDecoder(r)
+	var stack []*node
+	var root *node
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			n := &node{Name: tok.Name.Local}
+			if strings.HasSuffix(tok.Name.Space, "/rpm") {
+				n.Name = "rpm:" + n.Name
+			}
+			for _, a := range tok.Attr {
+				n.Attrs = append(n.Attrs, a.Name.Local+"="+a.Value)
+			}
+			sort.Strings(n.Attrs)
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, n)
+			} else {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			n := stack[len(stack)-1]
+			n.Text = strings.TrimSpace(n.Text)
+			if len(n.Children) > 0 {
+				n.Text = ""
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].Text += string(tok)
+			}
+		}
+	}
+	return root
+}
+
+// diffXML reports every difference between two trees, naming where.
+func diffXML(path string, a, b *node, out *[]string) {
+	if len(*out) > 40 {
+		return
+	}
+	where := path + "/" + a.Name
+	if a.Name != b.Name {
+		*out = append(*out, fmt.Sprintf("%s: element %s vs %s", path, a.Name, b.Name))
+		return
+	}
+	if strings.Join(a.Attrs, " ") != strings.Join(b.Attrs, " ") {
+		*out = append(*out, fmt.Sprintf("%s: attributes\n   acn: %v\n  crc: %v", where, a.Attrs, b.Attrs))
+	}
+	if a.Text != b.Text {
+		*out = append(*out, fmt.Sprintf("%s: text\n   acn: %q\n  crc: %q", where, a.Text, b.Text))
+	}
+	for i := 0; i < max(len(a.Children), len(b.Children)); i++ {
+		switch {
+		case i >= len(a.Children):
+			*out = append(*out, fmt.Sprintf("%s: createrepo_c has an extra %s %v", where, b.Children[i].Name, b.Children[i].Attrs))
+		case i >= len(b.Children):
+			*out = append(*out, fmt.Sprintf("%s: acn has an extra %s %v", where, a.Children[i].Name, a.Children[i].Attrs))
+		default:
+			label := where
+			if a.Name == "package" || a.Name == "metadata" || a.Name == "filelists" || a.Name == "otherdata" {
+				label = fmt.Sprintf("%s[%d]", where, i)
+			}
+			diffXML(label, a.Children[i], b.Children[i], out)
+		}
+	}
+}
+
+func gunzip(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

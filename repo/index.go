@@ -1,0 +1,381 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Errors wrapped by Index.
+var (
+	ErrDuplicate = errors.New("repo: two files with the same NEVRA")
+	ErrLocked    = errors.New("repo: another index run holds the lock")
+	ErrSkipped   = errors.New("repo: some files were left out")
+)
+
+// Options configure [Index]. The zero value is createrepo_c's default.
+type Options struct {
+	// Update reuses what the last run learned about files whose path,
+	// size, mtime, inode and ctime are unchanged.
+	Update   bool
+	Workers  int    // packages read at once; default: number of CPUs
+	Compress string // gz (default), xz or zstd
+	Checksum string // sha256 (default), sha512 or sha1
+	// ChangelogLimit keeps the newest N changelog entries of each package;
+	// 0 means the default, 10; negative keeps all.
+	ChangelogLimit int
+	// RetainOldMD keeps the metadata files of this many superseded
+	// generations (default 2), and RetainOldMDByAge keeps anything
+	// superseded less than this long ago (default 1h), so a client that
+	// fetched an older repomd.xml still finds what it names.
+	RetainOldMD      int
+	RetainOldMDByAge time.Duration
+	Revision         string // default: the time, never lower than the last revision + 1
+	BaseURL          string // xml:base for package locations
+	Excludes         []string
+	Distro           []DistroTag
+	Content          []string
+	// Strict publishes nothing when any file cannot be read.
+	Strict bool
+	// LockWait is how long to wait for another run on the same directory.
+	LockWait time.Duration
+	Progress func(done, total int)
+	Logger   *slog.Logger
+	Now      func() time.Time // for tests; default time.Now
+}
+
+// Result describes one Index run.
+type Result struct {
+	Packages int      // in the published metadata
+	Read     int      // packages read and hashed this run
+	Reused   int      // taken from the cache
+	Skipped  []error  // files left out, each naming the file
+	Changed  bool     // repomd.xml was replaced
+	Revision string   // of the repomd.xml now published
+	Repomd   *Repomd  // now published
+	Removed  []string // old metadata files deleted by retention
+}
+
+const (
+	stateDir  = ".acn"
+	cacheName = "index-cache"
+	lockName  = "index.lock"
+)
+
+func (o *Options) defaults() error {
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.Compress == "" {
+		o.Compress = "gz"
+	}
+	if _, err := newCompressor(o.Compress, nil); err != nil {
+		return err
+	}
+	if o.Checksum == "" {
+		o.Checksum = "sha256"
+	}
+	if o.Checksum == "sha" {
+		o.Checksum = "sha1"
+	}
+	if _, err := newHash(o.Checksum); err != nil {
+		return err
+	}
+	if o.ChangelogLimit == 0 {
+		o.ChangelogLimit = 10
+	}
+	if o.RetainOldMD == 0 {
+		o.RetainOldMD = 2
+	}
+	if o.RetainOldMDByAge == 0 {
+		o.RetainOldMDByAge = time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	for _, g := range o.Excludes {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("exclude pattern %q: %w", g, err)
+		}
+	}
+	return nil
+}
+
+func (o *Options) fingerprint() string {
+	return fmt.Sprintf("checksum=%s changelog=%d baseurl=%q", o.Checksum, o.ChangelogLimit, o.BaseURL)
+}
+
+type rpmFile struct {
+	key  fileKey
+	path string // on disk
+}
+
+// scan lists the RPM files under dir, sorted by their relative path.
+func scan(dir string, excludes []string) ([]rpmFile, error) {
+	var out []rpmFile
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && (rel == "repodata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(d.Name(), ".rpm") || !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		for _, g := range excludes {
+			if m, _ := path.Match(g, rel); m {
+				return nil
+			}
+			if m, _ := path.Match(g, d.Name()); m {
+				return nil
+			}
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			return nil
+		}
+		out = append(out, rpmFile{path: p, key: fileKey{
+			Path: rel, Size: st.Size, Ino: st.Ino,
+			MTime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, CTime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+		}})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].key.Path < out[j].key.Path })
+	return out, err
+}
+
+// result is one package's outcome, in scan order.
+type result struct {
+	meta  cacheMeta
+	frags [3][]byte
+	err   error
+}
+
+func render(p *Package, o *Options) [3][]byte {
+	var a, b, c bytes.Buffer
+	renderPrimary(&a, p, renderOptions{checksum: o.Checksum, baseURL: o.BaseURL})
+	renderFilelists(&b, p)
+	renderOther(&c, p)
+	return [3][]byte{a.Bytes(), b.Bytes(), c.Bytes()}
+}
+
+// Index writes dir/repodata for the RPM files under dir and publishes it
+// atomically: new files are written under content-addressed names and
+// fsynced, and repomd.xml is replaced last, in one rename. When the
+// metadata would not change, repomd.xml is left as it is, byte for byte.
+//
+// A file that is not a readable RPM is left out and reported in
+// Result.Skipped (the error wraps ErrSkipped); with Strict, nothing is
+// published. Two files with one NEVRA publish nothing.
+func Index(ctx context.Context, dir string, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	state := filepath.Join(dir, stateDir)
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lock(ctx, filepath.Join(state, lockName), o.LockWait)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	defer unlock()
+
+	files, err := scan(dir, o.Excludes)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	fp := o.fingerprint()
+	var old *os.File
+	var oldEntries map[string]*cacheEntry
+	if o.Update {
+		old, oldEntries = loadCache(filepath.Join(state, cacheName), fp)
+		if old != nil {
+			defer old.Close()
+		}
+	}
+
+	cacheTmp, err := os.CreateTemp(state, cacheName+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(cacheTmp.Name())
+	defer cacheTmp.Close()
+	cw, err := newCacheWriter(cacheTmp, fp)
+	if err != nil {
+		return nil, err
+	}
+
+	res := &Result{}
+	nevras := map[string]string{}
+	var dupErrs []error
+	err = each(ctx, files, o.Workers, func(f rpmFile) result {
+		if e := oldEntries[f.key.Path]; e != nil && e.fileKey == f.key {
+			frags, err := readFrags(old, e)
+			return result{meta: e.cacheMeta, frags: frags, err: err}
+		}
+		p, err := readPackage(f.path, f.key.Path, o.Checksum, o.ChangelogLimit)
+		if err != nil {
+			return result{err: fmt.Errorf("%s: %w", f.key.Path, err)}
+		}
+		return result{meta: cacheMeta{fileKey: f.key, PkgID: p.PkgID, NEVRA: p.NEVRA()}, frags: render(p, &o)}
+	}, func(i int, r result) error {
+		if o.Progress != nil {
+			defer o.Progress(i+1, len(files))
+		}
+		if r.err != nil {
+			if !errors.Is(r.err, ErrCorrupt) && !errors.Is(r.err, fs.ErrNotExist) {
+				return r.err
+			}
+			o.Logger.Warn("left out", "file", files[i].key.Path, "err", r.err)
+			res.Skipped = append(res.Skipped, r.err)
+			return nil
+		}
+		if r.meta.fileKey == files[i].key && oldEntries[r.meta.Path] != nil && oldEntries[r.meta.Path].fileKey == r.meta.fileKey {
+			res.Reused++
+		} else {
+			res.Read++
+		}
+		if prev, ok := nevras[r.meta.NEVRA]; ok {
+			dupErrs = append(dupErrs, fmt.Errorf("%w: %s and %s are both %s", ErrDuplicate, prev, r.meta.Path, r.meta.NEVRA))
+			return nil
+		}
+		nevras[r.meta.NEVRA] = r.meta.Path
+		res.Packages++
+		return cw.add(r.meta, r.frags)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	if err := errors.Join(dupErrs...); err != nil {
+		return nil, fmt.Errorf("index %s: nothing published: %w", dir, err)
+	}
+	if len(res.Skipped) > 0 && o.Strict {
+		return res, fmt.Errorf("index %s: nothing published (--strict): %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
+	}
+	if err := cw.flush(); err != nil {
+		return nil, err
+	}
+
+	if err := publish(ctx, dir, cacheTmp, fp, res, &o); err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	if err := cacheTmp.Sync(); err == nil {
+		os.Rename(cacheTmp.Name(), filepath.Join(state, cacheName))
+	}
+	if len(res.Skipped) > 0 {
+		return res, fmt.Errorf("index %s: %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
+	}
+	return res, nil
+}
+
+// each runs work on every file with up to n workers and hands the
+// results to done in file order, holding at most a bounded window of
+// results in memory.
+func each(ctx context.Context, files []rpmFile, n int, work func(rpmFile) result, done func(int, result) error) error {
+	window := 4 * n
+	slots := make([]chan result, len(files))
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	jobs := make(chan int)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, window)
+	go func() {
+		defer close(jobs)
+		for i := range files {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range n {
+		go func() {
+			for i := range jobs {
+				slots[i] <- work(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		var r result
+		select {
+		case r = <-slots[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-sem
+		if err := done(i, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lock takes an exclusive flock, waiting up to wait. The kernel releases
+// it when the holder exits, so a crashed run never blocks the next one.
+func lock(ctx context.Context, name string, wait time.Duration) (func(), error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			f.Truncate(0)
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, err
+		}
+		if time.Now().After(deadline) {
+			pid, _ := os.ReadFile(name)
+			f.Close()
+			return nil, fmt.Errorf("%w (%s, pid %s)", ErrLocked, name, strings.TrimSpace(string(pid)))
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

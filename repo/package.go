@@ -1,0 +1,396 @@
+package repo
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/cavaliergopher/rpm"
+)
+
+// ErrCorrupt is wrapped when a file is not a readable RPM package.
+var ErrCorrupt = errors.New("repo: not a valid rpm package")
+
+// Package is what the repository metadata says about one RPM file.
+type Package struct {
+	Location string // path relative to the repository root, slash separated
+	PkgID    string // checksum of the whole file
+	Name     string
+	Arch     string
+	Epoch    string // "0" when the header has none
+	Version  string
+	Release  string
+
+	Summary, Description, Packager, URL string
+	License, Vendor, Group, BuildHost   string
+	SourceRPM                           string
+
+	FileTime, BuildTime                         int64
+	PackageSize, InstalledSize, ArchiveSize     int64
+	HeaderStart, HeaderEnd                      int64
+	Provides, Requires, Conflicts, Obsoletes    []Dep
+	Suggests, Enhances, Recommends, Supplements []Dep
+	Files                                       []File
+	Changelogs                                  []Changelog
+}
+
+// NEVRA is name-[epoch:]version-release.arch, the identity of a package.
+func (p *Package) NEVRA() string {
+	evr := p.Version + "-" + p.Release
+	if p.Epoch != "" && p.Epoch != "0" {
+		evr = p.Epoch + ":" + evr
+	}
+	return p.Name + "-" + evr + "." + p.Arch
+}
+
+// Dep is one dependency entry as repodata writes it.
+type Dep struct {
+	Name    string
+	Flags   string // "", EQ, LT, LE, GT, GE
+	Epoch   string
+	Version string
+	Release string
+	Pre     bool
+}
+
+// File is one path the package owns.
+type File struct {
+	Path string
+	Type string // "", "dir" or "ghost"
+}
+
+// Changelog is one changelog entry.
+type Changelog struct {
+	Author string
+	Date   int64
+	Text   string
+}
+
+// Header tags read here (rpmtag.h).
+const (
+	tagName            = 1000
+	tagVersion         = 1001
+	tagRelease         = 1002
+	tagEpoch           = 1003
+	tagSummary         = 1004
+	tagDescription     = 1005
+	tagBuildTime       = 1006
+	tagBuildHost       = 1007
+	tagSize            = 1009
+	tagVendor          = 1011
+	tagLicense         = 1014
+	tagPackager        = 1015
+	tagGroup           = 1016
+	tagURL             = 1020
+	tagArch            = 1022
+	tagOldFilenames    = 1027
+	tagFileSizes       = 1028
+	tagFileModes       = 1030
+	tagFileFlags       = 1037
+	tagSourceRPM       = 1044
+	tagProvideName     = 1047
+	tagRequireFlags    = 1048
+	tagRequireName     = 1049
+	tagRequireVersion  = 1050
+	tagConflictFlags   = 1053
+	tagConflictName    = 1054
+	tagConflictVersion = 1055
+	tagChangelogTime   = 1080
+	tagChangelogName   = 1081
+	tagChangelogText   = 1082
+	tagObsoleteName    = 1090
+	tagSourcePackage   = 1106
+	tagProvideFlags    = 1112
+	tagProvideVersion  = 1113
+	tagObsoleteFlags   = 1114
+	tagObsoleteVersion = 1115
+	tagDirIndexes      = 1116
+	tagBasenames       = 1117
+	tagDirnames        = 1118
+	tagRecommendName   = 5046
+	tagSuggestName     = 5049
+	tagSupplementName  = 5052
+	tagEnhanceName     = 5055
+	tagLongSize        = 5009
+
+	sigPayloadSize     = 1007
+	sigLongArchiveSize = 271
+)
+
+// Dependency flag bits (rpmds.h).
+const (
+	senseLess         = 1 << 1
+	senseGreater      = 1 << 2
+	senseEqual        = 1 << 3
+	sensePrereq       = 1 << 6
+	senseScriptPre    = 1 << 9
+	senseScriptPost   = 1 << 10
+	senseScriptPreun  = 1 << 11
+	senseScriptPostun = 1 << 12
+	senseRPMLib       = 1 << 24
+)
+
+const fileGhost = 1 << 6
+
+// fullReader makes every Read fill its buffer (or fail): the rpm library
+// reads fixed-size structures with a single Read, which a stream may
+// answer in part.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
+
+// newHash returns the hash for a checksum type name.
+func newHash(kind string) (hash.Hash, error) {
+	switch kind {
+	case "sha256":
+		return sha256.New(), nil
+	case "sha512":
+		return sha512.New(), nil
+	case "sha1", "sha":
+		return sha1.New(), nil
+	}
+	return nil, fmt.Errorf("unknown checksum type %q (want sha256, sha512 or sha1)", kind)
+}
+
+// readPackage reads one RPM file: its header for the metadata, and every
+// byte once for the checksum.
+func readPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHash(checksum)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(io.TeeReader(f, h), 256<<10)
+	defer func() {
+		// The rpm library indexes header data it has not checked; a
+		// crafted header must be a reported error, not a crash.
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
+		}
+	}()
+	pkg, err := rpm.Read(fullReader{br})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return nil, err
+	}
+	p = fromHeader(pkg, changelogLimit)
+	if p.Name == "" || p.Version == "" {
+		return nil, fmt.Errorf("%w: header has no name or version", ErrCorrupt)
+	}
+	p.Location = location
+	p.PkgID = hex.EncodeToString(h.Sum(nil))
+	p.FileTime = fi.ModTime().Unix()
+	p.PackageSize = fi.Size()
+	start, end := pkg.HeaderRange()
+	p.HeaderStart, p.HeaderEnd = int64(start), int64(end)
+	if p.HeaderEnd > p.PackageSize {
+		return nil, fmt.Errorf("%w: truncated (header ends at byte %d of %d)", ErrCorrupt, p.HeaderEnd, p.PackageSize)
+	}
+	return p, nil
+}
+
+func str(h *rpm.Header, tag int) string { return h.GetTag(tag).String() }
+
+func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
+	h := &pkg.Header
+	p := &Package{
+		Name: str(h, tagName), Version: str(h, tagVersion), Release: str(h, tagRelease),
+		Arch: str(h, tagArch), Summary: str(h, tagSummary), Description: str(h, tagDescription),
+		Packager: str(h, tagPackager), URL: str(h, tagURL), License: str(h, tagLicense),
+		Vendor: str(h, tagVendor), Group: str(h, tagGroup), BuildHost: str(h, tagBuildHost),
+		SourceRPM: str(h, tagSourceRPM),
+		Epoch:     "0",
+		BuildTime: h.GetTag(tagBuildTime).Int64(),
+	}
+	if t := h.GetTag(tagEpoch); t != nil {
+		p.Epoch = fmt.Sprint(t.Int64())
+	}
+	if h.GetTag(tagSourcePackage) != nil || (p.SourceRPM == "" && h.GetTag(tagSourceRPM) == nil) {
+		p.Arch = "src"
+	}
+	if t := h.GetTag(tagLongSize); t != nil {
+		p.InstalledSize = t.Int64()
+	} else {
+		p.InstalledSize = h.GetTag(tagSize).Int64()
+	}
+	if t := pkg.Signature.GetTag(sigLongArchiveSize); t != nil {
+		p.ArchiveSize = t.Int64()
+	} else {
+		p.ArchiveSize = pkg.Signature.GetTag(sigPayloadSize).Int64()
+	}
+
+	p.Files = files(h)
+	p.Provides = deps(h, tagProvideName, tagProvideVersion, tagProvideFlags)
+	p.Requires = deps(h, tagRequireName, tagRequireVersion, tagRequireFlags)
+	p.Conflicts = deps(h, tagConflictName, tagConflictVersion, tagConflictFlags)
+	p.Obsoletes = deps(h, tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags)
+	p.Recommends = deps(h, tagRecommendName, tagRecommendName+1, tagRecommendName+2)
+	p.Suggests = deps(h, tagSuggestName, tagSuggestName+1, tagSuggestName+2)
+	p.Supplements = deps(h, tagSupplementName, tagSupplementName+1, tagSupplementName+2)
+	p.Enhances = deps(h, tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2)
+	p.Requires = filterRequires(p)
+
+	p.Changelogs = changelogs(h, changelogLimit)
+	return p
+}
+
+// changelogs returns the newest limit entries, oldest first, as
+// createrepo_c writes them: trailing spaces cut from the author, and
+// entries sharing a time with an older one moved a second later each.
+func changelogs(h *rpm.Header, limit int) []Changelog {
+	times := h.GetTag(tagChangelogTime).Int64Slice()
+	names := h.GetTag(tagChangelogName).StringSlice()
+	texts := h.GetTag(tagChangelogText).StringSlice()
+	n := min(len(times), len(names), len(texts))
+	if limit >= 0 {
+		n = min(n, limit)
+	}
+	out := make([]Changelog, n)
+	var last int64
+	for i := range n { // header order: newest first
+		c := Changelog{Author: strings.TrimRight(names[i], " "), Date: times[i], Text: texts[i]}
+		if len(names[i]) > 0 && c.Author == "" {
+			c.Author = names[i][:1]
+		}
+		j := n - 1 - i
+		out[j] = c
+		if i > 0 && c.Date == last {
+			t := c.Date
+			for k := j + 1; k < n && out[k].Date == t; k++ {
+				out[k].Date++
+				t++
+			}
+		} else {
+			last = c.Date
+		}
+	}
+	return out
+}
+
+func files(h *rpm.Header) []File {
+	names := h.GetTag(tagOldFilenames).StringSlice()
+	if base := h.GetTag(tagBasenames).StringSlice(); len(base) > 0 {
+		dirs := h.GetTag(tagDirnames).StringSlice()
+		idx := h.GetTag(tagDirIndexes).Int64Slice()
+		names = make([]string, 0, len(base))
+		for i, b := range base {
+			if i < len(idx) && int(idx[i]) < len(dirs) && idx[i] >= 0 {
+				names = append(names, dirs[idx[i]]+b)
+			}
+		}
+	}
+	modes := h.GetTag(tagFileModes).Int64Slice()
+	flags := h.GetTag(tagFileFlags).Int64Slice()
+	out := make([]File, len(names))
+	for i, n := range names {
+		out[i].Path = n
+		switch {
+		case i < len(flags) && flags[i]&fileGhost != 0:
+			out[i].Type = "ghost"
+		case i < len(modes) && modes[i]&0o170000 == 0o040000:
+			out[i].Type = "dir"
+		}
+	}
+	return out
+}
+
+func deps(h *rpm.Header, nameTag, versionTag, flagsTag int) []Dep {
+	names := h.GetTag(nameTag).StringSlice()
+	versions := h.GetTag(versionTag).StringSlice()
+	flags := h.GetTag(flagsTag).Int64Slice()
+	out := make([]Dep, 0, len(names))
+	for i, n := range names {
+		d := Dep{Name: n}
+		var f int64
+		if i < len(flags) {
+			f = flags[i]
+		}
+		if i < len(versions) && versions[i] != "" {
+			d.Epoch, d.Version, d.Release = splitEVR(versions[i])
+			d.Flags = flagName(f)
+		}
+		d.Pre = nameTag == tagRequireName && f&(sensePrereq|senseScriptPre|senseScriptPost) != 0
+		out = append(out, d)
+	}
+	return out
+}
+
+func flagName(f int64) string {
+	switch f & (senseLess | senseGreater | senseEqual) {
+	case senseLess:
+		return "LT"
+	case senseGreater:
+		return "GT"
+	case senseEqual:
+		return "EQ"
+	case senseLess | senseEqual:
+		return "LE"
+	case senseGreater | senseEqual:
+		return "GE"
+	}
+	return ""
+}
+
+// splitEVR splits [epoch:]version[-release]; a missing epoch is "0".
+func splitEVR(s string) (epoch, version, release string) {
+	epoch = "0"
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		if e := s[:i]; e != "" && strings.Trim(e, "0123456789") == "" {
+			epoch, s = e, s[i+1:]
+		}
+	}
+	version = s
+	if i := strings.LastIndexByte(s, '-'); i >= 0 {
+		version, release = s[:i], s[i+1:]
+	}
+	return epoch, version, release
+}
+
+// filterRequires drops what createrepo_c (0.17) drops from requires:
+// rpmlib() features; files the package itself ships, when they are
+// primary files; requires that one of its own provides satisfies to the
+// letter (config(N) = EVR); and a repeat of the entry just before.
+func filterRequires(p *Package) []Dep {
+	own := make(map[string]bool, len(p.Files))
+	for _, f := range p.Files {
+		own[f.Path] = true
+	}
+	provided := make(map[Dep]bool, len(p.Provides))
+	for _, d := range p.Provides {
+		provided[d] = true
+	}
+	out := p.Requires[:0:0]
+	for _, d := range p.Requires {
+		if strings.HasPrefix(d.Name, "rpmlib(") || (own[d.Name] && primaryFile(d.Name)) {
+			continue
+		}
+		plain := d
+		plain.Pre = false
+		if provided[plain] {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1] == d {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -1,0 +1,374 @@
+package repo
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+func newCompressor(kind string, w io.Writer) (io.WriteCloser, error) {
+	switch kind {
+	case "gz":
+		if w == nil {
+			return nil, nil
+		}
+		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	case "xz":
+		if w == nil {
+			return nil, nil
+		}
+		return xz.NewWriter(w)
+	case "zstd":
+		if w == nil {
+			return nil, nil
+		}
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+	}
+	return nil, fmt.Errorf("unknown compression %q (want gz, xz or zstd)", kind)
+}
+
+func suffix(kind string) string {
+	if kind == "zstd" {
+		return ".zst"
+	}
+	return "." + kind
+}
+
+// counter hashes and counts what passes through it.
+type counter struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// mdFile is one metadata file being written.
+type mdFile struct {
+	kind       string
+	tmp        *os.File
+	buf        *bufio.Writer
+	z          io.WriteCloser
+	open, comp *counter
+	w          io.Writer // what fragments are written to
+}
+
+func newMDFile(dir, kind string, o *Options) (*mdFile, error) {
+	tmp, err := os.CreateTemp(dir, "."+kind+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	h1, _ := newHash(o.Checksum)
+	h2, _ := newHash(o.Checksum)
+	m := &mdFile{kind: kind, tmp: tmp, buf: bufio.NewWriterSize(tmp, 256<<10), open: &counter{h: h1}, comp: &counter{h: h2}}
+	m.z, err = newCompressor(o.Compress, io.MultiWriter(m.buf, m.comp))
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	m.w = io.MultiWriter(m.z, m.open)
+	return m, nil
+}
+
+// finish closes the file and moves it to its content-addressed name.
+func (m *mdFile) finish(dir string, o *Options, now int64) (RepomdData, error) {
+	defer os.Remove(m.tmp.Name())
+	defer m.tmp.Close()
+	if err := m.z.Close(); err != nil {
+		return RepomdData{}, err
+	}
+	if err := m.buf.Flush(); err != nil {
+		return RepomdData{}, err
+	}
+	if err := m.tmp.Chmod(0o644); err != nil {
+		return RepomdData{}, err
+	}
+	if err := m.tmp.Sync(); err != nil {
+		return RepomdData{}, err
+	}
+	sum := hex.EncodeToString(m.comp.h.Sum(nil))
+	name := sum + "-" + m.kind + ".xml" + suffix(o.Compress)
+	final := filepath.Join(dir, name)
+	if _, err := os.Stat(final); err != nil {
+		if err := os.Rename(m.tmp.Name(), final); err != nil {
+			return RepomdData{}, err
+		}
+	}
+	return RepomdData{
+		Type:         m.kind,
+		Checksum:     Checksum{Type: o.Checksum, Value: sum},
+		OpenChecksum: Checksum{Type: o.Checksum, Value: hex.EncodeToString(m.open.h.Sum(nil))},
+		Location:     Location{Href: "repodata/" + name},
+		Timestamp:    now,
+		Size:         m.comp.n,
+		OpenSize:     m.open.n,
+	}, nil
+}
+
+func (m *mdFile) abort() {
+	m.tmp.Close()
+	os.Remove(m.tmp.Name())
+}
+
+// generation is one published repomd.xml and the files it names.
+type generation struct {
+	Revision   string   `json:"revision"`
+	Superseded int64    `json:"superseded,omitempty"` // unix time; 0 while current
+	Files      []string `json:"files"`
+}
+
+const generationsName = "generations.json"
+
+// publish writes the metadata files from the new cache, then repomd.xml,
+// then applies retention.
+func publish(ctx context.Context, dir string, cache *os.File, fp string, res *Result, o *Options) (err error) {
+	rd := filepath.Join(dir, "repodata")
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		return err
+	}
+	kinds := []string{"primary", "filelists", "other"}
+	heads := []string{primaryHead, filelistsHead, otherHead}
+	tails := []string{primaryTail, filelistsTail, otherTail}
+	var mds []*mdFile
+	defer func() {
+		if err != nil {
+			for _, m := range mds {
+				m.abort()
+			}
+		}
+	}()
+	for i, k := range kinds {
+		m, err := newMDFile(rd, k, o)
+		if err != nil {
+			return err
+		}
+		mds = append(mds, m)
+		fmt.Fprintf(m.w, heads[i], res.Packages)
+	}
+	cr, err := newCacheReader(cache, fp)
+	if err != nil {
+		return err
+	}
+	var bufs [3][]byte
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err := cr.next(&bufs)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read back index cache: %w", err)
+		}
+		for i, m := range mds {
+			if _, err := m.w.Write(bufs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for i, m := range mds {
+		io.WriteString(m.w, tails[i])
+	}
+
+	now := o.Now().Unix()
+	oldMD := readRepomd(filepath.Join(rd, "repomd.xml"))
+	if oldMD != nil {
+		for _, d := range oldMD.Data {
+			now = max(now, d.Timestamp)
+		}
+	}
+	md := &Repomd{}
+	for _, m := range mds {
+		d, err := m.finish(rd, o, now)
+		if err != nil {
+			return err
+		}
+		md.Data = append(md.Data, d)
+	}
+	mds = nil
+	if len(o.Distro) > 0 || len(o.Content) > 0 {
+		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
+	}
+	if err := syncDir(rd); err != nil {
+		return err
+	}
+
+	if oldMD != nil && sameMetadata(oldMD, md) {
+		res.Revision, res.Repomd = oldMD.Revision, oldMD
+		return nil
+	}
+	md.Revision = o.Revision
+	if md.Revision == "" {
+		rev := o.Now().Unix()
+		if oldMD != nil && oldMD.RevisionNumber() >= rev {
+			rev = oldMD.RevisionNumber() + 1
+		}
+		md.Revision = strconv.FormatInt(rev, 10)
+	}
+	if err := writeAtomic(filepath.Join(rd, "repomd.xml"), md.marshal()); err != nil {
+		return err
+	}
+	res.Changed, res.Revision, res.Repomd = true, md.Revision, md
+	res.Removed, err = retain(dir, oldMD, md, o)
+	return err
+}
+
+// sameMetadata reports whether publishing md would tell a client nothing
+// new: the same content (open checksums), compression and tags.
+func sameMetadata(old, md *Repomd) bool {
+	for _, d := range md.Data {
+		o := old.Find(d.Type)
+		if o == nil || o.OpenChecksum != d.OpenChecksum || filepath.Ext(o.Location.Href) != filepath.Ext(d.Location.Href) {
+			return false
+		}
+	}
+	if len(old.Data) != len(md.Data) {
+		return false
+	}
+	oldTags, newTags := old.Tags, md.Tags
+	if oldTags == nil {
+		oldTags = &RepomdTags{}
+	}
+	if newTags == nil {
+		newTags = &RepomdTags{}
+	}
+	return slices.Equal(oldTags.Content, newTags.Content) && slices.Equal(oldTags.Distro, newTags.Distro)
+}
+
+func readRepomd(name string) *Repomd {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	md, err := ParseRepomd(f)
+	if err != nil {
+		return nil
+	}
+	return md
+}
+
+func hrefs(md *Repomd) []string {
+	var out []string
+	for _, d := range md.Data {
+		out = append(out, d.Location.Href)
+	}
+	return out
+}
+
+// retain records the new generation and deletes the files of generations
+// that are both older than the RetainOldMD newest superseded ones and
+// superseded longer ago than RetainOldMDByAge.
+func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, error) {
+	state := filepath.Join(dir, stateDir, generationsName)
+	var gens []generation
+	if b, err := os.ReadFile(state); err == nil {
+		if err := json.Unmarshal(b, &gens); err != nil {
+			gens = nil
+		}
+	}
+	now := o.Now().Unix()
+	if oldMD != nil && (len(gens) == 0 || gens[0].Revision != oldMD.Revision) {
+		// Metadata this tool did not write (or a lost state file): keep
+		// its files through the retention window too.
+		gens = append([]generation{{Revision: oldMD.Revision, Files: hrefs(oldMD)}}, gens...)
+	}
+	for i := range gens {
+		if gens[i].Superseded == 0 {
+			gens[i].Superseded = now
+		}
+	}
+	gens = append([]generation{{Revision: md.Revision, Files: hrefs(md)}}, gens...)
+
+	keep := map[string]bool{}
+	var kept []generation
+	var dropped []generation
+	for i, g := range gens {
+		if i <= o.RetainOldMD || now-g.Superseded < int64(o.RetainOldMDByAge.Seconds()) {
+			kept = append(kept, g)
+			for _, f := range g.Files {
+				keep[f] = true
+			}
+		} else {
+			dropped = append(dropped, g)
+		}
+	}
+	var removed []string
+	var errs []error
+	for _, g := range dropped {
+		for _, f := range g.Files {
+			if keep[f] || filepath.Base(f) == "repomd.xml" || filepath.IsAbs(f) || !filepath.IsLocal(f) {
+				continue
+			}
+			err := os.Remove(filepath.Join(dir, filepath.FromSlash(f)))
+			if err == nil {
+				removed = append(removed, f)
+				keep[f] = true // once
+			} else if !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(kept, "", "  ")
+	if err := writeAtomic(state, b); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// writeAtomic replaces name with data: temporary file, fsync, rename,
+// fsync of the directory. Readers see the old file or the new one.
+func writeAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
