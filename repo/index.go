@@ -33,7 +33,7 @@ type Options struct {
 	Compress string // gz (default), xz or zstd
 	Checksum string // sha256 (default), sha512 or sha1
 	// ChangelogLimit keeps the newest N changelog entries of each package;
-	// 0 means the default, 10; negative keeps all.
+	// 0 means the default, 10; ChangelogAll keeps all, ChangelogNone none.
 	ChangelogLimit int
 	// RetainOldMD keeps the metadata files of this many superseded
 	// generations (default 2), and RetainOldMDByAge keeps anything
@@ -67,6 +67,16 @@ type Result struct {
 	Removed  []string // old metadata files deleted by retention
 }
 
+// Special values of Options.ChangelogLimit.
+const (
+	ChangelogAll  = -1
+	ChangelogNone = -2
+)
+
+// renderVersion changes whenever the XML acn writes for a package does, so
+// that fragments cached by an older acn are not reused.
+const renderVersion = 1
+
 const (
 	stateDir  = ".acn"
 	cacheName = "index-cache"
@@ -92,8 +102,11 @@ func (o *Options) defaults() error {
 	if _, err := newHash(o.Checksum); err != nil {
 		return err
 	}
-	if o.ChangelogLimit == 0 {
+	switch o.ChangelogLimit {
+	case 0:
 		o.ChangelogLimit = 10
+	case ChangelogNone:
+		o.ChangelogLimit = 0
 	}
 	if o.RetainOldMD == 0 {
 		o.RetainOldMD = 2
@@ -116,7 +129,7 @@ func (o *Options) defaults() error {
 }
 
 func (o *Options) fingerprint() string {
-	return fmt.Sprintf("checksum=%s changelog=%d baseurl=%q", o.Checksum, o.ChangelogLimit, o.BaseURL)
+	return fmt.Sprintf("render=%d checksum=%s changelog=%d baseurl=%q", renderVersion, o.Checksum, o.ChangelogLimit, o.BaseURL)
 }
 
 type rpmFile struct {

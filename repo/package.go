@@ -260,7 +260,7 @@ func changelogs(h *rpm.Header, limit int) []Changelog {
 	names := h.GetTag(tagChangelogName).StringSlice()
 	texts := h.GetTag(tagChangelogText).StringSlice()
 	n := min(len(times), len(names), len(texts))
-	if limit >= 0 {
+	if limit >= 0 { // negative: all
 		n = min(n, limit)
 	}
 	out := make([]Changelog, n)

@@ -29,7 +29,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, "version") {
 		t.Errorf("acn --help (%d):\n%s", code, out)
 	}
-	for _, cmd := range []string{"build", "version"} {
+	for _, cmd := range []string{"build", "index", "verify", "version"} {
 		out, _, code := acn(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
 			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
@@ -159,5 +159,49 @@ func TestLayout(t *testing.T) {
 		if !strings.Contains(line, " ") {
 			t.Errorf("package %s has no doc comment", line)
 		}
+	}
+}
+
+// TestIndexAndVerifyCommands builds our own packages, indexes them, and
+// installs one with the real dnf; then breaks the repository and checks
+// that verify says so.
+func TestIndexAndVerifyCommands(t *testing.T) {
+	r := ownRepo(t)
+	dir := t.TempDir()
+	env := map[string]string{"ACN_CACHE_DIR": t.TempDir()}
+	if _, stderr, code := acn(t, env, "build", "--git", r.Dir, "--out", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	stdout, stderr, code := acn(t, env, "index", dir, "--changelog-limit", "1")
+	if code != 0 || !strings.Contains(stdout, "3 packages (3 read, 0 reused), published revision") {
+		t.Fatalf("index (%d): %s %s", code, stdout, stderr)
+	}
+	stdout, _, code = acn(t, env, "index", "--update", dir, "--changelog-limit", "1")
+	if code != 0 || !strings.Contains(stdout, "(0 read, 3 reused), unchanged") {
+		t.Errorf("index --update: %s", stdout)
+	}
+	stdout, stderr, code = acn(t, env, "verify", dir)
+	if code != 0 || !strings.Contains(stdout, "OK, 3 metadata files and 3 packages verified") {
+		t.Errorf("verify (%d): %s %s", code, stdout, stderr)
+	}
+	other, _ := filepath.Glob(filepath.Join(dir, "repodata", "*-other.xml.gz"))
+	out, err := exec.Command("bash", "-c", "zcat "+other[0]+" | grep -c '<changelog '").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "3" {
+		t.Errorf("--changelog-limit 1 kept %s changelog entries for 3 packages", out)
+	}
+
+	os.WriteFile(filepath.Join(dir, "broken.rpm"), []byte("not an rpm"), 0o644)
+	_, stderr, code = acn(t, env, "index", dir)
+	if code != 1 || !strings.Contains(stderr, "broken.rpm") {
+		t.Errorf("corrupt file: exit %d: %s", code, stderr)
+	}
+	rpms, _ := filepath.Glob(filepath.Join(dir, "appstruct-*.rpm"))
+	os.WriteFile(rpms[0], []byte("replaced"), 0o644)
+	_, stderr, code = acn(t, env, "verify", dir)
+	if code != 1 || !strings.Contains(stderr, "appstruct-1.4.0-1.noarch.rpm") {
+		t.Errorf("verify of a damaged repository: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := acn(t, env, "index"); code != 2 || !strings.Contains(stderr, "DIR is required") {
+		t.Errorf("index without DIR: %d %s", code, stderr)
 	}
 }

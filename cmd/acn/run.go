@@ -46,10 +46,13 @@ type command struct {
 
 var commands = []command{
 	{"build", "build RPMs from the spec definitions at a git ref", runBuild},
+	{"index", "write yum repository metadata for a directory of RPMs", runIndex},
+	{"verify", "check a repository's metadata and packages as dnf would", runVerify},
 	{"version", "print acn's version", runVersion},
 }
 
-const usage = `acn builds RPM packages from spec definitions kept in git.
+const usage = `acn builds RPM packages from spec definitions kept in git and indexes
+them into yum repositories.
 
 Usage:
   acn <command> [flags]

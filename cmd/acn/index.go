@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acn-project/acn/repo"
+)
+
+const indexAbout = `
+Walks DIR for *.rpm files (skipping repodata/ and hidden directories), reads
+every header and checksums every file, and writes DIR/repodata: repomd.xml,
+primary, filelists and other, as createrepo_c does.
+
+Publication is atomic: new files get unique, checksum-prefixed names and are
+fsynced, then repomd.xml is replaced in one rename. When nothing changed,
+repomd.xml is left byte for byte as it was. Files of superseded generations
+stay for --retain-old-md generations and --retain-old-md-by-age, so a client
+that fetched an older repomd.xml still gets what it names.
+
+A file that is not a readable RPM is reported and left out, and the exit
+status is 1 after the rest is published; with --strict nothing is published.
+Two files with the same name-epoch-version-release-arch publish nothing.
+
+Examples:
+  acn index /srv/repos/acn
+  acn index /srv/repos/acn --update
+  acn index /srv/repos/acn --compress xz --changelog-limit 5 --excludes 'debug/*'
+`
+
+func runIndex(ctx context.Context, e *env, args []string) error {
+	fs := flagSet(e, "index", "index DIR [flags]", indexAbout)
+	var (
+		o         repo.Options
+		excludes  stringList
+		distro    stringList
+		content   stringList
+		logLevel  = fs.String("log-level", "warn", "log level: debug, info, warn or error")
+		logFormat = fs.String("log-format", "text", "log format: text or json")
+	)
+	fs.BoolVar(&o.Update, "update", false, "reuse what the last run read from files that did not change")
+	fs.IntVar(&o.Workers, "workers", 0, "packages read at once (default: number of CPUs)")
+	fs.StringVar(&o.Compress, "compress", "gz", "metadata compression: gz, xz or zstd (EL7 reads gz and xz)")
+	fs.StringVar(&o.Checksum, "checksum", "sha256", "checksum type: sha256, sha512 or sha1")
+	fs.IntVar(&o.ChangelogLimit, "changelog-limit", 10, "changelog entries kept per package (-1: all)")
+	fs.IntVar(&o.RetainOldMD, "retain-old-md", 2, "superseded metadata generations to keep")
+	fs.DurationVar(&o.RetainOldMDByAge, "retain-old-md-by-age", time.Hour, "also keep metadata superseded less than this long ago")
+	fs.StringVar(&o.Revision, "revision", "", "repomd revision (default: the time, never lower than the last)")
+	fs.StringVar(&o.BaseURL, "baseurl", "", "xml:base `URL` for package locations")
+	fs.BoolVar(&o.Strict, "strict", false, "publish nothing if any file cannot be read")
+	fs.DurationVar(&o.LockWait, "lock-wait", 30*time.Second, "how long to wait for another run on DIR")
+	sqlite := fs.Bool("sqlite", false, "also write sqlite databases (*_db), for fast EL7 yum")
+	fs.Var(&excludes, "excludes", "leave out files matching this `glob` (repeatable; on the path or the name)")
+	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
+	fs.Var(&content, "content", "content `tag` (repeatable)")
+	dir, err := parseWithArg(e, fs, args, "DIR")
+	if err != nil {
+		return err
+	}
+	log, err := logger(e, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	if *sqlite {
+		return errors.New("--sqlite: not implemented yet in this release; yum on EL7 falls back to the XML metadata")
+	}
+	o.Excludes, o.Content, o.Logger = excludes, content, log
+	switch {
+	case o.ChangelogLimit == 0:
+		o.ChangelogLimit = repo.ChangelogNone
+	case o.ChangelogLimit < 0:
+		o.ChangelogLimit = repo.ChangelogAll
+	}
+	for _, d := range distro {
+		tag := repo.DistroTag{Value: d}
+		if cpe, v, ok := strings.Cut(d, ","); ok {
+			tag = repo.DistroTag{CPEID: cpe, Value: v}
+		}
+		o.Distro = append(o.Distro, tag)
+	}
+	if isTerminal(e.stderr) {
+		pb := &bar{w: e.stderr, label: "indexing"}
+		o.Progress = func(done, total int) { pb.update(int64(done), int64(total)) }
+		defer pb.clear()
+	}
+	start := time.Now()
+	res, err := repo.Index(ctx, dir, o)
+	if res != nil {
+		state := "published revision " + res.Revision
+		if !res.Changed {
+			state = "unchanged, revision " + res.Revision
+		}
+		if res.Revision != "" || res.Changed {
+			fmt.Fprintf(e.stdout, "%s: %d packages (%d read, %d reused), %s, %s\n", dir, res.Packages, res.Read, res.Reused, state, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return err
+}
+
+// parseWithArg parses flags that may come before or after one positional
+// argument, as in "acn index DIR --update".
+func parseWithArg(e *env, fs *flag.FlagSet, args []string, name string) (string, error) {
+	if err := parse(e, fs, args); err != nil {
+		return "", err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return "", errUsage{name + " is required"}
+	}
+	arg := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
+		return "", errUsage{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return "", errUsage{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return arg, nil
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/acn-project/acn/repo"
+)
+
+const verifyAbout = `
+Checks a repository as dnf would before trusting it: every file repomd.xml
+names is fetched and its checksum and size (compressed and open) compared;
+the packages of primary, filelists and other must be the same; and every
+package file must have the checksum and size primary gives. SOURCE is a
+directory or an http(s) URL of the repository root. Every fault is listed;
+the exit status is 1 if there is any.
+
+Examples:
+  acn verify /srv/repos/acn
+  acn verify http://127.0.0.1:8080/repos/acn
+`
+
+func runVerify(ctx context.Context, e *env, args []string) error {
+	fs := flagSet(e, "verify", "verify DIR|URL", verifyAbout)
+	src, err := parseWithArg(e, fs, args, "DIR or URL")
+	if err != nil {
+		return err
+	}
+	res, err := repo.Verify(ctx, src, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: OK, %d metadata files and %d packages verified\n", src, res.Files, res.Packages)
+	return nil
+}
