@@ -137,7 +137,7 @@ type rpmFile struct {
 	path string // on disk
 }
 
-// scan lists the RPM files under dir, sorted by their relative path.
+// scan lists the RPM files under dir.
 func scan(dir string, excludes []string) ([]rpmFile, error) {
 	var out []rpmFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -176,7 +176,14 @@ func scan(dir string, excludes []string) ([]rpmFile, error) {
 		}})
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].key.Path < out[j].key.Path })
+	// createrepo_c's order: by file name, then by directory.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].key.Path, out[j].key.Path
+		if ba, bb := path.Base(a), path.Base(b); ba != bb {
+			return ba < bb
+		}
+		return a < b
+	})
 	return out, err
 }
 

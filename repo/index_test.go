@@ -247,7 +247,7 @@ func TestDuplicateNEVRA(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
 	run(t, "cp", "-p", filepath.Join(dir, "gamma-1.0-1.noarch.rpm"), filepath.Join(dir, "sub", "copy.rpm"))
 	_, err := repo.Index(context.Background(), dir, repo.Options{})
-	if !errors.Is(err, repo.ErrDuplicate) || !strings.Contains(err.Error(), "gamma-1.0-1.noarch.rpm and sub/copy.rpm are both gamma-1.0-1.noarch") {
+	if !errors.Is(err, repo.ErrDuplicate) || !strings.Contains(err.Error(), "sub/copy.rpm and gamma-1.0-1.noarch.rpm are both gamma-1.0-1.noarch") {
 		t.Errorf("duplicate: %v", err)
 	}
 	if now, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml")); !bytes.Equal(now, good) {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cavaliergopher/rpm"
 )
@@ -195,6 +196,9 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	if p.Name == "" || p.Version == "" {
 		return nil, fmt.Errorf("%w: header has no name or version", ErrCorrupt)
 	}
+	if err := p.checkText(); err != nil {
+		return nil, err
+	}
 	p.Location = location
 	p.PkgID = hex.EncodeToString(h.Sum(nil))
 	p.FileTime = fi.ModTime().Unix()
@@ -207,7 +211,58 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	return p, nil
 }
 
-func str(h *rpm.Header, tag int) string { return h.GetTag(tag).String() }
+// str reads a string tag; text that is not UTF-8 is taken as Latin-1, as
+// createrepo_c does.
+func str(h *rpm.Header, tag int) string { return utf8OrLatin1(h.GetTag(tag).String()) }
+
+func utf8OrLatin1(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x80:
+			b.WriteByte(c)
+		case c >= 0xC0: // 0x80-0xBF are C1 controls in Latin-1: dropped
+			b.WriteRune(rune(c))
+		}
+	}
+	return b.String()
+}
+
+// checkText refuses a package whose text holds control characters XML
+// cannot carry; createrepo_c leaves such a package out too.
+func (p *Package) checkText() error {
+	bad := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return true
+			}
+		}
+		return false
+	}
+	fields := []string{p.Name, p.Arch, p.Epoch, p.Version, p.Release, p.Summary, p.Description, p.Packager,
+		p.URL, p.License, p.Vendor, p.Group, p.BuildHost, p.SourceRPM}
+	for _, list := range [][]Dep{p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Suggests, p.Enhances, p.Recommends, p.Supplements} {
+		for _, d := range list {
+			fields = append(fields, d.Name, d.Epoch, d.Version, d.Release)
+		}
+	}
+	for _, f := range p.Files {
+		fields = append(fields, f.Path)
+	}
+	for _, c := range p.Changelogs {
+		fields = append(fields, c.Author, c.Text)
+	}
+	for _, s := range fields {
+		if bad(s) {
+			return fmt.Errorf("%w: a header string holds control characters (%q)", ErrCorrupt, s)
+		}
+	}
+	return nil
+}
 
 func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 	h := &pkg.Header
@@ -238,15 +293,7 @@ func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 	}
 
 	p.Files = files(h)
-	p.Provides = deps(h, tagProvideName, tagProvideVersion, tagProvideFlags)
-	p.Requires = deps(h, tagRequireName, tagRequireVersion, tagRequireFlags)
-	p.Conflicts = deps(h, tagConflictName, tagConflictVersion, tagConflictFlags)
-	p.Obsoletes = deps(h, tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags)
-	p.Recommends = deps(h, tagRecommendName, tagRecommendName+1, tagRecommendName+2)
-	p.Suggests = deps(h, tagSuggestName, tagSuggestName+1, tagSuggestName+2)
-	p.Supplements = deps(h, tagSupplementName, tagSupplementName+1, tagSupplementName+2)
-	p.Enhances = deps(h, tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2)
-	p.Requires = filterRequires(p)
+	readDeps(h, p)
 
 	p.Changelogs = changelogs(h, changelogLimit)
 	return p
@@ -312,85 +359,3 @@ func files(h *rpm.Header) []File {
 	return out
 }
 
-func deps(h *rpm.Header, nameTag, versionTag, flagsTag int) []Dep {
-	names := h.GetTag(nameTag).StringSlice()
-	versions := h.GetTag(versionTag).StringSlice()
-	flags := h.GetTag(flagsTag).Int64Slice()
-	out := make([]Dep, 0, len(names))
-	for i, n := range names {
-		d := Dep{Name: n}
-		var f int64
-		if i < len(flags) {
-			f = flags[i]
-		}
-		if i < len(versions) && versions[i] != "" {
-			d.Epoch, d.Version, d.Release = splitEVR(versions[i])
-			d.Flags = flagName(f)
-		}
-		d.Pre = nameTag == tagRequireName && f&(sensePrereq|senseScriptPre|senseScriptPost) != 0
-		out = append(out, d)
-	}
-	return out
-}
-
-func flagName(f int64) string {
-	switch f & (senseLess | senseGreater | senseEqual) {
-	case senseLess:
-		return "LT"
-	case senseGreater:
-		return "GT"
-	case senseEqual:
-		return "EQ"
-	case senseLess | senseEqual:
-		return "LE"
-	case senseGreater | senseEqual:
-		return "GE"
-	}
-	return ""
-}
-
-// splitEVR splits [epoch:]version[-release]; a missing epoch is "0".
-func splitEVR(s string) (epoch, version, release string) {
-	epoch = "0"
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		if e := s[:i]; e != "" && strings.Trim(e, "0123456789") == "" {
-			epoch, s = e, s[i+1:]
-		}
-	}
-	version = s
-	if i := strings.LastIndexByte(s, '-'); i >= 0 {
-		version, release = s[:i], s[i+1:]
-	}
-	return epoch, version, release
-}
-
-// filterRequires drops what createrepo_c (0.17) drops from requires:
-// rpmlib() features; files the package itself ships, when they are
-// primary files; requires that one of its own provides satisfies to the
-// letter (config(N) = EVR); and a repeat of the entry just before.
-func filterRequires(p *Package) []Dep {
-	own := make(map[string]bool, len(p.Files))
-	for _, f := range p.Files {
-		own[f.Path] = true
-	}
-	provided := make(map[Dep]bool, len(p.Provides))
-	for _, d := range p.Provides {
-		provided[d] = true
-	}
-	out := p.Requires[:0:0]
-	for _, d := range p.Requires {
-		if strings.HasPrefix(d.Name, "rpmlib(") || (own[d.Name] && primaryFile(d.Name)) {
-			continue
-		}
-		plain := d
-		plain.Pre = false
-		if provided[plain] {
-			continue
-		}
-		if n := len(out); n > 0 && out[n-1] == d {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
-}

@@ -138,8 +138,12 @@ func renderPrimary(b *bytes.Buffer, p *Package, o renderOptions) {
 	fmt.Fprintf(b, "  <size package=\"%d\" installed=\"%d\" archive=\"%d\"/>\n", p.PackageSize, p.InstalledSize, p.ArchiveSize)
 	b.WriteString("  <location ")
 	if o.baseURL != "" {
+		base := o.baseURL
+		if strings.HasPrefix(base, "/") {
+			base = "file://" + base
+		}
 		b.WriteString(`xml:base="`)
-		attr(b, o.baseURL)
+		attr(b, base)
 		b.WriteString(`" `)
 	}
 	b.WriteString(`href="`)
@@ -177,15 +181,13 @@ func depList(b *bytes.Buffer, kind string, ds []Dep) {
 		attr(b, d.Name)
 		b.WriteByte('"')
 		if d.Flags != "" {
-			b.WriteString(` flags="` + d.Flags + `" epoch="`)
-			attr(b, d.Epoch)
-			b.WriteString(`" ver="`)
-			attr(b, d.Version)
-			b.WriteByte('"')
-			if d.Release != "" {
-				b.WriteString(` rel="`)
-				attr(b, d.Release)
-				b.WriteByte('"')
+			b.WriteString(` flags="` + d.Flags + `"`)
+			for _, a := range [][2]string{{"epoch", d.Epoch}, {"ver", d.Version}, {"rel", d.Release}} {
+				if a[1] != "" {
+					b.WriteString(" " + a[0] + `="`)
+					attr(b, a[1])
+					b.WriteByte('"')
+				}
 			}
 		}
 		if d.Pre {

@@ -1,0 +1,308 @@
+package repo
+
+import (
+	"strings"
+
+	"github.com/cavaliergopher/rpm"
+)
+
+// Legacy weak dependency tags, and the flags that route them.
+const (
+	tagOldSuggestName = 1156
+	tagOldEnhanceName = 1159
+	senseMissingOK    = 1 << 19
+	senseStrong       = 1 << 27
+)
+
+// rawDep is a header dependency before createrepo_c's rules apply.
+type rawDep struct {
+	name, version string // version as in the header: [E:]V[-R]
+	flags         int64
+}
+
+func rawDeps(h *rpm.Header, nameTag, versionTag, flagsTag int) []rawDep {
+	names := h.GetTag(nameTag).StringSlice()
+	versions := h.GetTag(versionTag).StringSlice()
+	flags := h.GetTag(flagsTag).Int64Slice()
+	out := make([]rawDep, 0, len(names))
+	for i, n := range names {
+		d := rawDep{name: n}
+		if i < len(versions) {
+			d.version = versions[i]
+		}
+		if i < len(flags) {
+			d.flags = flags[i]
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// toDep converts a header dependency as createrepo_c does; ok is false for
+// one it drops (no name, or an epoch that is not a number).
+func toDep(r rawDep) (Dep, bool) {
+	if r.name == "" {
+		return Dep{}, false
+	}
+	d := Dep{Name: r.name, Flags: flagName(r.flags)}
+	if r.version != "" {
+		var ok bool
+		d.Epoch, d.Version, d.Release, ok = splitEVR(r.version)
+		if !ok {
+			return Dep{}, false
+		}
+	}
+	return d, true
+}
+
+func flagName(f int64) string {
+	switch f & 0xf {
+	case senseLess:
+		return "LT"
+	case senseGreater:
+		return "GT"
+	case senseEqual:
+		return "EQ"
+	case senseLess | senseEqual:
+		return "LE"
+	case senseGreater | senseEqual:
+		return "GE"
+	}
+	return ""
+}
+
+// splitEVR splits [epoch:]version[-release] as createrepo_c does: the
+// epoch is "0" when absent or empty, the version ends at the first '-'.
+// ok is false when the epoch is not a number.
+func splitEVR(s string) (epoch, version, release string, ok bool) {
+	epoch = "0"
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		e := s[:i]
+		if strings.Trim(e, "0123456789") != "" {
+			return "", "", "", false
+		}
+		if e != "" {
+			epoch = e
+		}
+		s = s[i+1:]
+	}
+	version, release, _ = strings.Cut(s, "-")
+	return epoch, version, release, true
+}
+
+func convert(raws []rawDep) []Dep {
+	out := make([]Dep, 0, len(raws))
+	for _, r := range raws {
+		if d, ok := toDep(r); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// readDeps fills every dependency list the way createrepo_c 0.17 does.
+func readDeps(h *rpm.Header, p *Package) {
+	provides := rawDeps(h, tagProvideName, tagProvideVersion, tagProvideFlags)
+	p.Provides = convert(provides)
+	p.Conflicts = convert(rawDeps(h, tagConflictName, tagConflictVersion, tagConflictFlags))
+	p.Obsoletes = convert(rawDeps(h, tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags))
+	var missingOK []Dep
+	p.Requires, missingOK = requires(p, provides, rawDeps(h, tagRequireName, tagRequireVersion, tagRequireFlags))
+	p.Suggests = convert(rawDeps(h, tagSuggestName, tagSuggestName+1, tagSuggestName+2))
+	p.Enhances = convert(rawDeps(h, tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2))
+	p.Recommends = append(convert(rawDeps(h, tagRecommendName, tagRecommendName+1, tagRecommendName+2)), missingOK...)
+	p.Supplements = convert(rawDeps(h, tagSupplementName, tagSupplementName+1, tagSupplementName+2))
+	// Weak dependencies as rpm < 4.12 stored them.
+	for _, r := range rawDeps(h, tagOldSuggestName, tagOldSuggestName+1, tagOldSuggestName+2) {
+		if d, ok := toDep(r); ok {
+			if r.flags&senseStrong != 0 {
+				p.Recommends = append(p.Recommends, d)
+			} else {
+				p.Suggests = append(p.Suggests, d)
+			}
+		}
+	}
+	for _, r := range rawDeps(h, tagOldEnhanceName, tagOldEnhanceName+1, tagOldEnhanceName+2) {
+		if d, ok := toDep(r); ok {
+			if r.flags&senseStrong != 0 {
+				p.Supplements = append(p.Supplements, d)
+			} else {
+				p.Enhances = append(p.Enhances, d)
+			}
+		}
+	}
+}
+
+// requires applies createrepo_c's filters: rpmlib() features; files the
+// package ships, when they are primary files; requires one of its own
+// provides satisfies to the letter (config(N) = EVR); a repeat of the
+// last entry of the same name; and every libc.so.6 entry but the highest,
+// which goes last. MISSINGOK entries are returned apart (recommends).
+func requires(p *Package, provides, raws []rawDep) (out, missingOK []Dep) {
+	own := make(map[string]bool, len(p.Files))
+	for _, f := range p.Files {
+		own[f.Path] = true
+	}
+	provided := make(map[string]bool, len(provides))
+	for _, r := range provides {
+		provided[r.name+flagName(r.flags)+r.version] = true
+	}
+	type last struct {
+		flags, version string
+		pre            bool
+	}
+	emitted := map[string]last{}
+	var libc *Dep
+	for _, r := range raws {
+		if strings.HasPrefix(r.name, "rpmlib(") || (own[r.name] && primaryFile(r.name)) {
+			continue
+		}
+		if provided[r.name+flagName(r.flags)+r.version] {
+			continue
+		}
+		pre := r.flags&(sensePrereq|senseScriptPre|senseScriptPost) != 0
+		if l, ok := emitted[r.name]; ok && l.flags == flagName(r.flags) && l.version == r.version && l.pre == pre {
+			continue
+		}
+		d, ok := toDep(r)
+		if !ok {
+			continue
+		}
+		d.Pre = pre
+		if r.flags&senseMissingOK != 0 {
+			missingOK = append(missingOK, d)
+			continue
+		}
+		if strings.HasPrefix(d.Name, "libc.so.6") {
+			if libc == nil || compareLibc(libc.Name, d.Name) < 0 {
+				dd := d
+				libc = &dd
+			}
+			continue
+		}
+		out = append(out, d)
+		emitted[r.name] = last{flagName(r.flags), r.version, pre}
+	}
+	if libc != nil {
+		out = append(out, *libc)
+	}
+	return out, missingOK
+}
+
+// compareLibc orders libc.so.6 requires by the version in their first
+// parentheses: none < "()" < any content, compared as rpm versions.
+func compareLibc(a, b string) int {
+	inner := func(s string) (string, int) {
+		i := strings.IndexByte(s, '(')
+		if i < 0 {
+			return "", 0
+		}
+		j := strings.IndexByte(s[i:], ')')
+		if j < 0 {
+			return s[i+1:], 2
+		}
+		if j == 1 {
+			return "", 1
+		}
+		return s[i+1 : i+j], 2
+	}
+	av, ak := inner(a)
+	bv, bk := inner(b)
+	if ak != bk || ak < 2 {
+		return ak - bk
+	}
+	digits := func(s string) string {
+		if i := strings.IndexAny(s, "0123456789"); i >= 0 {
+			return s[i:]
+		}
+		return ""
+	}
+	return vercmp(digits(av), digits(bv))
+}
+
+// vercmp is rpm's version comparison (rpmvercmp).
+func vercmp(a, b string) int {
+	if a == b {
+		return 0
+	}
+	isAlnum := func(c byte) bool {
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	for len(a) > 0 || len(b) > 0 {
+		for len(a) > 0 && !isAlnum(a[0]) && a[0] != '~' && a[0] != '^' {
+			a = a[1:]
+		}
+		for len(b) > 0 && !isAlnum(b[0]) && b[0] != '~' && b[0] != '^' {
+			b = b[1:]
+		}
+		// Tilde sorts before everything, even the end.
+		if len(a) > 0 && a[0] == '~' || len(b) > 0 && b[0] == '~' {
+			if len(a) == 0 || a[0] != '~' {
+				return 1
+			}
+			if len(b) == 0 || b[0] != '~' {
+				return -1
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		// Caret sorts after the end but before anything else.
+		if len(a) > 0 && a[0] == '^' || len(b) > 0 && b[0] == '^' {
+			if len(a) == 0 {
+				return -1
+			}
+			if len(b) == 0 {
+				return 1
+			}
+			if a[0] != '^' {
+				return 1
+			}
+			if b[0] != '^' {
+				return -1
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		if len(a) == 0 || len(b) == 0 {
+			break
+		}
+		num := isDigit(a[0])
+		seg := func(s string) (string, string) {
+			i := 0
+			for i < len(s) && (num && isDigit(s[i]) || !num && isAlnum(s[i]) && !isDigit(s[i])) {
+				i++
+			}
+			return s[:i], s[i:]
+		}
+		var sa, sb string
+		sa, a = seg(a)
+		sb, b = seg(b)
+		if sb == "" {
+			if num {
+				return 1
+			}
+			return -1
+		}
+		if num {
+			sa = strings.TrimLeft(sa, "0")
+			sb = strings.TrimLeft(sb, "0")
+			if len(sa) != len(sb) {
+				if len(sa) > len(sb) {
+					return 1
+				}
+				return -1
+			}
+		}
+		if c := strings.Compare(sa, sb); c != 0 {
+			return c
+		}
+	}
+	switch {
+	case len(a) == 0 && len(b) == 0:
+		return 0
+	case len(a) == 0:
+		return -1
+	}
+	return 1
+}
