@@ -57,8 +57,13 @@ func repoDir(t *testing.T) string {
 	src := corpus(t)
 	dst := t.TempDir()
 	rpms, _ := filepath.Glob(filepath.Join(src, "*.rpm"))
+	os.Mkdir(filepath.Join(dst, "sub"), 0o755)
 	for _, r := range rpms {
-		run(t, "cp", "-p", r, dst)
+		to := dst
+		if strings.HasPrefix(filepath.Base(r), "delta-") {
+			to = filepath.Join(dst, "sub") // a package in a subdirectory
+		}
+		run(t, "cp", "-p", r, to)
 	}
 	return dst
 }

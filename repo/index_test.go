@@ -78,12 +78,15 @@ func TestMatchesCreaterepo(t *testing.T) {
 			t.Errorf("%s: record %+v", d.Type, o)
 		}
 	}
-	run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "--changelog-limit", "3", "-o", crc, dir)
-	index(t, dir, repo.Options{ChangelogLimit: 3})
-	a := gunzip(t, filepath.Join(dir, readMD(t, dir).Find("other").Location.Href))
-	b := gunzip(t, filepath.Join(crc, readMD(t, crc).Find("other").Location.Href))
-	if !bytes.Equal(a, b) {
-		t.Errorf("other.xml with --changelog-limit 3 differs:\n%s\n---\n%s", a, b)
+	run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "--changelog-limit", "3",
+		"--baseurl", "https://mirror.example.invalid/acn/", "-o", crc, dir)
+	index(t, dir, repo.Options{ChangelogLimit: 3, BaseURL: "https://mirror.example.invalid/acn/"})
+	for _, kind := range []string{"primary", "other"} {
+		a := gunzip(t, filepath.Join(dir, readMD(t, dir).Find(kind).Location.Href))
+		b := gunzip(t, filepath.Join(crc, readMD(t, crc).Find(kind).Location.Href))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s.xml with --changelog-limit 3 --baseurl differs:\n%s\n---\n%s", kind, a, b)
+		}
 	}
 }
 
@@ -259,7 +262,9 @@ func TestRetention(t *testing.T) {
 	dir := repoDir(t)
 	clock := time.Unix(2_000_000_000, 0)
 	now := func() time.Time { return clock }
-	rpms, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	rpms, _ := filepath.Glob(filepath.Join(dir, "*", "*.rpm"))
+	top, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	rpms = append(rpms, top...)
 	var gens [][]string
 	for i := range 5 {
 		// Each generation drops one more package, so its metadata differs.
