@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,29 +16,74 @@ import (
 // packages cost neither a read nor a parse, and metadata files are written
 // by streaming fragments: memory does not grow with the repository.
 
-const cacheMagic = "acn-index-cache 1\n"
+const cacheMagic = "acn-index-cache 2\n"
 
 // fileKey identifies one version of a file on disk. Size and mtime alone
 // miss a package replaced in place within the same second; inode and
 // ctime catch that.
 type fileKey struct {
-	Path  string `json:"path"`
-	Size  int64  `json:"size"`
-	MTime int64  `json:"mtime"` // nanoseconds
-	Ino   uint64 `json:"ino"`
-	CTime int64  `json:"ctime"` // nanoseconds
+	Path  string
+	Size  int64
+	MTime int64 // nanoseconds
+	Ino   uint64
+	CTime int64 // nanoseconds
 }
 
 type cacheMeta struct {
 	fileKey
-	PkgID string `json:"pkgid"`
-	NEVRA string `json:"nevra"`
+	PkgID string
+	NEVRA string
 }
 
-// cacheEntry is a record of the old cache: where its fragments are.
+// marshal encodes the metadata compactly: strings length-prefixed,
+// numbers as varints.
+func (m *cacheMeta) marshal() []byte {
+	b := make([]byte, 0, 64+len(m.Path)+len(m.PkgID)+len(m.NEVRA))
+	for _, s := range []string{m.Path, m.PkgID, m.NEVRA} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, m.Size)
+	b = binary.AppendVarint(b, m.MTime)
+	b = binary.AppendUvarint(b, m.Ino)
+	return binary.AppendVarint(b, m.CTime)
+}
+
+var errCacheRecord = errors.New("damaged index cache record")
+
+func (m *cacheMeta) unmarshal(b []byte) error {
+	for _, s := range []*string{&m.Path, &m.PkgID, &m.NEVRA} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return errCacheRecord
+		}
+		*s = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	for _, v := range []*int64{&m.Size, &m.MTime} {
+		x, k := binary.Varint(b)
+		if k <= 0 {
+			return errCacheRecord
+		}
+		*v, b = x, b[k:]
+	}
+	ino, k := binary.Uvarint(b)
+	if k <= 0 {
+		return errCacheRecord
+	}
+	m.Ino, b = ino, b[k:]
+	ct, k := binary.Varint(b)
+	if k <= 0 || k != len(b) {
+		return errCacheRecord
+	}
+	m.CTime = ct
+	return nil
+}
+
+// cacheEntry is a record of the old cache: where it is.
 type cacheEntry struct {
 	cacheMeta
-	offset int64 // of the primary fragment's length prefix
+	start, length int64 // of the whole record
 }
 
 type cacheWriter struct {
@@ -68,14 +112,13 @@ func (c *cacheWriter) chunk(b []byte) error {
 	return c.write(b)
 }
 
+// addRaw appends a record copied whole from another cache.
+func (c *cacheWriter) addRaw(rec []byte) error { return c.write(rec) }
+
 // add appends one record; frags are the primary, filelists and other
 // fragments.
 func (c *cacheWriter) add(m cacheMeta, frags [3][]byte) error {
-	meta, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := c.chunk(meta); err != nil {
+	if err := c.chunk(m.marshal()); err != nil {
 		return err
 	}
 	for _, f := range frags {
@@ -123,11 +166,11 @@ func indexCache(f *os.File, fingerprint string) (map[string]*cacheEntry, error) 
 		if _, err := io.ReadFull(r, meta); err != nil {
 			return nil, err
 		}
-		e := &cacheEntry{offset: off + 4 + int64(len(meta))}
-		if err := json.Unmarshal(meta, &e.cacheMeta); err != nil {
+		e := &cacheEntry{start: off}
+		if err := e.cacheMeta.unmarshal(meta); err != nil {
 			return nil, err
 		}
-		off = e.offset
+		off += 4 + int64(len(meta))
 		for range 3 {
 			if _, err := io.ReadFull(r, n[:]); err != nil {
 				return nil, err
@@ -138,42 +181,97 @@ func indexCache(f *os.File, fingerprint string) (map[string]*cacheEntry, error) 
 			}
 			off += 4 + l
 		}
+		e.length = off - e.start
 		entries[e.Path] = e
 	}
 }
 
-// readFrags reads one record's three fragments.
-func readFrags(f *os.File, e *cacheEntry) ([3][]byte, error) {
-	var out [3][]byte
-	off := e.offset
-	for i := range out {
-		var n [4]byte
-		if _, err := f.ReadAt(n[:], off); err != nil {
-			return out, fmt.Errorf("index cache: %w", err)
-		}
-		out[i] = make([]byte, binary.BigEndian.Uint32(n[:]))
-		if _, err := f.ReadAt(out[i], off+4); err != nil {
-			return out, fmt.Errorf("index cache: %w", err)
-		}
-		off += 4 + int64(len(out[i]))
+// oldCache reads records of the previous run's cache. Records are asked
+// for mostly in file order, so it reads ahead sequentially and seeks only
+// when asked for one behind it.
+type oldCache struct {
+	f   *os.File
+	r   *bufio.Reader
+	pos int64
+	buf []byte
+}
+
+func newOldCache(f *os.File) *oldCache {
+	return &oldCache{f: f, r: bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 256<<10)}
+}
+
+// record returns the record's bytes, valid until the next call.
+func (o *oldCache) record(e *cacheEntry) ([]byte, error) {
+	if e.start < o.pos || e.start-o.pos > 4<<20 {
+		o.r.Reset(io.NewSectionReader(o.f, e.start, 1<<62))
+		o.pos = e.start
 	}
-	return out, nil
+	if _, err := o.r.Discard(int(e.start - o.pos)); err != nil {
+		return nil, fmt.Errorf("index cache: %w", err)
+	}
+	if int64(cap(o.buf)) < e.length {
+		o.buf = make([]byte, e.length)
+	}
+	o.buf = o.buf[:e.length]
+	if _, err := io.ReadFull(o.r, o.buf); err != nil {
+		return nil, fmt.Errorf("index cache: %w", err)
+	}
+	o.pos = e.start + e.length
+	return o.buf, nil
 }
 
 // cacheReader streams the records of a freshly written cache in order.
+// Several may read one file at once.
 type cacheReader struct {
 	r *bufio.Reader
 }
 
 func newCacheReader(f *os.File, fingerprint string) (*cacheReader, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReaderSize(f, 256<<10)
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 256<<10)
 	if _, err := r.Discard(len(cacheMagic) + len(fingerprint) + 1); err != nil {
 		return nil, err
 	}
 	return &cacheReader{r: r}, nil
+}
+
+// skip passes over one chunk.
+func (c *cacheReader) skip() error {
+	var n [4]byte
+	if _, err := io.ReadFull(c.r, n[:]); err != nil {
+		return err
+	}
+	_, err := c.r.Discard(int(binary.BigEndian.Uint32(n[:])))
+	return err
+}
+
+// nextFrag returns fragment k (0 primary, 1 filelists, 2 other) of the
+// next record, reusing buf; io.EOF at the end.
+func (c *cacheReader) nextFrag(k int, buf []byte) ([]byte, error) {
+	if err := c.skip(); err != nil { // meta
+		return nil, err
+	}
+	var out []byte
+	for i := range 3 {
+		if i != k {
+			if err := c.skip(); err != nil {
+				return nil, unexpected(err)
+			}
+			continue
+		}
+		b, err := c.chunk(buf)
+		if err != nil {
+			return nil, unexpected(err)
+		}
+		out = b
+	}
+	return out, nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (c *cacheReader) chunk(buf []byte) ([]byte, error) {
@@ -188,22 +286,4 @@ func (c *cacheReader) chunk(buf []byte) ([]byte, error) {
 	buf = buf[:l]
 	_, err := io.ReadFull(c.r, buf)
 	return buf, err
-}
-
-// next returns the next record's fragments, reusing bufs; io.EOF at the end.
-func (c *cacheReader) next(bufs *[3][]byte) error {
-	if _, err := c.chunk(nil); err != nil {
-		return err
-	}
-	for i := range bufs {
-		b, err := c.chunk(bufs[i])
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		bufs[i] = b
-	}
-	return nil
 }

@@ -229,10 +229,13 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 	}
 	defer unlock()
 
+	start := time.Now()
 	files, err := scan(dir, o.Excludes)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
+	o.Logger.Debug("scanned", "dir", dir, "files", len(files), "took", time.Since(start))
+	start = time.Now()
 	fp := o.fingerprint()
 	var old *os.File
 	var oldEntries map[string]*cacheEntry
@@ -257,10 +260,19 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 	res := &Result{}
 	nevras := map[string]string{}
 	var dupErrs []error
-	err = each(ctx, files, o.Workers, func(f rpmFile) result {
+	var oc *oldCache
+	if old != nil {
+		oc = newOldCache(old)
+	}
+	reusable := func(f rpmFile) *cacheEntry {
 		if e := oldEntries[f.key.Path]; e != nil && e.fileKey == f.key {
-			frags, err := readFrags(old, e)
-			return result{meta: e.cacheMeta, frags: frags, err: err}
+			return e
+		}
+		return nil
+	}
+	err = each(ctx, files, o.Workers, func(f rpmFile) result {
+		if reusable(f) != nil {
+			return result{} // copied in order below, without a worker
 		}
 		p, err := readPackage(f.path, f.key.Path, o.Checksum, o.ChangelogLimit)
 		if err != nil {
@@ -279,7 +291,13 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 			res.Skipped = append(res.Skipped, r.err)
 			return nil
 		}
-		if r.meta.fileKey == files[i].key && oldEntries[r.meta.Path] != nil && oldEntries[r.meta.Path].fileKey == r.meta.fileKey {
+		var raw []byte
+		if e := reusable(files[i]); e != nil {
+			rec, err := oc.record(e)
+			if err != nil {
+				return err
+			}
+			r.meta, raw = e.cacheMeta, rec
 			res.Reused++
 		} else {
 			res.Read++
@@ -290,6 +308,9 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 		}
 		nevras[r.meta.NEVRA] = r.meta.Path
 		res.Packages++
+		if raw != nil {
+			return cw.addRaw(raw)
+		}
 		return cw.add(r.meta, r.frags)
 	})
 	if err != nil {
@@ -305,12 +326,15 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 		return nil, err
 	}
 
+	o.Logger.Debug("read packages", "read", res.Read, "reused", res.Reused, "took", time.Since(start))
+	start = time.Now()
 	if err := publish(ctx, dir, cacheTmp, fp, res, &o); err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	if err := cacheTmp.Sync(); err == nil {
 		os.Rename(cacheTmp.Name(), filepath.Join(state, cacheName))
 	}
+	o.Logger.Debug("published", "revision", res.Revision, "changed", res.Changed, "took", time.Since(start))
 	if len(res.Skipped) > 0 {
 		return res, fmt.Errorf("index %s: %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
 	}

@@ -14,8 +14,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
 )
 
@@ -25,7 +25,13 @@ func newCompressor(kind string, w io.Writer) (io.WriteCloser, error) {
 		if w == nil {
 			return nil, nil
 		}
-		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		// Parallel blocks: primary alone would otherwise take one core
+		// for most of an update.
+		z, err := pgzip.NewWriterLevel(w, 6)
+		if err == nil {
+			err = z.SetConcurrency(256<<10, 4)
+		}
+		return z, err
 	case "xz":
 		if w == nil {
 			return nil, nil
@@ -127,6 +133,32 @@ func (m *mdFile) abort() {
 	os.Remove(m.tmp.Name())
 }
 
+func writeFragments(ctx context.Context, cache *os.File, fp string, k int, w io.Writer, tail string) error {
+	cr, err := newCacheReader(cache, fp)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b, err := cr.nextFrag(k, buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read back index cache: %w", err)
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		buf = b
+	}
+	_, err = io.WriteString(w, tail)
+	return err
+}
+
 // generation is one published repomd.xml and the files it names.
 type generation struct {
 	Revision   string   `json:"revision"`
@@ -162,30 +194,21 @@ func publish(ctx context.Context, dir string, cache *os.File, fp string, res *Re
 		mds = append(mds, m)
 		fmt.Fprintf(m.w, heads[i], res.Packages)
 	}
-	cr, err := newCacheReader(cache, fp)
+	// The three files are compressed at once, each from its own pass
+	// over the cache.
+	errs := make(chan error, len(mds))
+	for i, m := range mds {
+		go func() {
+			errs <- writeFragments(ctx, cache, fp, i, m.w, tails[i])
+		}()
+	}
+	for range mds {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
 	if err != nil {
 		return err
-	}
-	var bufs [3][]byte
-	for n := 0; ; n++ {
-		if n%256 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		err := cr.next(&bufs)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read back index cache: %w", err)
-		}
-		for i, m := range mds {
-			if _, err := m.w.Write(bufs[i]); err != nil {
-				return err
-			}
-		}
-	}
-	for i, m := range mds {
-		io.WriteString(m.w, tails[i])
 	}
 
 	now := o.Now().Unix()
