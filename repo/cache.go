@@ -2,21 +2,28 @@ package repo
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
-// The index cache keeps, for every package of the last run, the key of the
-// file it was read from and its three rendered XML fragments. An update
-// reuses the fragments of files whose key is unchanged, so unchanged
-// packages cost neither a read nor a parse, and metadata files are written
-// by streaming fragments: memory does not grow with the repository.
+// The index cache keeps what the last run rendered, so that an update
+// costs only the new packages and the compression of the output.
+//
+// Three fragment files hold the concatenated <package> elements of
+// primary, filelists and other, in package order: each one is the body of
+// its metadata file, streamed through the compressor at publication. An
+// index file lists, for every package, the key of the file it was read
+// from and where its fragments are. An update copies runs of unchanged
+// packages' fragments from the old files to the new ones (in the kernel,
+// with copy_file_range) and appends fragments for new packages; memory
+// holds the index only.
 
-const cacheMagic = "acn-index-cache 2\n"
+const cacheMagic = "acn-index-cache 3\n"
 
 // fileKey identifies one version of a file on disk. Size and mtime alone
 // miss a package replaced in place within the same second; inode and
@@ -35,236 +42,55 @@ type cacheMeta struct {
 	NEVRA string
 }
 
-// marshal encodes the metadata compactly: strings length-prefixed,
-// numbers as varints.
-func (m *cacheMeta) marshal() []byte {
-	b := make([]byte, 0, 64+len(m.Path)+len(m.PkgID)+len(m.NEVRA))
-	for _, s := range []string{m.Path, m.PkgID, m.NEVRA} {
+// cacheEntry is one package of a cache: its metadata and where its three
+// fragments are.
+type cacheEntry struct {
+	cacheMeta
+	off [3]int64
+	n   [3]int64
+}
+
+func (e *cacheEntry) marshal(b []byte) []byte {
+	for _, s := range []string{e.Path, e.PkgID, e.NEVRA} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b = binary.AppendVarint(b, m.Size)
-	b = binary.AppendVarint(b, m.MTime)
-	b = binary.AppendUvarint(b, m.Ino)
-	return binary.AppendVarint(b, m.CTime)
+	for _, v := range []int64{e.Size, e.MTime, e.CTime, e.off[0], e.n[0], e.off[1], e.n[1], e.off[2], e.n[2]} {
+		b = binary.AppendVarint(b, v)
+	}
+	return binary.AppendUvarint(b, e.Ino)
 }
 
 var errCacheRecord = errors.New("damaged index cache record")
 
-func (m *cacheMeta) unmarshal(b []byte) error {
-	for _, s := range []*string{&m.Path, &m.PkgID, &m.NEVRA} {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return errCacheRecord
-		}
-		*s = string(b[k : k+int(n)])
-		b = b[k+int(n):]
-	}
-	for _, v := range []*int64{&m.Size, &m.MTime} {
-		x, k := binary.Varint(b)
-		if k <= 0 {
-			return errCacheRecord
-		}
-		*v, b = x, b[k:]
-	}
-	ino, k := binary.Uvarint(b)
-	if k <= 0 {
-		return errCacheRecord
-	}
-	m.Ino, b = ino, b[k:]
-	ct, k := binary.Varint(b)
-	if k <= 0 || k != len(b) {
-		return errCacheRecord
-	}
-	m.CTime = ct
-	return nil
-}
-
-// cacheEntry is a record of the old cache: where it is.
-type cacheEntry struct {
-	cacheMeta
-	start, length int64 // of the whole record
-}
-
-type cacheWriter struct {
-	f   *os.File
-	w   *bufio.Writer
-	off int64
-}
-
-func newCacheWriter(f *os.File, fingerprint string) (*cacheWriter, error) {
-	c := &cacheWriter{f: f, w: bufio.NewWriterSize(f, 256<<10)}
-	return c, c.write([]byte(cacheMagic + fingerprint + "\n"))
-}
-
-func (c *cacheWriter) write(b []byte) error {
-	n, err := c.w.Write(b)
-	c.off += int64(n)
-	return err
-}
-
-func (c *cacheWriter) chunk(b []byte) error {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(b)))
-	if err := c.write(n[:]); err != nil {
-		return err
-	}
-	return c.write(b)
-}
-
-// addRaw appends a record copied whole from another cache.
-func (c *cacheWriter) addRaw(rec []byte) error { return c.write(rec) }
-
-// add appends one record; frags are the primary, filelists and other
-// fragments.
-func (c *cacheWriter) add(m cacheMeta, frags [3][]byte) error {
-	if err := c.chunk(m.marshal()); err != nil {
-		return err
-	}
-	for _, f := range frags {
-		if err := c.chunk(f); err != nil {
+func (e *cacheEntry) unmarshal(r *bufio.Reader) error {
+	for _, s := range []*string{&e.Path, &e.PkgID, &e.NEVRA} {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func (c *cacheWriter) flush() error { return c.w.Flush() }
-
-// loadCache indexes an old cache file; a missing, foreign or damaged cache
-// is no cache (the caller reads every package again).
-func loadCache(path, fingerprint string) (*os.File, map[string]*cacheEntry) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil
-	}
-	entries, err := indexCache(f, fingerprint)
-	if err != nil {
-		f.Close()
-		return nil, nil
-	}
-	return f, entries
-}
-
-func indexCache(f *os.File, fingerprint string) (map[string]*cacheEntry, error) {
-	r := bufio.NewReaderSize(f, 64<<10)
-	head := []byte(cacheMagic + fingerprint + "\n")
-	got := make([]byte, len(head))
-	if _, err := io.ReadFull(r, got); err != nil || !bytes.Equal(got, head) {
-		return nil, errors.New("cache from another format or options")
-	}
-	off := int64(len(head))
-	entries := map[string]*cacheEntry{}
-	for {
-		var n [4]byte
-		if _, err := io.ReadFull(r, n[:]); err == io.EOF {
-			return entries, nil
-		} else if err != nil {
-			return nil, err
+		if n > 1<<16 {
+			return errCacheRecord
 		}
-		meta := make([]byte, binary.BigEndian.Uint32(n[:]))
-		if _, err := io.ReadFull(r, meta); err != nil {
-			return nil, err
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return unexpected(err)
 		}
-		e := &cacheEntry{start: off}
-		if err := e.cacheMeta.unmarshal(meta); err != nil {
-			return nil, err
-		}
-		off += 4 + int64(len(meta))
-		for range 3 {
-			if _, err := io.ReadFull(r, n[:]); err != nil {
-				return nil, err
-			}
-			l := int64(binary.BigEndian.Uint32(n[:]))
-			if _, err := r.Discard(int(l)); err != nil {
-				return nil, err
-			}
-			off += 4 + l
-		}
-		e.length = off - e.start
-		entries[e.Path] = e
+		*s = string(b)
 	}
-}
-
-// oldCache reads records of the previous run's cache. Records are asked
-// for mostly in file order, so it reads ahead sequentially and seeks only
-// when asked for one behind it.
-type oldCache struct {
-	f   *os.File
-	r   *bufio.Reader
-	pos int64
-	buf []byte
-}
-
-func newOldCache(f *os.File) *oldCache {
-	return &oldCache{f: f, r: bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 256<<10)}
-}
-
-// record returns the record's bytes, valid until the next call.
-func (o *oldCache) record(e *cacheEntry) ([]byte, error) {
-	if e.start < o.pos || e.start-o.pos > 4<<20 {
-		o.r.Reset(io.NewSectionReader(o.f, e.start, 1<<62))
-		o.pos = e.start
-	}
-	if _, err := o.r.Discard(int(e.start - o.pos)); err != nil {
-		return nil, fmt.Errorf("index cache: %w", err)
-	}
-	if int64(cap(o.buf)) < e.length {
-		o.buf = make([]byte, e.length)
-	}
-	o.buf = o.buf[:e.length]
-	if _, err := io.ReadFull(o.r, o.buf); err != nil {
-		return nil, fmt.Errorf("index cache: %w", err)
-	}
-	o.pos = e.start + e.length
-	return o.buf, nil
-}
-
-// cacheReader streams the records of a freshly written cache in order.
-// Several may read one file at once.
-type cacheReader struct {
-	r *bufio.Reader
-}
-
-func newCacheReader(f *os.File, fingerprint string) (*cacheReader, error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 256<<10)
-	if _, err := r.Discard(len(cacheMagic) + len(fingerprint) + 1); err != nil {
-		return nil, err
-	}
-	return &cacheReader{r: r}, nil
-}
-
-// skip passes over one chunk.
-func (c *cacheReader) skip() error {
-	var n [4]byte
-	if _, err := io.ReadFull(c.r, n[:]); err != nil {
-		return err
-	}
-	_, err := c.r.Discard(int(binary.BigEndian.Uint32(n[:])))
-	return err
-}
-
-// nextFrag returns fragment k (0 primary, 1 filelists, 2 other) of the
-// next record, reusing buf; io.EOF at the end.
-func (c *cacheReader) nextFrag(k int, buf []byte) ([]byte, error) {
-	if err := c.skip(); err != nil { // meta
-		return nil, err
-	}
-	var out []byte
-	for i := range 3 {
-		if i != k {
-			if err := c.skip(); err != nil {
-				return nil, unexpected(err)
-			}
-			continue
-		}
-		b, err := c.chunk(buf)
+	for _, v := range []*int64{&e.Size, &e.MTime, &e.CTime, &e.off[0], &e.n[0], &e.off[1], &e.n[1], &e.off[2], &e.n[2]} {
+		x, err := binary.ReadVarint(r)
 		if err != nil {
-			return nil, unexpected(err)
+			return unexpected(err)
 		}
-		out = b
+		*v = x
 	}
-	return out, nil
+	ino, err := binary.ReadUvarint(r)
+	if err != nil {
+		return unexpected(err)
+	}
+	e.Ino = ino
+	return nil
 }
 
 func unexpected(err error) error {
@@ -274,16 +100,259 @@ func unexpected(err error) error {
 	return err
 }
 
-func (c *cacheReader) chunk(buf []byte) ([]byte, error) {
-	var n [4]byte
-	if _, err := io.ReadFull(c.r, n[:]); err != nil {
+// oldCache is the cache of the last run, opened for reuse.
+type oldCache struct {
+	frags   [3]*os.File
+	names   [3]string
+	entries map[string]*cacheEntry
+}
+
+// loadCache opens the last run's cache; a missing, foreign or damaged
+// cache is no cache (every package is read again).
+func loadCache(dir, fingerprint string) *oldCache {
+	f, err := os.Open(filepath.Join(dir, cacheName))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	head := cacheMagic + fingerprint + "\n"
+	got := make([]byte, len(head))
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != head {
+		return nil
+	}
+	line, err := r.ReadString('\n')
+	names := strings.Fields(line)
+	if err != nil || len(names) != 3 {
+		return nil
+	}
+	c := &oldCache{entries: map[string]*cacheEntry{}}
+	for i, n := range names {
+		if !filepath.IsLocal(n) || strings.ContainsRune(n, '/') {
+			c.close()
+			return nil
+		}
+		fr, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			c.close()
+			return nil
+		}
+		c.frags[i], c.names[i] = fr, n
+	}
+	var sizes [3]int64
+	for i, fr := range c.frags {
+		fi, err := fr.Stat()
+		if err != nil {
+			c.close()
+			return nil
+		}
+		sizes[i] = fi.Size()
+	}
+	for {
+		e := &cacheEntry{}
+		err := e.unmarshal(r)
+		if err == io.EOF {
+			return c
+		}
+		if err != nil {
+			c.close()
+			return nil
+		}
+		for i := range 3 {
+			if e.off[i] < 0 || e.n[i] < 0 || e.off[i]+e.n[i] > sizes[i] {
+				c.close()
+				return nil
+			}
+		}
+		c.entries[e.Path] = e
+	}
+}
+
+func (c *oldCache) close() {
+	if c == nil {
+		return
+	}
+	for _, f := range c.frags {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// newCache is the cache being written by this run.
+type newCache struct {
+	dir     string
+	frags   [3]*os.File
+	bufs    [3]*bufio.Writer
+	size    [3]int64
+	index   *os.File
+	idx     *bufio.Writer
+	scratch []byte
+	// run is a stretch of consecutive fragments of the old cache not yet
+	// copied.
+	run struct {
+		from       *oldCache
+		off, n     [3]int64
+		pending    bool
+		nextOffset [3]int64
+	}
+}
+
+func createCache(dir, fingerprint string) (*newCache, error) {
+	c := &newCache{dir: dir}
+	var err error
+	for i, kind := range []string{"primary", "filelists", "other"} {
+		if c.frags[i], err = os.CreateTemp(dir, "cache-*."+kind); err != nil {
+			c.abort()
+			return nil, err
+		}
+		c.bufs[i] = bufio.NewWriterSize(c.frags[i], 256<<10)
+	}
+	if c.index, err = os.CreateTemp(dir, cacheName+".tmp-*"); err != nil {
+		c.abort()
 		return nil, err
 	}
-	l := int(binary.BigEndian.Uint32(n[:]))
-	if cap(buf) < l {
-		buf = make([]byte, l)
-	}
-	buf = buf[:l]
-	_, err := io.ReadFull(c.r, buf)
-	return buf, err
+	c.idx = bufio.NewWriterSize(c.index, 64<<10)
+	fmt.Fprintf(c.idx, "%s%s\n%s %s %s\n", cacheMagic, fingerprint,
+		filepath.Base(c.frags[0].Name()), filepath.Base(c.frags[1].Name()), filepath.Base(c.frags[2].Name()))
+	return c, nil
 }
+
+func (c *newCache) entry(m cacheMeta, n [3]int64) error {
+	e := cacheEntry{cacheMeta: m, n: n, off: c.size}
+	for i := range 3 {
+		c.size[i] += n[i]
+	}
+	c.scratch = e.marshal(c.scratch[:0])
+	_, err := c.idx.Write(c.scratch)
+	return err
+}
+
+// add appends a package rendered by this run.
+func (c *newCache) add(m cacheMeta, frags [3][]byte) error {
+	if err := c.flushRun(); err != nil {
+		return err
+	}
+	var n [3]int64
+	for i, f := range frags {
+		if _, err := c.bufs[i].Write(f); err != nil {
+			return err
+		}
+		n[i] = int64(len(f))
+	}
+	return c.entry(m, n)
+}
+
+// reuse takes a package's fragments from the old cache, extending the run
+// of fragments to copy when it follows the previous one.
+func (c *newCache) reuse(old *oldCache, e *cacheEntry) error {
+	r := &c.run
+	if r.pending && (r.from != old || r.nextOffset != e.off) {
+		if err := c.flushRun(); err != nil {
+			return err
+		}
+	}
+	if !r.pending {
+		r.from, r.off, r.n, r.pending = old, e.off, [3]int64{}, true
+	}
+	for i := range 3 {
+		r.n[i] += e.n[i]
+		r.nextOffset[i] = e.off[i] + e.n[i]
+	}
+	return c.entry(e.cacheMeta, e.n)
+}
+
+func (c *newCache) flushRun() error {
+	r := &c.run
+	if !r.pending {
+		return nil
+	}
+	r.pending = false
+	for i := range 3 {
+		if err := c.bufs[i].Flush(); err != nil {
+			return err
+		}
+		if _, err := r.from.frags[i].Seek(r.off[i], io.SeekStart); err != nil {
+			return err
+		}
+		// A LimitedReader over an *os.File lets ReadFrom use
+		// copy_file_range: the bytes never pass through this process.
+		n, err := c.frags[i].ReadFrom(&io.LimitedReader{R: r.from.frags[i], N: r.n[i]})
+		if err == nil && n != r.n[i] {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return fmt.Errorf("index cache: %w", err)
+		}
+	}
+	return nil
+}
+
+// finish flushes everything; the fragment files stay open for reading.
+func (c *newCache) finish() error {
+	if err := c.flushRun(); err != nil {
+		return err
+	}
+	for _, b := range c.bufs {
+		if err := b.Flush(); err != nil {
+			return err
+		}
+	}
+	return c.idx.Flush()
+}
+
+// body returns a reader of fragment file k.
+func (c *newCache) body(k int) io.Reader { return io.NewSectionReader(c.frags[k], 0, c.size[k]) }
+
+// commit makes this the cache the next run finds and removes the old
+// one's files (and any left by a crashed run).
+func (c *newCache) commit(old *oldCache) error {
+	for _, f := range c.frags {
+		if err := f.Chmod(0o644); err != nil {
+			return err
+		}
+	}
+	if err := c.index.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(c.index.Name(), filepath.Join(c.dir, cacheName)); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, f := range c.frags {
+		keep[filepath.Base(f.Name())] = true
+	}
+	stale, _ := filepath.Glob(filepath.Join(c.dir, "cache-*"))
+	for _, s := range stale {
+		if !keep[filepath.Base(s)] {
+			os.Remove(s)
+		}
+	}
+	c.close()
+	return nil
+}
+
+func (c *newCache) close() {
+	for _, f := range c.frags {
+		if f != nil {
+			f.Close()
+		}
+	}
+	if c.index != nil {
+		c.index.Close()
+	}
+}
+
+// abort removes everything this run wrote to the cache directory.
+func (c *newCache) abort() {
+	c.close()
+	for _, f := range c.frags {
+		if f != nil {
+			os.Remove(f.Name())
+		}
+	}
+	if c.index != nil {
+		os.Remove(c.index.Name())
+	}
+}
+

@@ -237,35 +237,30 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 	o.Logger.Debug("scanned", "dir", dir, "files", len(files), "took", time.Since(start))
 	start = time.Now()
 	fp := o.fingerprint()
-	var old *os.File
-	var oldEntries map[string]*cacheEntry
+	var old *oldCache
 	if o.Update {
-		old, oldEntries = loadCache(filepath.Join(state, cacheName), fp)
-		if old != nil {
-			defer old.Close()
+		old = loadCache(state, fp)
+		defer old.close()
+	}
+	nc, err := createCache(state, fp)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			nc.abort()
 		}
-	}
-
-	cacheTmp, err := os.CreateTemp(state, cacheName+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(cacheTmp.Name())
-	defer cacheTmp.Close()
-	cw, err := newCacheWriter(cacheTmp, fp)
-	if err != nil {
-		return nil, err
-	}
+	}()
 
 	res := &Result{}
 	nevras := map[string]string{}
 	var dupErrs []error
-	var oc *oldCache
-	if old != nil {
-		oc = newOldCache(old)
-	}
 	reusable := func(f rpmFile) *cacheEntry {
-		if e := oldEntries[f.key.Path]; e != nil && e.fileKey == f.key {
+		if old == nil {
+			return nil
+		}
+		if e := old.entries[f.key.Path]; e != nil && e.fileKey == f.key {
 			return e
 		}
 		return nil
@@ -291,13 +286,9 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 			res.Skipped = append(res.Skipped, r.err)
 			return nil
 		}
-		var raw []byte
-		if e := reusable(files[i]); e != nil {
-			rec, err := oc.record(e)
-			if err != nil {
-				return err
-			}
-			r.meta, raw = e.cacheMeta, rec
+		e := reusable(files[i])
+		if e != nil {
+			r.meta = e.cacheMeta
 			res.Reused++
 		} else {
 			res.Read++
@@ -308,10 +299,10 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 		}
 		nevras[r.meta.NEVRA] = r.meta.Path
 		res.Packages++
-		if raw != nil {
-			return cw.addRaw(raw)
+		if e != nil {
+			return nc.reuse(old, e)
 		}
-		return cw.add(r.meta, r.frags)
+		return nc.add(r.meta, r.frags)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
@@ -322,18 +313,19 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 	if len(res.Skipped) > 0 && o.Strict {
 		return res, fmt.Errorf("index %s: nothing published (--strict): %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
 	}
-	if err := cw.flush(); err != nil {
+	if err := nc.finish(); err != nil {
 		return nil, err
 	}
 
 	o.Logger.Debug("read packages", "read", res.Read, "reused", res.Reused, "took", time.Since(start))
 	start = time.Now()
-	if err := publish(ctx, dir, cacheTmp, fp, res, &o); err != nil {
+	if err := publish(ctx, dir, nc, res, &o); err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
-	if err := cacheTmp.Sync(); err == nil {
-		os.Rename(cacheTmp.Name(), filepath.Join(state, cacheName))
+	if err := nc.commit(old); err != nil {
+		o.Logger.Warn("index cache not saved; the next update reads every package", "err", err)
 	}
+	committed = true
 	o.Logger.Debug("published", "revision", res.Revision, "changed", res.Changed, "took", time.Since(start))
 	if len(res.Skipped) > 0 {
 		return res, fmt.Errorf("index %s: %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))

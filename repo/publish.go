@@ -15,7 +15,7 @@ import (
 	"strconv"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/klauspost/pgzip"
+	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
 )
 
@@ -25,13 +25,7 @@ func newCompressor(kind string, w io.Writer) (io.WriteCloser, error) {
 		if w == nil {
 			return nil, nil
 		}
-		// Parallel blocks: primary alone would otherwise take one core
-		// for most of an update.
-		z, err := pgzip.NewWriterLevel(w, 6)
-		if err == nil {
-			err = z.SetConcurrency(256<<10, 4)
-		}
-		return z, err
+		return gzip.NewWriterLevel(w, 6)
 	case "xz":
 		if w == nil {
 			return nil, nil
@@ -133,32 +127,6 @@ func (m *mdFile) abort() {
 	os.Remove(m.tmp.Name())
 }
 
-func writeFragments(ctx context.Context, cache *os.File, fp string, k int, w io.Writer, tail string) error {
-	cr, err := newCacheReader(cache, fp)
-	if err != nil {
-		return err
-	}
-	var buf []byte
-	for n := 0; ; n++ {
-		if n%256 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		b, err := cr.nextFrag(k, buf)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read back index cache: %w", err)
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		buf = b
-	}
-	_, err = io.WriteString(w, tail)
-	return err
-}
-
 // generation is one published repomd.xml and the files it names.
 type generation struct {
 	Revision   string   `json:"revision"`
@@ -170,7 +138,7 @@ const generationsName = "generations.json"
 
 // publish writes the metadata files from the new cache, then repomd.xml,
 // then applies retention.
-func publish(ctx context.Context, dir string, cache *os.File, fp string, res *Result, o *Options) (err error) {
+func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *Options) (err error) {
 	rd := filepath.Join(dir, "repodata")
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		return err
@@ -194,12 +162,15 @@ func publish(ctx context.Context, dir string, cache *os.File, fp string, res *Re
 		mds = append(mds, m)
 		fmt.Fprintf(m.w, heads[i], res.Packages)
 	}
-	// The three files are compressed at once, each from its own pass
-	// over the cache.
+	// The three files are compressed at once, each from its fragment file.
 	errs := make(chan error, len(mds))
 	for i, m := range mds {
 		go func() {
-			errs <- writeFragments(ctx, cache, fp, i, m.w, tails[i])
+			_, err := io.Copy(m.w, cache.body(i))
+			if err == nil {
+				_, err = io.WriteString(m.w, tails[i])
+			}
+			errs <- err
 		}()
 	}
 	for range mds {
