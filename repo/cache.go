@@ -355,4 +355,3 @@ func (c *newCache) abort() {
 		os.Remove(c.index.Name())
 	}
 }
-

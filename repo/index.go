@@ -46,6 +46,9 @@ type Options struct {
 	Excludes         []string
 	Distro           []DistroTag
 	Content          []string
+	// SQLite also writes primary_db, filelists_db and other_db: the same
+	// metadata as sqlite databases, which yum on EL7 loads much faster.
+	SQLite bool
 	// Strict publishes nothing when any file cannot be read.
 	Strict bool
 	// LockWait is how long to wait for another run on the same directory.

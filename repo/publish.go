@@ -14,8 +14,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
 
@@ -61,7 +61,8 @@ func (c *counter) Write(p []byte) (int, error) {
 
 // mdFile is one metadata file being written.
 type mdFile struct {
-	kind       string
+	kind       string // repomd type: primary, primary_db, ...
+	base       string // file name after the checksum: primary.xml, primary.sqlite
 	tmp        *os.File
 	buf        *bufio.Writer
 	z          io.WriteCloser
@@ -69,14 +70,14 @@ type mdFile struct {
 	w          io.Writer // what fragments are written to
 }
 
-func newMDFile(dir, kind string, o *Options) (*mdFile, error) {
+func newMDFile(dir, kind, base string, o *Options) (*mdFile, error) {
 	tmp, err := os.CreateTemp(dir, "."+kind+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
 	h1, _ := newHash(o.Checksum)
 	h2, _ := newHash(o.Checksum)
-	m := &mdFile{kind: kind, tmp: tmp, buf: bufio.NewWriterSize(tmp, 256<<10), open: &counter{h: h1}, comp: &counter{h: h2}}
+	m := &mdFile{kind: kind, base: base, tmp: tmp, buf: bufio.NewWriterSize(tmp, 256<<10), open: &counter{h: h1}, comp: &counter{h: h2}}
 	m.z, err = newCompressor(o.Compress, io.MultiWriter(m.buf, m.comp))
 	if err != nil {
 		tmp.Close()
@@ -104,7 +105,7 @@ func (m *mdFile) finish(dir string, o *Options, now int64) (RepomdData, error) {
 		return RepomdData{}, err
 	}
 	sum := hex.EncodeToString(m.comp.h.Sum(nil))
-	name := sum + "-" + m.kind + ".xml" + suffix(o.Compress)
+	name := sum + "-" + m.base + suffix(o.Compress)
 	final := filepath.Join(dir, name)
 	if _, err := os.Stat(final); err != nil {
 		if err := os.Rename(m.tmp.Name(), final); err != nil {
@@ -125,6 +126,24 @@ func (m *mdFile) finish(dir string, o *Options, now int64) (RepomdData, error) {
 func (m *mdFile) abort() {
 	m.tmp.Close()
 	os.Remove(m.tmp.Name())
+}
+
+// compressFile compresses a finished file into a metadata file.
+func compressFile(dir, src, kind, base string, o *Options, now int64) (RepomdData, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return RepomdData{}, err
+	}
+	defer in.Close()
+	m, err := newMDFile(dir, kind, base, o)
+	if err != nil {
+		return RepomdData{}, err
+	}
+	if _, err := io.Copy(m.w, in); err != nil {
+		m.abort()
+		return RepomdData{}, err
+	}
+	return m.finish(dir, o, now)
 }
 
 // generation is one published repomd.xml and the files it names.
@@ -155,7 +174,7 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		}
 	}()
 	for i, k := range kinds {
-		m, err := newMDFile(rd, k, o)
+		m, err := newMDFile(rd, k, k+".xml", o)
 		if err != nil {
 			return err
 		}
@@ -198,6 +217,21 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		md.Data = append(md.Data, d)
 	}
 	mds = nil
+	if o.SQLite {
+		dbs, err := writeDBs(ctx, rd, cache, md, o)
+		if err != nil {
+			return err
+		}
+		for i, kind := range kinds {
+			d, err := compressFile(rd, dbs[i], kind+"_db", kind+".sqlite", o, now)
+			os.Remove(dbs[i])
+			if err != nil {
+				return err
+			}
+			d.DatabaseVersion = dbVersion
+			md.Data = append(md.Data, d)
+		}
+	}
 	if len(o.Distro) > 0 || len(o.Content) > 0 {
 		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -53,7 +52,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.BaseURL, "baseurl", "", "xml:base `URL` for package locations")
 	fs.BoolVar(&o.Strict, "strict", false, "publish nothing if any file cannot be read")
 	fs.DurationVar(&o.LockWait, "lock-wait", 30*time.Second, "how long to wait for another run on DIR")
-	sqlite := fs.Bool("sqlite", false, "also write sqlite databases (*_db), for fast EL7 yum")
+	fs.BoolVar(&o.SQLite, "sqlite", false, "also write sqlite databases (*_db), for fast EL7 yum")
 	fs.Var(&excludes, "excludes", "leave out files matching this `glob` (repeatable; on the path or the name)")
 	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
 	fs.Var(&content, "content", "content `tag` (repeatable)")
@@ -64,9 +63,6 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	log, err := logger(e, *logLevel, *logFormat)
 	if err != nil {
 		return err
-	}
-	if *sqlite {
-		return errors.New("--sqlite: not implemented yet in this release; yum on EL7 falls back to the XML metadata")
 	}
 	o.Excludes, o.Content, o.Logger = excludes, content, log
 	switch {

@@ -1,0 +1,443 @@
+package repo
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite", pure Go
+)
+
+// The *_db files are the same metadata as sqlite databases, in the schema
+// yum (EL7) and createrepo_c use (database version 10), so yum can load a
+// repository without parsing XML. They are built from the XML fragments
+// already written, so they always agree with the XML.
+
+const dbVersion = 10
+
+var primarySchema = []string{
+	`CREATE TABLE db_info (dbversion INTEGER, checksum TEXT)`,
+	`CREATE TABLE packages (  pkgKey INTEGER PRIMARY KEY,  pkgId TEXT,  name TEXT,  arch TEXT,  version TEXT,  epoch TEXT,  release TEXT,  summary TEXT,  description TEXT,  url TEXT,  time_file INTEGER,  time_build INTEGER,  rpm_license TEXT,  rpm_vendor TEXT,  rpm_group TEXT,  rpm_buildhost TEXT,  rpm_sourcerpm TEXT,  rpm_header_start INTEGER,  rpm_header_end INTEGER,  rpm_packager TEXT,  size_package INTEGER,  size_installed INTEGER,  size_archive INTEGER,  location_href TEXT,  location_base TEXT,  checksum_type TEXT)`,
+	`CREATE TABLE files (  name TEXT,  type TEXT,  pkgKey INTEGER)`,
+	`CREATE TABLE requires (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER , pre BOOLEAN DEFAULT FALSE)`,
+	`CREATE TABLE provides (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE conflicts (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE obsoletes (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE suggests (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE enhances (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE recommends (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TABLE supplements (  name TEXT,  flags TEXT,  epoch TEXT,  version TEXT,  release TEXT,  pkgKey INTEGER )`,
+	`CREATE TRIGGER removals AFTER DELETE ON packages  BEGIN    DELETE FROM files WHERE pkgKey = old.pkgKey;    DELETE FROM requires WHERE pkgKey = old.pkgKey;    DELETE FROM provides WHERE pkgKey = old.pkgKey;    DELETE FROM conflicts WHERE pkgKey = old.pkgKey;    DELETE FROM obsoletes WHERE pkgKey = old.pkgKey;    DELETE FROM suggests WHERE pkgKey = old.pkgKey;    DELETE FROM enhances WHERE pkgKey = old.pkgKey;    DELETE FROM recommends WHERE pkgKey = old.pkgKey;    DELETE FROM supplements WHERE pkgKey = old.pkgKey;  END`,
+}
+
+var primaryIndexes = []string{
+	`CREATE INDEX packagename ON packages (name)`,
+	`CREATE INDEX packageId ON packages (pkgId)`,
+	`CREATE INDEX filenames ON files (name)`,
+	`CREATE INDEX pkgfiles ON files (pkgKey)`,
+	`CREATE INDEX pkgrequires on requires (pkgKey)`,
+	`CREATE INDEX requiresname ON requires (name)`,
+	`CREATE INDEX pkgprovides on provides (pkgKey)`,
+	`CREATE INDEX providesname ON provides (name)`,
+	`CREATE INDEX pkgconflicts on conflicts (pkgKey)`,
+	`CREATE INDEX pkgobsoletes on obsoletes (pkgKey)`,
+	`CREATE INDEX pkgsuggests on suggests (pkgKey)`,
+	`CREATE INDEX pkgenhances on enhances (pkgKey)`,
+	`CREATE INDEX pkgrecommends on recommends (pkgKey)`,
+	`CREATE INDEX pkgsupplements on supplements (pkgKey)`,
+}
+
+var filelistsSchema = []string{
+	`CREATE TABLE db_info (dbversion INTEGER, checksum TEXT)`,
+	`CREATE TABLE packages (  pkgKey INTEGER PRIMARY KEY,  pkgId TEXT)`,
+	`CREATE TABLE filelist (  pkgKey INTEGER,  dirname TEXT,  filenames TEXT,  filetypes TEXT)`,
+	`CREATE TRIGGER remove_filelist AFTER DELETE ON packages  BEGIN    DELETE FROM filelist WHERE pkgKey = old.pkgKey;  END`,
+}
+
+var filelistsIndexes = []string{
+	`CREATE INDEX keyfile ON filelist (pkgKey)`,
+	`CREATE INDEX pkgId ON packages (pkgId)`,
+	`CREATE INDEX dirnames ON filelist (dirname)`,
+}
+
+var otherSchema = []string{
+	`CREATE TABLE db_info (dbversion INTEGER, checksum TEXT)`,
+	`CREATE TABLE packages (  pkgKey INTEGER PRIMARY KEY,  pkgId TEXT)`,
+	`CREATE TABLE changelog (  pkgKey INTEGER,  author TEXT,  date INTEGER,  changelog TEXT)`,
+	`CREATE TRIGGER remove_changelogs AFTER DELETE ON packages  BEGIN    DELETE FROM changelog WHERE pkgKey = old.pkgKey;  END`,
+}
+
+var otherIndexes = []string{
+	`CREATE INDEX keychange ON changelog (pkgKey)`,
+	`CREATE INDEX pkgId ON packages (pkgId)`,
+}
+
+// Fragment shapes, as renderPrimary/renderFilelists/renderOther write them.
+type xEntry struct {
+	Name  string `xml:"name,attr"`
+	Flags string `xml:"flags,attr"`
+	Epoch string `xml:"epoch,attr"`
+	Ver   string `xml:"ver,attr"`
+	Rel   string `xml:"rel,attr"`
+	Pre   string `xml:"pre,attr"`
+}
+
+type xFile struct {
+	Type string `xml:"type,attr"`
+	Path string `xml:",chardata"`
+}
+
+type xVersion struct {
+	Epoch string `xml:"epoch,attr"`
+	Ver   string `xml:"ver,attr"`
+	Rel   string `xml:"rel,attr"`
+}
+
+type xPrimary struct {
+	Name     string   `xml:"name"`
+	Arch     string   `xml:"arch"`
+	Version  xVersion `xml:"version"`
+	Checksum struct {
+		Type  string `xml:"type,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"checksum"`
+	Summary     string `xml:"summary"`
+	Description string `xml:"description"`
+	Packager    string `xml:"packager"`
+	URL         string `xml:"url"`
+	Time        struct {
+		File  int64 `xml:"file,attr"`
+		Build int64 `xml:"build,attr"`
+	} `xml:"time"`
+	Size struct {
+		Package   int64 `xml:"package,attr"`
+		Installed int64 `xml:"installed,attr"`
+		Archive   int64 `xml:"archive,attr"`
+	} `xml:"size"`
+	Location struct {
+		Href string `xml:"href,attr"`
+	} `xml:"location"`
+	Format struct {
+		License     string `xml:"license"`
+		Vendor      string `xml:"vendor"`
+		Group       string `xml:"group"`
+		BuildHost   string `xml:"buildhost"`
+		SourceRPM   string `xml:"sourcerpm"`
+		HeaderRange struct {
+			Start int64 `xml:"start,attr"`
+			End   int64 `xml:"end,attr"`
+		} `xml:"header-range"`
+		Provides    []xEntry `xml:"provides>entry"`
+		Requires    []xEntry `xml:"requires>entry"`
+		Conflicts   []xEntry `xml:"conflicts>entry"`
+		Obsoletes   []xEntry `xml:"obsoletes>entry"`
+		Suggests    []xEntry `xml:"suggests>entry"`
+		Enhances    []xEntry `xml:"enhances>entry"`
+		Recommends  []xEntry `xml:"recommends>entry"`
+		Supplements []xEntry `xml:"supplements>entry"`
+		Files       []xFile  `xml:"file"`
+	} `xml:"format"`
+}
+
+type xFilelists struct {
+	PkgID string  `xml:"pkgid,attr"`
+	Files []xFile `xml:"file"`
+}
+
+type xOther struct {
+	PkgID      string `xml:"pkgid,attr"`
+	Changelogs []struct {
+		Author string `xml:"author,attr"`
+		Date   int64  `xml:"date,attr"`
+		Text   string `xml:",chardata"`
+	} `xml:"changelog"`
+}
+
+// eachPackage decodes every <package> element of a fragment stream.
+func eachPackage[T any](r io.Reader, fn func(*T) error) error {
+	dec := xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "package" {
+			var v T
+			if err := dec.DecodeElement(&v, &se); err != nil {
+				return err
+			}
+			if err := fn(&v); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// openDB creates a new database file with the schema.
+func openDB(ctx context.Context, name string, schema []string) (*sql.DB, *sql.Tx, error) {
+	db, err := sql.Open("sqlite", name)
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	for _, p := range []string{"PRAGMA synchronous = OFF", "PRAGMA journal_mode = MEMORY", "PRAGMA temp_store = MEMORY"} {
+		if _, err := db.ExecContext(ctx, p); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	for _, s := range schema {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			tx.Rollback()
+			db.Close()
+			return nil, nil, fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return db, tx, nil
+}
+
+func closeDB(ctx context.Context, db *sql.DB, tx *sql.Tx, indexes []string, xmlChecksum string) error {
+	for _, s := range indexes {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			tx.Rollback()
+			db.Close()
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO db_info (dbversion, checksum) VALUES (?, ?)`, dbVersion, xmlChecksum); err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		db.Close()
+		return err
+	}
+	return db.Close()
+}
+
+// writeDBs builds the three databases into files in dir and returns their
+// paths in primary, filelists, other order.
+func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *Options) ([3]string, error) {
+	var names [3]string
+	builders := []func(context.Context, string, io.Reader, string, *Options) error{buildPrimaryDB, buildFilelistsDB, buildOtherDB}
+	for i, kind := range []string{"primary", "filelists", "other"} {
+		f, err := os.CreateTemp(dir, "."+kind+"_db.tmp-*")
+		if err != nil {
+			return names, err
+		}
+		f.Close()
+		names[i] = f.Name()
+		if err := builders[i](ctx, f.Name(), cache.body(i), md.Find(kind).Checksum.Value, o); err != nil {
+			for _, n := range names {
+				if n != "" {
+					os.Remove(n)
+				}
+			}
+			return names, fmt.Errorf("%s database: %w", kind, err)
+		}
+	}
+	return names, nil
+}
+
+func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options) error {
+	os.Remove(name)
+	db, tx, err := openDB(ctx, name, primarySchema)
+	if err != nil {
+		return err
+	}
+	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId, name, arch, version, epoch, release, summary, description, url, time_file, time_build, rpm_license, rpm_vendor, rpm_group, rpm_buildhost, rpm_sourcerpm, rpm_header_start, rpm_header_end, rpm_packager, size_package, size_installed, size_archive, location_href, location_base, checksum_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	fileStmt, err := tx.PrepareContext(ctx, `INSERT INTO files (name, type, pkgKey) VALUES (?,?,?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	depStmts := map[string]*sql.Stmt{}
+	for _, t := range []string{"provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"} {
+		if depStmts[t], err = tx.PrepareContext(ctx, `INSERT INTO `+t+` (name, flags, epoch, version, release, pkgKey) VALUES (?,?,?,?,?,?)`); err != nil {
+			tx.Rollback()
+			db.Close()
+			return err
+		}
+	}
+	if depStmts["requires"], err = tx.PrepareContext(ctx, `INSERT INTO requires (name, flags, epoch, version, release, pkgKey, pre) VALUES (?,?,?,?,?,?,?)`); err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	key := int64(0)
+	err = eachPackage(body, func(p *xPrimary) error {
+		key++
+		f := &p.Format
+		if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
+			p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
+			f.BuildHost, f.SourceRPM, int32(f.HeaderRange.Start), int32(f.HeaderRange.End), null(p.Packager),
+			p.Size.Package, p.Size.Installed, p.Size.Archive, p.Location.Href, null(o.BaseURL), p.Checksum.Type); err != nil {
+			return err
+		}
+		for _, fl := range f.Files {
+			t := fl.Type
+			if t == "" {
+				t = "file"
+			}
+			if _, err := fileStmt.ExecContext(ctx, fl.Path, t, key); err != nil {
+				return err
+			}
+		}
+		lists := map[string][]xEntry{"provides": f.Provides, "requires": f.Requires, "conflicts": f.Conflicts, "obsoletes": f.Obsoletes,
+			"suggests": f.Suggests, "enhances": f.Enhances, "recommends": f.Recommends, "supplements": f.Supplements}
+		for _, t := range []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"} {
+			for _, e := range lists[t] {
+				args := []any{e.Name, null(e.Flags), null(e.Epoch), null(e.Ver), null(e.Rel), key}
+				if t == "requires" {
+					pre := "FALSE"
+					if e.Pre == "1" {
+						pre = "TRUE"
+					}
+					args = append(args, pre)
+				}
+				if _, err := depStmts[t].ExecContext(ctx, args...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	return closeDB(ctx, db, tx, primaryIndexes, sum)
+}
+
+func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+	os.Remove(name)
+	db, tx, err := openDB(ctx, name, filelistsSchema)
+	if err != nil {
+		return err
+	}
+	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId) VALUES (?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	rowStmt, err := tx.PrepareContext(ctx, `INSERT INTO filelist (pkgKey, dirname, filenames, filetypes) VALUES (?,?,?,?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	key := int64(0)
+	err = eachPackage(body, func(p *xFilelists) error {
+		key++
+		if _, err := pkgStmt.ExecContext(ctx, p.PkgID); err != nil {
+			return err
+		}
+		type dir struct{ names, types []string }
+		var order []string
+		dirs := map[string]*dir{}
+		for _, f := range p.Files {
+			d, b := path.Split(f.Path)
+			d = strings.TrimSuffix(d, "/")
+			if d == "" && !strings.HasPrefix(f.Path, "/") {
+				d = "."
+			}
+			if b == "" {
+				b = "/"
+			}
+			if dirs[d] == nil {
+				dirs[d] = &dir{}
+				order = append(order, d)
+			}
+			t := "f"
+			switch f.Type {
+			case "dir":
+				t = "d"
+			case "ghost":
+				t = "g"
+			}
+			dirs[d].names = append(dirs[d].names, b)
+			dirs[d].types = append(dirs[d].types, t)
+		}
+		for _, d := range order {
+			if _, err := rowStmt.ExecContext(ctx, key, d, strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	return closeDB(ctx, db, tx, filelistsIndexes, sum)
+}
+
+func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+	os.Remove(name)
+	db, tx, err := openDB(ctx, name, otherSchema)
+	if err != nil {
+		return err
+	}
+	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId) VALUES (?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	logStmt, err := tx.PrepareContext(ctx, `INSERT INTO changelog (pkgKey, author, date, changelog) VALUES (?,?,?,?)`)
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	key := int64(0)
+	err = eachPackage(body, func(p *xOther) error {
+		key++
+		if _, err := pkgStmt.ExecContext(ctx, p.PkgID); err != nil {
+			return err
+		}
+		for _, c := range p.Changelogs {
+			if _, err := logStmt.ExecContext(ctx, key, c.Author, int32(c.Date), c.Text); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tx.Rollback()
+		db.Close()
+		return err
+	}
+	return closeDB(ctx, db, tx, otherIndexes, sum)
+}
