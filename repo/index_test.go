@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -314,4 +315,51 @@ func TestLock(t *testing.T) {
 	}
 	f.Close() // as a crash would: the kernel drops the lock
 	index(t, dir, repo.Options{LockWait: time.Second})
+}
+
+// TestOptionsMatchCreaterepo compares repomd tags, checksum types and
+// compressions with createrepo_c, and has dnf read each compression.
+func TestOptionsMatchCreaterepo(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		acn  repo.Options
+		crc  []string
+	}{
+		{"sha512", repo.Options{Checksum: "sha512"}, []string{"--checksum", "sha512"}},
+		{"sha1", repo.Options{Checksum: "sha1"}, []string{"--checksum", "sha1"}},
+		{"xz", repo.Options{Compress: "xz"}, []string{"--general-compress-type=xz"}},
+		// createrepo_c 0.17 has no zstd: compare the content with its gzip.
+		{"zstd", repo.Options{Compress: "zstd"}, nil},
+		{"tags", repo.Options{Content: []string{"binary-x86_64"}, Distro: []repo.DistroTag{{CPEID: "cpe:/o:acn:el:9", Value: "ACN 9"}, {Value: "plain"}}},
+			[]string{"--content", "binary-x86_64", "--distro", "cpe:/o:acn:el:9,ACN 9", "--distro", "plain"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := repoDir(t)
+			index(t, dir, tt.acn)
+			crc := t.TempDir()
+			args := append([]string{"--quiet", "--no-database", "-o", crc}, tt.crc...)
+			run(t, "createrepo_c", append(args, dir)...)
+			ours, theirs := readMD(t, dir), readMD(t, crc)
+			if (ours.Tags == nil) != (theirs.Tags == nil) || ours.Tags != nil && fmt.Sprint(*ours.Tags) != fmt.Sprint(*theirs.Tags) {
+				t.Errorf("tags: acn %+v, createrepo_c %+v", ours.Tags, theirs.Tags)
+			}
+			for _, d := range theirs.Data {
+				o := ours.Find(d.Type)
+				if o == nil {
+					t.Fatalf("no %s", d.Type)
+				}
+				sameExt := tt.crc != nil
+				if o.OpenChecksum != d.OpenChecksum || o.Checksum.Type != d.Checksum.Type || sameExt && filepath.Ext(o.Location.Href) != filepath.Ext(d.Location.Href) {
+					t.Errorf("%s: acn %+v\ncreaterepo_c %+v", d.Type, o, d)
+				}
+			}
+			if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+				t.Error(err)
+			}
+			root := dnfRoot(t, "file://"+dir)
+			if out := dnf(t, root, "repoquery", "--qf", "%{name}"); len(strings.Fields(out)) != 5 {
+				t.Errorf("dnf repoquery:\n%s", out)
+			}
+		})
+	}
 }

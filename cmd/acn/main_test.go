@@ -167,27 +167,39 @@ func TestLayout(t *testing.T) {
 // that verify says so.
 func TestIndexAndVerifyCommands(t *testing.T) {
 	r := ownRepo(t)
+	// An empty root has no shell: a stand-in provides it to dnf.
+	r.Commit("sh", map[string]string{"specs/fake-sh.yaml": "name: fake-sh\nversion: \"1\"\nsummary: Provides /bin/sh in tests\nlicense: MIT\nprovides: [\"/bin/sh\"]\n"})
 	dir := t.TempDir()
 	env := map[string]string{"ACN_CACHE_DIR": t.TempDir()}
 	if _, stderr, code := acn(t, env, "build", "--git", r.Dir, "--out", dir); code != 0 {
 		t.Fatal(stderr)
 	}
 	stdout, stderr, code := acn(t, env, "index", dir, "--changelog-limit", "1")
-	if code != 0 || !strings.Contains(stdout, "3 packages (3 read, 0 reused), published revision") {
+	if code != 0 || !strings.Contains(stdout, "4 packages (4 read, 0 reused), published revision") {
 		t.Fatalf("index (%d): %s %s", code, stdout, stderr)
 	}
 	stdout, _, code = acn(t, env, "index", "--update", dir, "--changelog-limit", "1")
-	if code != 0 || !strings.Contains(stdout, "(0 read, 3 reused), unchanged") {
+	if code != 0 || !strings.Contains(stdout, "(0 read, 4 reused), unchanged") {
 		t.Errorf("index --update: %s", stdout)
 	}
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "acn.repo"), []byte("[acn]\nname=acn\nbaseurl=file://"+dir+"\ngpgcheck=0\n"), 0o644)
+	out, err := exec.Command("dnf", "-y", "-q", "--releasever=9", "--setopt=reposdir="+root, "--setopt=cachedir="+filepath.Join(root, "cache"),
+		"--installroot="+filepath.Join(root, "root"), "--setopt=tsflags=noscripts", "install", "acn-runtime").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dnf install acn-runtime: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "root", "usr", "bin", "acn-runtime")); err != nil {
+		t.Errorf("dnf did not install acn-runtime: %v", err)
+	}
 	stdout, stderr, code = acn(t, env, "verify", dir)
-	if code != 0 || !strings.Contains(stdout, "OK, 3 metadata files and 3 packages verified") {
+	if code != 0 || !strings.Contains(stdout, "OK, 3 metadata files and 4 packages verified") {
 		t.Errorf("verify (%d): %s %s", code, stdout, stderr)
 	}
 	other, _ := filepath.Glob(filepath.Join(dir, "repodata", "*-other.xml.gz"))
-	out, err := exec.Command("bash", "-c", "zcat "+other[0]+" | grep -c '<changelog '").Output()
+	out, err = exec.Command("bash", "-c", "zcat "+other[0]+" | grep -c '<changelog '").Output()
 	if err != nil || strings.TrimSpace(string(out)) != "3" {
-		t.Errorf("--changelog-limit 1 kept %s changelog entries for 3 packages", out)
+		t.Errorf("--changelog-limit 1 kept %s changelog entries for our 3 packages", out)
 	}
 
 	os.WriteFile(filepath.Join(dir, "broken.rpm"), []byte("not an rpm"), 0o644)
