@@ -48,11 +48,13 @@ var commands = []command{
 	{"build", "build RPMs from the spec definitions at a git ref", runBuild},
 	{"index", "write yum repository metadata for a directory of RPMs", runIndex},
 	{"verify", "check a repository's metadata and packages as dnf would", runVerify},
+	{"serve", "run the daemon: build new tags, publish, serve repositories", runServe},
+	{"promote", "copy a package version from one repository to another", runPromote},
 	{"version", "print acn's version", runVersion},
 }
 
-const usage = `acn builds RPM packages from spec definitions kept in git and indexes
-them into yum repositories.
+const usage = `acn builds RPM packages from spec definitions kept in git, indexes them
+into yum repositories and serves them.
 
 Usage:
   acn <command> [flags]

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything the daemon needs; it is read from a YAML file
+// (strict: unknown keys are errors) and flags override it.
+type Config struct {
+	Listen    string       `yaml:"listen"`     // default 127.0.0.1:8080
+	Data      string       `yaml:"data"`       // state directory; default ./acn-data
+	PublicURL string       `yaml:"public_url"` // for .repo files; default: from the request
+	Git       GitConfig    `yaml:"git"`
+	Repos     []RepoConfig `yaml:"repos"`
+	Builds    BuildConfig  `yaml:"builds"`
+	// APITokens may call the API's write endpoints (bearer tokens).
+	APITokens     []string `yaml:"api_tokens"`
+	APITokenFiles []string `yaml:"api_token_files"`
+}
+
+// GitConfig says where the specs come from.
+type GitConfig struct {
+	URL               string   `yaml:"url"` // path or URL; empty: the embedded default specs
+	Username          string   `yaml:"username"`
+	TokenFile         string   `yaml:"token_file"`
+	SSHKey            string   `yaml:"ssh_key"`
+	KnownHosts        string   `yaml:"known_hosts"`
+	Poll              Duration `yaml:"poll"`                // default 60s
+	WebhookSecretFile string   `yaml:"webhook_secret_file"` // HMAC secret for POST /api/v1/hooks/git
+	TagPattern        string   `yaml:"tag_pattern"`         // default */v*
+}
+
+// RepoConfig is one published repository.
+type RepoConfig struct {
+	Name     string   `yaml:"name"`
+	Dist     string   `yaml:"dist"`     // release suffix such as .el9
+	Packages []string `yaml:"packages"` // name globs; default: every package
+	Compress string   `yaml:"compress"` // gz (default), xz, zstd
+	SQLite   bool     `yaml:"sqlite"`
+	Keep     int      `yaml:"keep"` // newest versions kept per package; 0: all
+	// Promote marks a repository filled only by promotion (acn promote),
+	// never by builds.
+	Promote bool `yaml:"promote_only"`
+}
+
+// BuildConfig bounds builds.
+type BuildConfig struct {
+	Workers int      `yaml:"workers"` // packages built at once; default 2
+	Timeout Duration `yaml:"timeout"` // per build; default 1h
+}
+
+// Duration is a time.Duration written as "60s" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses "90s", "5m", "1h".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration such as 60s", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// LoadConfig reads a config file strictly.
+func LoadConfig(name string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// withDefaults fills what the config leaves out and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.Data == "" {
+		c.Data = "acn-data"
+	}
+	if c.Git.Poll.Duration == 0 {
+		c.Git.Poll.Duration = 60 * time.Second
+	}
+	if c.Git.TagPattern == "" {
+		c.Git.TagPattern = "*/v*"
+	}
+	if _, err := path.Match(c.Git.TagPattern, ""); err != nil {
+		return c, fmt.Errorf("git.tag_pattern %q: %w", c.Git.TagPattern, err)
+	}
+	if c.Builds.Workers <= 0 {
+		c.Builds.Workers = 2
+	}
+	if c.Builds.Timeout.Duration == 0 {
+		c.Builds.Timeout.Duration = time.Hour
+	}
+	if len(c.Repos) == 0 {
+		c.Repos = []RepoConfig{{Name: "acn"}}
+	}
+	seen := map[string]bool{}
+	for i := range c.Repos {
+		r := &c.Repos[i]
+		if !repoNameRE.MatchString(r.Name) {
+			return c, fmt.Errorf("repos[%d].name %q: letters, digits and ._- only", i, r.Name)
+		}
+		if seen[r.Name] {
+			return c, fmt.Errorf("repos[%d].name %q appears twice", i, r.Name)
+		}
+		seen[r.Name] = true
+		if r.Compress == "" {
+			r.Compress = "gz"
+		}
+		if strings.ContainsAny(r.Dist, "-/ ") {
+			return c, fmt.Errorf("repos[%d].dist %q: no '-', '/' or spaces", i, r.Dist)
+		}
+		for _, g := range r.Packages {
+			if _, err := path.Match(g, ""); err != nil {
+				return c, fmt.Errorf("repos[%d].packages %q: %w", i, g, err)
+			}
+		}
+	}
+	for _, f := range c.APITokenFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return c, fmt.Errorf("api_token_files: %w", err)
+		}
+		if t := strings.TrimSpace(string(b)); t != "" {
+			c.APITokens = append(c.APITokens, t)
+		}
+	}
+	return c, nil
+}
+
+func (r *RepoConfig) wants(pkg string) bool {
+	if r.Promote {
+		return false
+	}
+	if len(r.Packages) == 0 {
+		return true
+	}
+	for _, g := range r.Packages {
+		if ok, _ := path.Match(g, pkg); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package server is the last room of acn: the daemon that turns git tags
+// into published packages and serves them.
+//
+// A [Server] watches a spec repository (polling, and on a webhook), builds
+// every new tag that matches its pattern (package builder), adds the RPMs
+// to its repositories and publishes them (package repo), and serves the
+// repositories over HTTP to yum and dnf, with a web index, a JSON API,
+// health and Prometheus metrics. A failed build keeps its log and changes
+// nothing published; the server keeps serving throughout.
+//
+// A Server owns its own http.ServeMux and uses no globals; several can run
+// in one process. Its methods are safe for concurrent use.
+package server

@@ -1,0 +1,367 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /repos/{file}", s.repoFile)
+	m.HandleFunc("GET /repos/{name}/{path...}", s.serveRepo)
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w)
+	})
+	m.HandleFunc("GET /api/v1/repos", s.apiRepos)
+	m.HandleFunc("GET /api/v1/repos/{name}/packages", s.apiPackages)
+	m.HandleFunc("GET /api/v1/repos/{name}/packages/{pkg}", s.apiPackage)
+	m.HandleFunc("GET /api/v1/builds", s.apiBuilds)
+	m.HandleFunc("GET /api/v1/builds/{id}", s.apiBuild)
+	m.HandleFunc("GET /api/v1/builds/{id}/log", s.buildLog)
+	m.HandleFunc("POST /api/v1/builds", s.authorized(s.apiTrigger))
+	m.HandleFunc("POST /api/v1/promote", s.authorized(s.apiPromote))
+	m.HandleFunc("POST /api/v1/hooks/git", s.webhook)
+	s.webRoutes()
+}
+
+// httpError is an error with the status and the message for the client;
+// the error itself is logged, not shown.
+type httpError struct {
+	code int
+	msg  string
+	err  error
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, e httpError) {
+	if e.err != nil {
+		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "code", e.code, "err", e.err)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSON(w, e.code, map[string]string{"error": e.msg})
+		return
+	}
+	http.Error(w, e.msg, e.code)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+var contentTypes = map[string]string{
+	".rpm": "application/x-rpm", ".xml": "application/xml", ".gz": "application/gzip",
+	".xz": "application/x-xz", ".zst": "application/zstd", ".bz2": "application/x-bzip2",
+	".asc": "text/plain; charset=utf-8", ".sqlite": "application/vnd.sqlite3",
+}
+
+// serveRepo serves a repository's files to yum and dnf: HEAD, Range,
+// conditional requests, and caching that keeps packages and checksum-named
+// metadata forever but makes clients revalidate repomd.xml.
+func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
+	name, rel := r.PathValue("name"), r.PathValue("path")
+	if s.repoConfig(name) == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
+		return
+	}
+	clean := path.Clean("/" + rel)[1:]
+	if clean == "" || clean != rel || strings.HasPrefix(clean, ".") || strings.Contains(clean, "/.") {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
+		return
+	}
+	f, err := os.Open(filepath.Join(s.repoDir(name), filepath.FromSlash(clean)))
+	if err != nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
+		return
+	}
+	h := w.Header()
+	if ct, ok := contentTypes[path.Ext(clean)]; ok {
+		h.Set("Content-Type", ct)
+	} else if ct := mime.TypeByExtension(path.Ext(clean)); ct != "" {
+		h.Set("Content-Type", ct)
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
+	if path.Base(clean) == "repomd.xml" || strings.HasSuffix(clean, "repomd.xml.asc") {
+		h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+	} else {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// repoFile serves /repos/<name>.repo, the file a node drops into
+// /etc/yum.repos.d.
+func (s *Server) repoFile(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	name, ok := strings.CutSuffix(file, ".repo")
+	if !ok || s.repoConfig(name) == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	fmt.Fprintf(w, "[%s]\nname=%s packages from acn\nbaseurl=%s/repos/%s/\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=0\nmetadata_expire=5m\n",
+		name, name, s.baseURL(r), name)
+}
+
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.syncMu.Lock()
+	st := map[string]any{"status": "ok", "ready": s.ready}
+	if !s.lastSync.IsZero() {
+		st["last_sync"] = s.lastSync.UTC().Format(time.RFC3339)
+	}
+	if s.syncErr != nil {
+		st["last_sync_error"] = s.syncErr.Error()
+	}
+	s.syncMu.Unlock()
+	writeJSON(w, http.StatusOK, st)
+}
+
+type repoJSON struct {
+	Name     string `json:"name"`
+	Packages int    `json:"packages"`
+	Revision string `json:"revision"`
+	BaseURL  string `json:"baseurl"`
+	RepoFile string `json:"repo_file"`
+}
+
+func (s *Server) apiRepos(w http.ResponseWriter, r *http.Request) {
+	var out []repoJSON
+	for _, rc := range s.cfg.Repos {
+		c := s.catalog(rc.Name)
+		out = append(out, repoJSON{Name: rc.Name, Packages: len(c.Entries), Revision: c.Revision,
+			BaseURL: s.baseURL(r) + "/repos/" + rc.Name + "/", RepoFile: s.baseURL(r) + "/repos/" + rc.Name + ".repo"})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type pkgJSON struct {
+	Name      string `json:"name"`
+	Epoch     string `json:"epoch"`
+	Version   string `json:"version"`
+	Release   string `json:"release"`
+	Arch      string `json:"arch"`
+	Summary   string `json:"summary"`
+	BuildTime int64  `json:"buildtime"`
+	Size      int64  `json:"size"`
+	Checksum  string `json:"sha256"`
+	URL       string `json:"download"`
+}
+
+func (s *Server) apiPackages(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if s.repoConfig(name) == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
+		return
+	}
+	q := strings.ToLower(r.URL.Query().Get("q"))
+	out := []pkgJSON{}
+	for _, e := range s.catalog(name).Entries {
+		if q != "" && !strings.Contains(strings.ToLower(e.Name+" "+e.Summary), q) {
+			continue
+		}
+		out = append(out, pkgJSON{e.Name, e.Epoch, e.Version, e.Release, e.Arch, e.Summary, e.BuildTime, e.Size, e.PkgID,
+			s.baseURL(r) + "/repos/" + name + "/" + e.Location})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiPackage(w http.ResponseWriter, r *http.Request) {
+	name, pkg := r.PathValue("name"), r.PathValue("pkg")
+	var out []map[string]any
+	cat := s.catalog(name)
+	for _, e := range cat.Entries {
+		if e.Name != pkg {
+			continue
+		}
+		d, err := cat.Details(e.PkgID)
+		if err != nil {
+			s.fail(w, r, httpError{code: http.StatusInternalServerError, msg: "cannot read metadata", err: err})
+			return
+		}
+		out = append(out, map[string]any{"package": e, "files": d.Files, "changelog": d.Changelogs,
+			"download": s.baseURL(r) + "/repos/" + name + "/" + e.Location})
+	}
+	if out == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such package"})
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiBuilds(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.st.snapshot())
+}
+
+func (s *Server) findJob(id string) *Job {
+	for _, j := range s.st.snapshot() {
+		if itoa(j.ID) == id {
+			return &j
+		}
+	}
+	return nil
+}
+
+func (s *Server) apiBuild(w http.ResponseWriter, r *http.Request) {
+	j := s.findJob(r.PathValue("id"))
+	if j == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such build"})
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
+	j := s.findJob(r.PathValue("id"))
+	if j == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such build"})
+		return
+	}
+	f, err := os.Open(j.Log)
+	if err != nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no log yet"})
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.Copy(w, f)
+}
+
+// authorized lets through requests with one of the configured API tokens.
+func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.tokenOK(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="acn"`)
+			s.fail(w, r, httpError{code: http.StatusUnauthorized, msg: "a valid API token is required"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) tokenOK(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	for _, t := range s.cfg.APITokens {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ref string `json:"ref"`
+	}
+	if err := decodeBody(r, &req); err != nil || req.Ref == "" {
+		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: `want {"ref": "<tag, branch or commit>"}`})
+		return
+	}
+	j, err := s.Build(r.Context(), req.Ref)
+	if err != nil {
+		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, j)
+}
+
+func (s *Server) apiPromote(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Package string `json:"package"`
+		Version string `json:"version"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+	}
+	if err := decodeBody(r, &req); err != nil || req.Package == "" || req.Version == "" || req.From == "" || req.To == "" {
+		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: `want {"package", "version", "from", "to"}`})
+		return
+	}
+	got, err := s.Promote(context.WithoutCancel(r.Context()), req.Package, req.Version, req.From, req.To)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, ErrImmutable) {
+			code = http.StatusConflict
+		}
+		s.fail(w, r, httpError{code: code, msg: err.Error(), err: err})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"promoted": got})
+}
+
+// webhook accepts a push notification signed the GitHub way
+// (X-Hub-Signature-256: sha256=HMAC) or the Gitea way (X-Gitea-Signature:
+// HMAC), or carrying an API token, and makes the loop fetch now.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: "cannot read body"})
+		return
+	}
+	if !s.signed(r, body) && !s.tokenOK(r) {
+		s.fail(w, r, httpError{code: http.StatusUnauthorized, msg: "signature or token required"})
+		return
+	}
+	s.Trigger()
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetching"})
+}
+
+func (s *Server) signed(r *http.Request, body []byte) bool {
+	if len(s.secret) == 0 {
+		return false
+	}
+	mac := hmac.New(sha256.New, s.secret)
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for _, got := range []string{strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="), r.Header.Get("X-Gitea-Signature")} {
+		if b, err := hex.DecodeString(got); err == nil && len(b) > 0 && hmac.Equal(b, want) {
+			return true
+		}
+	}
+	return false
+}

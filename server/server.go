@@ -1,0 +1,336 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acn-project/acn/repo"
+	"github.com/acn-project/acn/specs"
+)
+
+// Server is the acn daemon. Make one with New, then Run it.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	st      *state
+	gitLoc  string
+	auth    specs.Auth
+	secret  []byte
+	defFS   fs.FS
+	wake    chan struct{}
+	jobs    chan *Job
+	metrics *metrics
+	now     func() time.Time
+
+	pkgMu    sync.Mutex
+	pkgLocks map[string]*sync.Mutex
+	repoMu   map[string]*sync.Mutex
+
+	catMu    sync.Mutex
+	catalogs map[string]*catalogCache
+
+	syncMu   sync.Mutex
+	lastSync time.Time
+	syncErr  error
+	ready    bool
+}
+
+type catalogCache struct {
+	mtime time.Time
+	cat   *repo.Catalog
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the structured logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithDefaultSpecs gives the spec tree served when the config names no git
+// repository: it is committed into a git repository in the data directory
+// and goes through the same path as a real remote.
+func WithDefaultSpecs(fsys fs.FS) Option { return func(s *Server) { s.defFS = fsys } }
+
+// New checks cfg and prepares the data directory.
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: slog.New(slog.DiscardHandler), mux: http.NewServeMux(),
+		wake: make(chan struct{}, 1), jobs: make(chan *Job, 1024), metrics: newMetrics(),
+		now: time.Now, pkgLocks: map[string]*sync.Mutex{}, repoMu: map[string]*sync.Mutex{},
+		catalogs: map[string]*catalogCache{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, d := range []string{cfg.Data, filepath.Join(cfg.Data, "builds"), filepath.Join(cfg.Data, "git")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range cfg.Repos {
+		if err := os.MkdirAll(s.repoDir(r.Name), 0o755); err != nil {
+			return nil, err
+		}
+		s.repoMu[r.Name] = &sync.Mutex{}
+	}
+	if s.st, err = loadState(cfg.Data); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	s.gitLoc = cfg.Git.URL
+	s.auth = specs.Auth{Username: cfg.Git.Username, SSHKeyFile: cfg.Git.SSHKey}
+	if cfg.Git.KnownHosts != "" {
+		s.auth.KnownHosts = []string{cfg.Git.KnownHosts}
+	}
+	if cfg.Git.TokenFile != "" {
+		b, err := os.ReadFile(cfg.Git.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("git.token_file: %w", err)
+		}
+		s.auth.Token = strings.TrimSpace(string(b))
+	}
+	if cfg.Git.WebhookSecretFile != "" {
+		b, err := os.ReadFile(cfg.Git.WebhookSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("git.webhook_secret_file: %w", err)
+		}
+		s.secret = []byte(strings.TrimSpace(string(b)))
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler serves the repositories, web index and API.
+func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
+
+func (s *Server) repoDir(name string) string { return filepath.Join(s.cfg.Data, "repos", name) }
+
+func (s *Server) repoConfig(name string) *RepoConfig {
+	for i := range s.cfg.Repos {
+		if s.cfg.Repos[i].Name == name {
+			return &s.cfg.Repos[i]
+		}
+	}
+	return nil
+}
+
+// Run serves on ln and runs the build loop until ctx ends, then shuts
+// down gracefully: downloads in flight finish (up to 30s) and a publish in
+// progress completes.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	if s.gitLoc == "" {
+		if s.defFS == nil {
+			return errors.New("no git repository configured and no default specs")
+		}
+		loc, err := prepareDefault(filepath.Join(s.cfg.Data, "default-specs"), s.defFS, s.now())
+		if err != nil {
+			return fmt.Errorf("default specs: %w", err)
+		}
+		s.gitLoc = loc
+		s.log.Info("serving the embedded default specs", "git", loc)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	buildCtx, cancelBuilds := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	for range s.cfg.Builds.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range s.jobs {
+				s.runJob(buildCtx, j)
+			}
+		}()
+	}
+	s.st.mu.Lock()
+	for _, j := range s.st.Jobs {
+		if j.Status == Queued {
+			s.jobs <- j
+		}
+	}
+	s.st.mu.Unlock()
+
+	url := "http://" + ln.Addr().String()
+	s.log.Info("acn is serving", "url", url+"/", "repos", len(s.cfg.Repos))
+	for _, r := range s.cfg.Repos {
+		s.log.Info("on a node, use the repository with",
+			"command", fmt.Sprintf("curl -o /etc/yum.repos.d/%s.repo %s/repos/%s.repo", r.Name, url, r.Name))
+	}
+	s.syncMu.Lock()
+	s.ready = true
+	s.syncMu.Unlock()
+	sdNotify("READY=1")
+
+	s.sync(ctx)
+	tick := time.NewTicker(s.cfg.Git.Poll.Duration)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-serveErr:
+			cancelBuilds()
+			return err
+		case <-tick.C:
+			s.sync(ctx)
+		case <-s.wake:
+			s.sync(ctx)
+		}
+	}
+	sdNotify("STOPPING=1")
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	cancelBuilds()
+	close(s.jobs)
+	workers.Wait()
+	return err
+}
+
+// Trigger asks the loop to fetch the remote now.
+func (s *Server) Trigger() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) openSpecs(ctx context.Context) (*specs.Repo, error) {
+	return specs.Open(ctx, s.gitLoc, specs.OpenOptions{Auth: s.auth, CacheDir: filepath.Join(s.cfg.Data, "git")})
+}
+
+// sync fetches the spec repository and queues a job for every new tag.
+func (s *Server) sync(ctx context.Context) {
+	err := s.syncOnce(ctx)
+	s.syncMu.Lock()
+	s.lastSync, s.syncErr = s.now(), err
+	s.syncMu.Unlock()
+	if err != nil {
+		s.log.Error("sync failed", "git", s.gitLoc, "err", err)
+	}
+}
+
+func (s *Server) syncOnce(ctx context.Context) error {
+	r, err := s.openSpecs(ctx)
+	if err != nil {
+		return err
+	}
+	tags, err := r.Tags()
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if ok, _ := path.Match(s.cfg.Git.TagPattern, tag); !ok {
+			continue
+		}
+		name, version, ok := specs.PackageTag(tag)
+		if !ok {
+			continue
+		}
+		snap, err := r.Resolve(tag)
+		if err != nil {
+			return err
+		}
+		s.st.mu.Lock()
+		if !s.st.knownLocked(tag, snap.Commit.String()) {
+			j := s.newJobLocked(tag, snap.Commit.String(), name, version, false)
+			s.log.Info("new tag", "tag", tag, "job", j.ID)
+			s.jobs <- j
+		}
+		s.st.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Server) newJobLocked(ref, commit, pkg, version string, manual bool) *Job {
+	j := &Job{ID: s.st.Next, Ref: ref, Commit: commit, Package: pkg, Version: version, Status: Queued, Queued: s.now().UTC(), Manual: manual}
+	s.st.Next++
+	j.Log = filepath.Join(s.cfg.Data, "builds", itoa(j.ID), "build.log")
+	s.st.Jobs = append(s.st.Jobs, j)
+	if err := s.st.saveLocked(); err != nil {
+		s.log.Error("save state", "err", err)
+	}
+	return j
+}
+
+// Build queues a build of any ref, as the API's POST /api/v1/builds does.
+func (s *Server) Build(ctx context.Context, ref string) (*Job, error) {
+	r, err := s.openSpecs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := r.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	name, version, _ := specs.PackageTag(ref)
+	s.st.mu.Lock()
+	j := s.newJobLocked(ref, snap.Commit.String(), name, version, true)
+	s.st.mu.Unlock()
+	s.jobs <- j
+	return j, nil
+}
+
+func (s *Server) setJob(j *Job, f func(*Job)) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	f(j)
+	if err := s.st.saveLocked(); err != nil {
+		s.log.Error("save state", "err", err)
+	}
+}
+
+// lockPackage serialises the builds of one package.
+func (s *Server) lockPackage(name string) func() {
+	s.pkgMu.Lock()
+	m := s.pkgLocks[name]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.pkgLocks[name] = m
+	}
+	s.pkgMu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// catalog returns the repository's package list, reloaded when its
+// repomd.xml changed (also when another process published it).
+func (s *Server) catalog(name string) *repo.Catalog {
+	dir := s.repoDir(name)
+	fi, err := os.Stat(filepath.Join(dir, "repodata", "repomd.xml"))
+	if err != nil {
+		return &repo.Catalog{}
+	}
+	s.catMu.Lock()
+	defer s.catMu.Unlock()
+	if c := s.catalogs[name]; c != nil && c.mtime.Equal(fi.ModTime()) {
+		return c.cat
+	}
+	cat, err := repo.LoadCatalog(dir)
+	if err != nil {
+		s.log.Error("load catalog", "repo", name, "err", err)
+		return &repo.Catalog{}
+	}
+	s.catalogs[name] = &catalogCache{mtime: fi.ModTime(), cat: cat}
+	s.metrics.setPackages(name, len(cat.Entries))
+	return cat
+}
