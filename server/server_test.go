@@ -1,0 +1,247 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/repo"
+	"github.com/acn-project/acn/server"
+)
+
+const token = "test-token"
+const secret = "webhook-secret"
+
+func helloSpec(version, text string) map[string]string {
+	return map[string]string{
+		"specs/hello.yaml": "name: hello\nversion: \"" + version + "\"\nsummary: Says hello\nlicense: MIT\nfiles:\n  - src: hello.txt\n    dst: /usr/share/hello/hello.txt\nchangelog:\n  - date: 2026-01-02\n    author: T <t@acn.invalid>\n    text: \"- " + version + "\"\n",
+		"hello.txt":        text,
+	}
+}
+
+type daemon struct {
+	t      *testing.T
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+	data   string
+}
+
+func start(t *testing.T, cfg server.Config) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte(secret+"\n"), 0o600)
+	cfg.Git.WebhookSecretFile = filepath.Join(dir, "secret")
+	cfg.APITokens = []string{token}
+	cfg.Git.Poll = server.Duration{Duration: time.Hour}
+	if cfg.Data == "" {
+		cfg.Data = filepath.Join(dir, "data")
+	}
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{t: t, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), data: cfg.Data}
+	go func() { d.done <- s.Run(ctx, ln) }()
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *daemon) stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case err := <-d.done:
+		if err != nil {
+			d.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		d.t.Error("the daemon did not stop")
+	}
+}
+
+func (d *daemon) get(path string) (int, string) {
+	d.t.Helper()
+	resp, err := http.Get(d.url + path)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (d *daemon) hook(sig string) int {
+	d.t.Helper()
+	body := []byte(`{"ref":"refs/tags/x"}`)
+	req, _ := http.NewRequest(http.MethodPost, d.url+"/api/v1/hooks/git", bytes.NewReader(body))
+	if sig == "" {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		sig = "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	req.Header.Set("X-Hub-Signature-256", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (d *daemon) builds() []server.Job {
+	d.t.Helper()
+	_, body := d.get("/api/v1/builds")
+	var jobs []server.Job
+	if err := json.Unmarshal([]byte(body), &jobs); err != nil {
+		d.t.Fatalf("builds: %v: %s", err, body)
+	}
+	return jobs
+}
+
+// wait waits until the job for ref is finished and returns it.
+func (d *daemon) wait(ref string) server.Job {
+	d.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, j := range d.builds() {
+			if j.Ref == ref && (j.Status == server.Succeeded || j.Status == server.Failed) {
+				return j
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("no finished build of %s: %+v", ref, d.builds())
+	return server.Job{}
+}
+
+func dnf(t *testing.T, root string, args ...string) string {
+	t.Helper()
+	base := []string{"-y", "-q", "--releasever=9", "--setopt=reposdir=" + filepath.Join(root, "repos.d"),
+		"--setopt=cachedir=" + filepath.Join(root, "cache"), "--installroot=" + filepath.Join(root, "root"),
+		"--setopt=tsflags=noscripts", "--setopt=metadata_expire=0"}
+	out, err := exec.Command("dnf", append(base, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dnf %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestEndToEnd: a tag becomes a package dnf installs over HTTP; a new tag
+// pushed and announced by webhook becomes an upgrade; a broken spec
+// tagged in between fails visibly and changes nothing published.
+func TestEndToEnd(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("1.0", helloSpec("1.0", "hello 1.0\n"))
+	r.Git("tag", "hello/v1.0")
+	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}})
+	if j := d.wait("hello/v1.0"); j.Status != server.Succeeded {
+		t.Fatalf("first build: %+v", j)
+	}
+
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "repos.d"), 0o755)
+	code, repoFile := d.get("/repos/acn.repo")
+	if code != 200 || !strings.Contains(repoFile, "baseurl="+d.url+"/repos/acn/") {
+		t.Fatalf(".repo file (%d):\n%s", code, repoFile)
+	}
+	os.WriteFile(filepath.Join(root, "repos.d", "acn.repo"), []byte(repoFile), 0o644)
+	dnf(t, root, "install", "hello")
+	if b, _ := os.ReadFile(filepath.Join(root, "root", "usr/share/hello/hello.txt")); string(b) != "hello 1.0\n" {
+		t.Fatalf("installed file: %q", b)
+	}
+
+	if code := d.hook("sha256=00"); code != http.StatusUnauthorized {
+		t.Errorf("webhook with a bad signature: %d", code)
+	}
+
+	r.Commit("broken", map[string]string{"specs/hello.yaml": "name: hello\nversion: \"1.1\"\nsummary: S\nlicense: MIT\nfile:\n  - src: hello.txt\n"})
+	r.Git("tag", "hello/v1.1")
+	if code := d.hook(""); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
+	j := d.wait("hello/v1.1")
+	if j.Status != server.Failed || !strings.Contains(j.Error, "specs/hello.yaml:5: file: unknown key") {
+		t.Errorf("broken spec: %+v", j)
+	}
+	if code, log := d.get(fmt.Sprintf("/api/v1/builds/%d/log", j.ID)); code != 200 || !strings.Contains(log, "FAILED") {
+		t.Errorf("build log (%d): %s", code, log)
+	}
+	if _, err := repo.Verify(context.Background(), d.url+"/repos/acn", nil); err != nil {
+		t.Errorf("repository after a failed build: %v", err)
+	}
+
+	r.Commit("1.2", helloSpec("1.2", "hello 1.2\n"))
+	r.Git("tag", "hello/v1.2")
+	d.hook("")
+	if j := d.wait("hello/v1.2"); j.Status != server.Succeeded {
+		t.Fatalf("1.2: %+v", j)
+	}
+	dnf(t, root, "upgrade", "--refresh")
+	if b, _ := os.ReadFile(filepath.Join(root, "root", "usr/share/hello/hello.txt")); string(b) != "hello 1.2\n" {
+		t.Errorf("after dnf upgrade: %q", b)
+	}
+
+	// NEVRAs are immutable: the same version with other content is refused.
+	r.Commit("changed", helloSpec("1.2", "different bytes\n"))
+	req, _ := http.NewRequest(http.MethodPost, d.url+"/api/v1/builds", strings.NewReader(`{"ref":"main"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/v1/builds: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	if j := d.wait("main"); j.Status != server.Failed || !strings.Contains(j.Error, "immutable") {
+		t.Errorf("rebuild of a published NEVRA: %+v", j)
+	}
+
+	// State survives a restart: nothing is built twice.
+	d.stop()
+	before := len(d.builds2(t))
+	d2 := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Data: d.data})
+	time.Sleep(300 * time.Millisecond)
+	if n := len(d2.builds()); n != before {
+		t.Errorf("after a restart %d jobs, before %d", n, before)
+	}
+}
+
+func (d *daemon) builds2(t *testing.T) []server.Job {
+	b, err := os.ReadFile(filepath.Join(d.data, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Jobs []server.Job }
+	json.Unmarshal(b, &st)
+	return st.Jobs
+}
+
+func fileSHA(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
