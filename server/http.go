@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,7 +16,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -87,7 +91,17 @@ func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
 		return
 	}
-	f, err := os.Open(filepath.Join(s.repoDir(name), filepath.FromSlash(clean)))
+	file := filepath.Join(s.repoDir(name), filepath.FromSlash(clean))
+	if path.Base(clean) == "repomd.xml" {
+		// The file every client asks for first, and most often: served
+		// from memory, checked against the file at each request.
+		if c, err := s.small.get(file); err == nil {
+			s.headers(w, clean, c.size, c.mtime)
+			http.ServeContent(w, r, "", c.mtime, bytes.NewReader(c.data))
+			return
+		}
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
 		return
@@ -98,6 +112,11 @@ func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
 		return
 	}
+	s.headers(w, clean, fi.Size(), fi.ModTime())
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+func (s *Server) headers(w http.ResponseWriter, clean string, size int64, mtime time.Time) {
 	h := w.Header()
 	if ct, ok := contentTypes[path.Ext(clean)]; ok {
 		h.Set("Content-Type", ct)
@@ -106,13 +125,55 @@ func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Set("Content-Type", "application/octet-stream")
 	}
-	h.Set("ETag", fmt.Sprintf(`"%x-%x"`, fi.Size(), fi.ModTime().UnixNano()))
+	h.Set("ETag", `"`+strconv.FormatInt(size, 16)+"-"+strconv.FormatInt(mtime.UnixNano(), 16)+`"`)
 	if path.Base(clean) == "repomd.xml" || strings.HasSuffix(clean, "repomd.xml.asc") {
 		h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
 	} else {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// smallFiles keeps small, hot files in memory, keyed by path and checked
+// by size, mtime and inode, so a replaced file is never served stale.
+type smallFiles struct {
+	mu    sync.Mutex
+	files map[string]*smallFile
+}
+
+type smallFile struct {
+	data  []byte
+	size  int64
+	mtime time.Time
+	ino   uint64
+}
+
+func (c *smallFiles) get(name string) (*smallFile, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(name, &st); err != nil {
+		return nil, err
+	}
+	mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
+	c.mu.Lock()
+	f := c.files[name]
+	c.mu.Unlock()
+	if f != nil && f.size == st.Size && f.ino == st.Ino && f.mtime.Equal(mtime) {
+		return f, nil
+	}
+	if st.Size > 1<<20 || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, errors.New("not a small regular file")
+	}
+	data, err := os.ReadFile(name)
+	if err != nil || int64(len(data)) != st.Size {
+		return nil, errors.New("changed while reading")
+	}
+	f = &smallFile{data: data, size: st.Size, mtime: mtime, ino: st.Ino}
+	c.mu.Lock()
+	if c.files == nil {
+		c.files = map[string]*smallFile{}
+	}
+	c.files[name] = f
+	c.mu.Unlock()
+	return f, nil
 }
 
 // repoFile serves /repos/<name>.repo, the file a node drops into

@@ -41,6 +41,8 @@ type Server struct {
 	catMu    sync.Mutex
 	catalogs map[string]*catalogCache
 
+	small smallFiles
+
 	syncMu   sync.Mutex
 	lastSync time.Time
 	syncErr  error
