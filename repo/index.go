@@ -13,8 +13,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Errors wrapped by Index.
@@ -143,42 +146,9 @@ type rpmFile struct {
 // scan lists the RPM files under dir.
 func scan(dir string, excludes []string) ([]rpmFile, error) {
 	var out []rpmFile
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel != "." && (rel == "repodata" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(d.Name(), ".rpm") || !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-			return nil
-		}
-		for _, g := range excludes {
-			if m, _ := path.Match(g, rel); m {
-				return nil
-			}
-			if m, _ := path.Match(g, d.Name()); m {
-				return nil
-			}
-		}
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err != nil {
-			return fmt.Errorf("stat %s: %w", p, err)
-		}
-		if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-			return nil
-		}
-		out = append(out, rpmFile{path: p, key: fileKey{
-			Path: rel, Size: st.Size, Ino: st.Ino,
-			MTime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, CTime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
-		}})
-		return nil
-	})
+	if err := scanDir(dir, "", excludes, &out, 0); err != nil {
+		return nil, err
+	}
 	// createrepo_c's order: by file name, then by directory.
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].key.Path, out[j].key.Path
@@ -187,7 +157,95 @@ func scan(dir string, excludes []string) ([]rpmFile, error) {
 		}
 		return a < b
 	})
-	return out, err
+	return out, nil
+}
+
+// scanDir lists one directory with a single getdents pass and stats each
+// entry relative to the directory's descriptor. Links are followed, as
+// createrepo_c follows them; hidden entries and the top repodata/ are
+// skipped.
+func scanDir(root, rel string, excludes []string, out *[]rpmFile, depth int) error {
+	if depth > 64 {
+		return fmt.Errorf("%s: directories nested too deep (a link loop?)", filepath.Join(root, rel))
+	}
+	d, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	fd := int(d.Fd())
+	// Stat calls dominate a scan; a large directory is statted in
+	// parallel (the kernel does the work, the order is restored below).
+	stats := make([]unix.Stat_t, len(names))
+	errs := make([]error, len(names))
+	parts := 1
+	if len(names) >= 512 {
+		parts = 4
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < len(names); i += parts {
+				if strings.HasPrefix(names[i], ".") {
+					continue
+				}
+				errs[i] = unix.Fstatat(fd, names[i], &stats[i], 0)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, name := range names {
+		if strings.HasPrefix(name, ".") || (rel == "" && name == "repodata") {
+			continue
+		}
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
+		}
+		isRPM := strings.HasSuffix(name, ".rpm")
+		if isRPM && excluded(excludes, r, name) {
+			continue
+		}
+		st := &stats[i]
+		if err := errs[i]; err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // removed meanwhile, or a dangling link
+			}
+			return fmt.Errorf("stat %s: %w", filepath.Join(root, r), err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			if err := scanDir(root, r, excludes, out, depth+1); err != nil {
+				return err
+			}
+		case unix.S_IFREG:
+			if isRPM {
+				*out = append(*out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: fileKey{
+					Path: r, Size: st.Size, Ino: st.Ino,
+					MTime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, CTime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+				}})
+			}
+		}
+	}
+	return nil
+}
+
+func excluded(globs []string, rel, name string) bool {
+	for _, g := range globs {
+		if m, _ := path.Match(g, rel); m {
+			return true
+		}
+		if m, _ := path.Match(g, name); m {
+			return true
+		}
+	}
+	return false
 }
 
 // result is one package's outcome, in scan order.
@@ -268,10 +326,8 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 		}
 		return nil
 	}
-	err = each(ctx, files, o.Workers, func(f rpmFile) result {
-		if reusable(f) != nil {
-			return result{} // copied in order below, without a worker
-		}
+	// Reused packages skip the workers: they are copied in order below.
+	err = each(ctx, files, o.Workers, func(f rpmFile) bool { return reusable(f) != nil }, func(f rpmFile) result {
 		p, err := readPackage(f.path, f.key.Path, o.Checksum, o.ChangelogLimit)
 		if err != nil {
 			return result{err: fmt.Errorf("%s: %w", f.key.Path, err)}
@@ -339,7 +395,7 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 // each runs work on every file with up to n workers and hands the
 // results to done in file order, holding at most a bounded window of
 // results in memory.
-func each(ctx context.Context, files []rpmFile, n int, work func(rpmFile) result, done func(int, result) error) error {
+func each(ctx context.Context, files []rpmFile, n int, skip func(rpmFile) bool, work func(rpmFile) result, done func(int, result) error) error {
 	window := 4 * n
 	slots := make([]chan result, len(files))
 	for i := range slots {
@@ -356,6 +412,10 @@ func each(ctx context.Context, files []rpmFile, n int, work func(rpmFile) result
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return
+			}
+			if skip(files[i]) {
+				slots[i] <- result{}
+				continue
 			}
 			select {
 			case jobs <- i:

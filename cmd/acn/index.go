@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -83,6 +84,10 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		o.Progress = func(done, total int) { pb.update(int64(done), int64(total)) }
 		defer pb.clear()
 	}
+	// Indexing allocates much and keeps little: collect less often, but
+	// stay well under 64 MiB.
+	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(48 << 20)
 	start := time.Now()
 	res, err := repo.Index(ctx, dir, o)
 	if res != nil {
