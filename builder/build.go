@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -122,11 +123,13 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	}
 	defer p.file.Close()
 	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression}
-	size, err := writeFileAtomic(res.Path, func(f *os.File) error { return writeRPM(f, h, ents, p) })
+	err = atomicfile.Write(res.Path, 0o644, func(f *os.File) error { return writeRPM(f, h, ents, p) })
 	if err != nil {
 		return res, fmt.Errorf("write %s: %w", res.Path, err)
 	}
-	res.Size = size
+	if fi, err := os.Stat(res.Path); err == nil {
+		res.Size = fi.Size()
+	}
 	return res, nil
 }
 
@@ -157,44 +160,4 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 		return nil, nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return destFS(sc.destDir)
-}
-
-// writeFileAtomic writes name through a temporary file in the same
-// directory, fsyncs it and renames it into place, then fsyncs the
-// directory: readers see the old file or the whole new one.
-func writeFileAtomic(name string, write func(*os.File) error) (int64, error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return 0, err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return fi.Size(), nil
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -234,7 +235,7 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if len(o.Distro) > 0 || len(o.Content) > 0 {
 		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
 	}
-	if err := syncDir(rd); err != nil {
+	if err := atomicfile.SyncDir(rd); err != nil {
 		return err
 	}
 
@@ -250,7 +251,7 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		}
 		md.Revision = strconv.FormatInt(rev, 10)
 	}
-	if err := writeAtomic(filepath.Join(rd, "repomd.xml"), md.marshal()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(rd, "repomd.xml"), md.marshal(), 0o644); err != nil {
 		return err
 	}
 	res.Changed, res.Revision, res.Repomd = true, md.Revision, md
@@ -366,43 +367,4 @@ func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, error) {
 		errs = append(errs, err)
 	}
 	return removed, errors.Join(errs...)
-}
-
-// writeAtomic replaces name with data: temporary file, fsync, rename,
-// fsync of the directory. Readers see the old file or the new one.
-func writeAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/acn-project/acn/internal/atomicfile"
 )
 
 // Job states.
@@ -78,7 +80,7 @@ func (s *state) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(s.path, b)
+	return atomicfile.WriteFile(s.path, b, 0o644)
 }
 
 // known reports whether a ref already has a job that is not failed, or a
@@ -101,38 +103,4 @@ func (s *state) snapshot() []Job {
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].ID > out[k].ID })
 	return out
-}
-
-// writeAtomic replaces name: temp file, fsync, rename, fsync dir.
-func writeAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
