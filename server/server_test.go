@@ -245,3 +245,58 @@ func fileSHA(name string) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// TestClientsNeverMeet404 fetches repomd.xml, lets a new version be
+// published, and then fetches what the old repomd.xml named; and stops
+// the daemon in the middle of a download, which still completes.
+func TestClientsNeverMeet404(t *testing.T) {
+	r := gittest.New(t)
+	files := helloSpec("1.0", "x\n")
+	files["specs/big.yaml"] = "name: big\nversion: \"1\"\nsummary: A large file\nlicense: MIT\nbuild:\n  - head -c 8388608 /dev/urandom > \"$DESTDIR/blob\"\nfiles:\n  - src: $DESTDIR/blob\n    dst: /opt/blob\n"
+	r.Commit("1.0", files)
+	r.Git("tag", "hello/v1.0")
+	r.Git("tag", "big/v1")
+	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}})
+	d.wait("hello/v1.0")
+	d.wait("big/v1")
+	_, oldMD := d.get("/repos/acn/repodata/repomd.xml")
+	md, err := repo.ParseRepomd(strings.NewReader(oldMD))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.Commit("1.1", helloSpec("1.1", "y\n"))
+	r.Git("tag", "hello/v1.1")
+	d.hook("")
+	d.wait("hello/v1.1")
+	if _, now := d.get("/repos/acn/repodata/repomd.xml"); now == oldMD {
+		t.Fatal("nothing was republished")
+	}
+	for _, data := range md.Data {
+		if code, _ := d.get("/repos/acn/" + data.Location.Href); code != 200 {
+			t.Errorf("%s named by the previous repomd.xml: %d", data.Location.Href, code)
+		}
+	}
+	if code, _ := d.get("/repos/acn/hello-1.0-1.noarch.rpm"); code != 200 {
+		t.Errorf("the previous package: %d", code)
+	}
+
+	// A download in flight when the daemon is told to stop completes.
+	resp, err := http.Get(d.url + "/repos/acn/big-1-1.noarch.rpm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 4096)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { d.stop(); close(stopped) }()
+	time.Sleep(100 * time.Millisecond)
+	rest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || int64(len(first)+len(rest)) != resp.ContentLength {
+		t.Errorf("download cut by shutdown: %v, %d of %d bytes", err, len(first)+len(rest), resp.ContentLength)
+	}
+	<-stopped
+}

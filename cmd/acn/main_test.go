@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/server"
 )
 
 func acn(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
@@ -29,7 +34,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, "version") {
 		t.Errorf("acn --help (%d):\n%s", code, out)
 	}
-	for _, cmd := range []string{"build", "index", "verify", "version"} {
+	for _, cmd := range []string{"build", "index", "verify", "serve", "promote", "version"} {
 		out, _, code := acn(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
 			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
@@ -215,5 +220,51 @@ func TestIndexAndVerifyCommands(t *testing.T) {
 	}
 	if _, stderr, code := acn(t, env, "index"); code != 2 || !strings.Contains(stderr, "DIR is required") {
 		t.Errorf("index without DIR: %d %s", code, stderr)
+	}
+}
+
+// TestPromoteCommand promotes through a running daemon's API.
+func TestPromoteCommand(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("1.0", map[string]string{"specs/hello.yaml": "name: hello\nversion: \"1.0\"\nsummary: S\nlicense: MIT\n"})
+	r.Git("tag", "hello/v1.0")
+	s, err := server.New(server.Config{Data: t.TempDir(), Git: server.GitConfig{URL: r.Dir}, APITokens: []string{"tok"},
+		Repos: []server.RepoConfig{{Name: "testing"}, {Name: "stable", Promote: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	url := "http://" + ln.Addr().String()
+	for i := 0; ; i++ {
+		resp, err := http.Get(url + "/api/v1/repos/testing/packages")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"hello"`) {
+				break
+			}
+		}
+		if i > 200 {
+			t.Fatal("hello was never published")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	env := map[string]string{"ACN_API_TOKEN": "tok"}
+	stdout, stderr, code := acn(t, env, "promote", "hello-1.0", "--from", "testing", "--to", "stable", "--server", url)
+	if code != 0 || !strings.Contains(stdout, "promoted stable/hello-1.0-1.noarch.rpm") {
+		t.Errorf("promote (%d): %s %s", code, stdout, stderr)
+	}
+	if _, stderr, code := acn(t, env, "promote", "hello-9.9", "--from", "testing", "--to", "stable", "--server", url); code != 1 || !strings.Contains(stderr, "not in testing") {
+		t.Errorf("promote of a missing version (%d): %s", code, stderr)
+	}
+	if _, stderr, code := acn(t, map[string]string{}, "promote", "hello-1.0", "--from", "testing", "--to", "stable", "--server", url); code != 1 || !strings.Contains(stderr, "401") {
+		t.Errorf("promote without a token (%d): %s", code, stderr)
 	}
 }
