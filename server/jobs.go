@@ -38,6 +38,9 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 	defer logf.Close()
 	fmt.Fprintf(logf, "==> job %d: %s at %s\n", j.ID, j.Ref, j.Commit)
 	rpms, err := s.build(ctx, j, logf)
+	// The packages are in the repositories now and the step logs in the
+	// job's log: the build's own output directory is not kept.
+	os.RemoveAll(filepath.Join(filepath.Dir(j.Log), "out"))
 	if err != nil {
 		fmt.Fprintf(logf, "==> FAILED: %v\n", err)
 	} else {
