@@ -17,7 +17,7 @@ cache=${ACN_BENCH_DIR:-$here/bench/.cache}
 mkdir -p "$cache"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$here" && go build -o "$work/acn" ./cmd/acn)
+(cd "$here" && go build -o "$work/acn" ./cmd/acn && go build -o "$work/hashfloor" ./bench/hashfloor)
 
 # corpus NAME COUNT [small]: build once, reuse afterwards.
 corpus() {
@@ -83,6 +83,8 @@ af=$(printf '%s\n' "${acn_full[@]}" | median); cf=$(printf '%s\n' "${crc_full[@]
 au=$(printf '%s\n' "${acn_upd[@]}" | median); cu=$(printf '%s\n' "${crc_upd[@]}" | median)
 printf '%-28s %10s %14s %8s\n' "2,000 packages" acn createrepo_c ratio
 awk -v a="$af" -v c="$cf" 'BEGIN { printf "%-28s %9.3fs %13.3fs %8.3f  (target <= 0.6)\n", "full index", a, c, a/c }'
+floor=$("$work/hashfloor" "$repo")
+awk -v a="$floor" -v c="$cf" 'BEGIN { printf "%-28s %9.3fs %13s %8.3f  (read + sha256 only, 2 goroutines: no indexer can beat it)\n", "floor", a, "", a/c }'
 awk -v a="$au" -v c="$cu" 'BEGIN { printf "%-28s %9.3fs %13.3fs %8.3f  (target <= 0.3)\n", "--update after adding 20", a, c, a/c }'
 printf '%-28s %8dMiB %12dMiB           (target <= 64 MiB)\n' "peak RSS, full index" $((acn_rss/1024)) $((crc_rss/1024))
 printf '%-28s %8dMiB\n' "peak RSS, --update" $((acn_urss/1024))
