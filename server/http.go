@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -96,8 +97,7 @@ func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 		// The file every client asks for first, and most often: served
 		// from memory, checked against the file at each request.
 		if c, err := s.small.get(file); err == nil {
-			s.headers(w, clean, c.size, c.mtime)
-			http.ServeContent(w, r, "", c.mtime, bytes.NewReader(c.data))
+			s.serveSmall(w, r, clean, c)
 			return
 		}
 	}
@@ -134,10 +134,21 @@ func (s *Server) headers(w http.ResponseWriter, clean string, size int64, mtime 
 }
 
 // smallFiles keeps small, hot files in memory, keyed by path and checked
-// by size, mtime and inode, so a replaced file is never served stale.
+// by size, mtime and inode. A file is checked at most every recheck: one
+// that another process replaces may be served up to that much late (the
+// old generation's files stay published, so a client is never broken),
+// and the server's own publications forget it at once.
 type smallFiles struct {
 	mu    sync.Mutex
 	files map[string]*smallFile
+}
+
+const recheck = 50 * time.Millisecond
+
+func (c *smallFiles) forget(name string) {
+	c.mu.Lock()
+	delete(c.files, name)
+	c.mu.Unlock()
 }
 
 type smallFile struct {
@@ -145,18 +156,66 @@ type smallFile struct {
 	size  int64
 	mtime time.Time
 	ino   uint64
+	// Response headers, computed once per version of the file.
+	etag, lastModified, length []string
+	checked                    atomic.Int64 // unix nanoseconds of the last stat
+}
+
+var (
+	xmlType    = []string{"application/xml"}
+	revalidate = []string{"no-cache, max-age=0, must-revalidate"}
+	bytesUnit  = []string{"bytes"}
+)
+
+// serveSmall answers the plain and the conditional GET or HEAD of a file
+// held in memory without the general machinery; ranges and the rest go to
+// http.ServeContent.
+func (s *Server) serveSmall(w http.ResponseWriter, r *http.Request, clean string, c *smallFile) {
+	h := r.Header
+	if len(h["Range"]) > 0 || len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0 || len(h["If-Range"]) > 0 {
+		s.headers(w, clean, c.size, c.mtime)
+		http.ServeContent(w, r, "", c.mtime, bytes.NewReader(c.data))
+		return
+	}
+	wh := w.Header()
+	wh["Content-Type"] = xmlType
+	wh["Cache-Control"] = revalidate
+	wh["Etag"] = c.etag
+	wh["Last-Modified"] = c.lastModified
+	wh["Accept-Ranges"] = bytesUnit
+	if inm := h["If-None-Match"]; len(inm) > 0 {
+		if inm[0] == c.etag[0] || inm[0] == "*" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	} else if ims := h["If-Modified-Since"]; len(ims) > 0 {
+		if t, err := http.ParseTime(ims[0]); err == nil && !c.mtime.Truncate(time.Second).After(t) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	wh["Content-Length"] = c.length
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(c.data)
+	}
 }
 
 func (c *smallFiles) get(name string) (*smallFile, error) {
+	now := time.Now()
+	c.mu.Lock()
+	f := c.files[name]
+	c.mu.Unlock()
+	if f != nil && now.Sub(time.Unix(0, f.checked.Load())) < recheck {
+		return f, nil
+	}
 	var st syscall.Stat_t
 	if err := syscall.Stat(name, &st); err != nil {
 		return nil, err
 	}
 	mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
-	c.mu.Lock()
-	f := c.files[name]
-	c.mu.Unlock()
 	if f != nil && f.size == st.Size && f.ino == st.Ino && f.mtime.Equal(mtime) {
+		f.checked.Store(now.UnixNano())
 		return f, nil
 	}
 	if st.Size > 1<<20 || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
@@ -166,7 +225,12 @@ func (c *smallFiles) get(name string) (*smallFile, error) {
 	if err != nil || int64(len(data)) != st.Size {
 		return nil, errors.New("changed while reading")
 	}
-	f = &smallFile{data: data, size: st.Size, mtime: mtime, ino: st.Ino}
+	f = &smallFile{data: data, size: st.Size, mtime: mtime, ino: st.Ino,
+		etag:         []string{`"` + strconv.FormatInt(st.Size, 16) + "-" + strconv.FormatInt(mtime.UnixNano(), 16) + `"`},
+		lastModified: []string{mtime.UTC().Format(http.TimeFormat)},
+		length:       []string{strconv.FormatInt(st.Size, 10)},
+	}
+	f.checked.Store(now.UnixNano())
 	c.mu.Lock()
 	if c.files == nil {
 		c.files = map[string]*smallFile{}

@@ -159,6 +159,7 @@ func (s *Server) index(ctx context.Context, rc *RepoConfig) error {
 		Update: true, Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute,
 	})
 	s.metrics.publish(s.now().Sub(start))
+	s.small.forget(filepath.Join(s.repoDir(rc.Name), "repodata", "repomd.xml"))
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,11 +20,11 @@ type metrics struct {
 	pubSum     float64
 	pubCount   int64
 	packages   map[string]int
-	requests   map[int]int64 // by status code
+	requests   [600]atomic.Int64 // by status code
 }
 
 func newMetrics() *metrics {
-	return &metrics{builds: map[string]int64{"success": 0, "failure": 0}, packages: map[string]int{}, requests: map[int]int64{}}
+	return &metrics{builds: map[string]int64{"success": 0, "failure": 0}, packages: map[string]int{}}
 }
 
 func (m *metrics) build(ok bool, took time.Duration) {
@@ -91,9 +92,9 @@ func (m *metrics) wrap(h http.Handler) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
-		m.mu.Lock()
-		m.requests[sw.code]++
-		m.mu.Unlock()
+		if sw.code > 0 && sw.code < len(m.requests) {
+			m.requests[sw.code].Add(1)
+		}
 	})
 }
 
@@ -123,12 +124,9 @@ func (m *metrics) write(w io.Writer) {
 	}
 	fmt.Fprintln(w, "# HELP acn_http_requests_total HTTP requests, by status code.")
 	fmt.Fprintln(w, "# TYPE acn_http_requests_total counter")
-	codes := make([]int, 0, len(m.requests))
 	for c := range m.requests {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	for _, c := range codes {
-		fmt.Fprintf(w, "acn_http_requests_total{code=\"%d\"} %d\n", c, m.requests[c])
+		if n := m.requests[c].Load(); n > 0 {
+			fmt.Fprintf(w, "acn_http_requests_total{code=\"%d\"} %d\n", c, n)
+		}
 	}
 }
