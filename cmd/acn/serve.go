@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	embedded "github.com/acn-project/acn"
@@ -39,6 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		repoName  = fs.String("repo", "", "name of the repository to publish into (default acn)")
 		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		logFormat = fs.String("log-format", "text", "log format: text or json")
+		cpuProf   = fs.String("cpuprofile", "", "write a CPU profile to `file` until exit (for debugging)")
 	)
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -86,6 +89,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	err = srv.Run(ctx, ln)
