@@ -30,7 +30,7 @@ type Server struct {
 	secret  []byte
 	defFS   fs.FS
 	wake    chan struct{}
-	jobs    chan *Job
+	jobs    *queue
 	metrics *metrics
 	now     func() time.Time
 
@@ -73,7 +73,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: slog.New(slog.DiscardHandler), mux: http.NewServeMux(),
-		wake: make(chan struct{}, 1), jobs: make(chan *Job, 1024), metrics: newMetrics(),
+		wake: make(chan struct{}, 1), jobs: newQueue(), metrics: newMetrics(),
 		now: time.Now, pkgLocks: map[string]*sync.Mutex{}, repoMu: map[string]*sync.Mutex{},
 		catalogs: map[string]*catalogCache{},
 	}
@@ -151,12 +151,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	buildCtx, cancelBuilds := context.WithCancel(context.Background())
+	stopWorkers, stop := context.WithCancel(context.Background())
 	var workers sync.WaitGroup
 	for range s.cfg.Builds.Workers {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for j := range s.jobs {
+			for {
+				j, ok := s.jobs.pop(stopWorkers)
+				if !ok {
+					return
+				}
 				s.runJob(buildCtx, j)
 			}
 		}()
@@ -164,7 +169,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.st.mu.Lock()
 	for _, j := range s.st.Jobs {
 		if j.Status == Queued {
-			s.jobs <- j
+			s.jobs.push(j)
 		}
 	}
 	s.st.mu.Unlock()
@@ -189,6 +194,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case err := <-serveErr:
+			stop()
 			cancelBuilds()
 			return err
 		case <-tick.C:
@@ -202,8 +208,10 @@ loop:
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutCtx)
+	// Workers take no new job; a build in progress is cancelled (its
+	// publish, once started, completes). Queued jobs run after a restart.
+	stop()
 	cancelBuilds()
-	close(s.jobs)
 	workers.Wait()
 	return err
 }
@@ -256,7 +264,7 @@ func (s *Server) syncOnce(ctx context.Context) error {
 		if !s.st.knownLocked(tag, snap.Commit.String()) {
 			j := s.newJobLocked(tag, snap.Commit.String(), name, version, false)
 			s.log.Info("new tag", "tag", tag, "job", j.ID)
-			s.jobs <- j
+			s.jobs.push(j)
 		}
 		s.st.mu.Unlock()
 	}
@@ -288,7 +296,7 @@ func (s *Server) Build(ctx context.Context, ref string) (*Job, error) {
 	s.st.mu.Lock()
 	j := s.newJobLocked(ref, snap.Commit.String(), name, version, true)
 	s.st.mu.Unlock()
-	s.jobs <- j
+	s.jobs.push(j)
 	return j, nil
 }
 
@@ -335,4 +343,52 @@ func (s *Server) catalog(name string) *repo.Catalog {
 	s.catalogs[name] = &catalogCache{mtime: fi.ModTime(), cat: cat}
 	s.metrics.setPackages(name, len(cat.Entries))
 	return cat
+}
+
+// queue is the unbounded list of jobs waiting for a worker.
+type queue struct {
+	mu     sync.Mutex
+	items  []*Job
+	notify chan struct{}
+}
+
+func newQueue() *queue { return &queue{notify: make(chan struct{}, 1)} }
+
+func (q *queue) push(j *Job) {
+	q.mu.Lock()
+	q.items = append(q.items, j)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// pop waits for a job; false when ctx ends.
+func (q *queue) pop(ctx context.Context) (*Job, bool) {
+	for {
+		if ctx.Err() != nil {
+			return nil, false // what is left stays queued, for after a restart
+		}
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			j := q.items[0]
+			q.items = q.items[1:]
+			more := len(q.items) > 0
+			q.mu.Unlock()
+			if more { // wake another worker for the rest
+				select {
+				case q.notify <- struct{}{}:
+				default:
+				}
+			}
+			return j, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.notify:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
 }
