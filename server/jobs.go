@@ -41,6 +41,12 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 	// The packages are in the repositories now and the step logs in the
 	// job's log: the build's own output directory is not kept.
 	os.RemoveAll(filepath.Join(filepath.Dir(j.Log), "out"))
+	if err != nil && ctx.Err() != nil {
+		// Stopped by a shutdown, not by the build: it runs again at start.
+		fmt.Fprintf(logf, "==> interrupted by shutdown: %v\n", err)
+		s.setJob(j, func(j *Job) { j.Status, j.Started = Queued, time.Time{} })
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(logf, "==> FAILED: %v\n", err)
 	} else {
