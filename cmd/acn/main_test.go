@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	embedded "github.com/acn-project/acn"
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/server"
 )
 
@@ -266,5 +268,45 @@ func TestPromoteCommand(t *testing.T) {
 	}
 	if _, stderr, code := acn(t, map[string]string{}, "promote", "hello-1.0", "--from", "testing", "--to", "stable", "--server", url); code != 1 || !strings.Contains(stderr, "401") {
 		t.Errorf("promote without a token (%d): %s", code, stderr)
+	}
+}
+
+// TestServeEmbeddedDefault runs what the README's run command runs: the
+// daemon on its embedded specs, which go through git, tags, build and
+// index like a real remote.
+func TestServeEmbeddedDefault(t *testing.T) {
+	s, err := server.New(server.Config{Data: t.TempDir()}, server.WithDefaultSpecs(embedded.DefaultSpecs()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	url := "http://" + ln.Addr().String()
+	var body string
+	for i := 0; i < 600; i++ {
+		resp, err := http.Get(url + "/api/v1/repos/acn/packages")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if strings.Count(body, `"name"`) == 3 {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{`"name": "appstruct"`, `"name": "acn-proxy"`, `"name": "acn-runtime"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the embedded default did not publish %s:\n%s", want, body)
+		}
+	}
+	if _, err := repo.Verify(context.Background(), url+"/repos/acn", nil); err != nil {
+		t.Error(err)
 	}
 }
