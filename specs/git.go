@@ -130,9 +130,11 @@ func Open(ctx context.Context, loc string, opts OpenOptions) (*Repo, error) {
 func mirrorName(loc string) string {
 	sum := sha256.Sum256([]byte(loc))
 	base := strings.TrimSuffix(path.Base(strings.TrimRight(strings.ReplaceAll(loc, ":", "/"), "/")), ".git")
-	base = regexp.MustCompile(`[^A-Za-z0-9._-]`).ReplaceAllString(base, "_")
+	base = unsafeChars.ReplaceAllString(base, "_")
 	return base + "-" + hex.EncodeToString(sum[:6]) + ".git"
 }
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
 // redact removes a password from a URL before it is logged.
 func redact(loc string) string {
@@ -247,7 +249,7 @@ func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
 			return h, nil
 		}
 	}
-	if regexp.MustCompile(`^[0-9a-f]{4,40}$`).MatchString(ref) {
+	if hexRE.MatchString(ref) {
 		if h, err := r.shortHash(ref); err == nil {
 			return h, nil
 		} else if !errors.Is(err, ErrRef) {
@@ -256,6 +258,8 @@ func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
 	}
 	return nil, ErrRef
 }
+
+var hexRE = regexp.MustCompile(`^[0-9a-f]{4,40}$`)
 
 func (r *Repo) shortHash(prefix string) (*plumbing.Hash, error) {
 	iter, err := r.repo.CommitObjects()
