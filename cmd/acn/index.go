@@ -79,10 +79,10 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		}
 		o.Distro = append(o.Distro, tag)
 	}
+	var pb *bar
 	if isTerminal(e.stderr) {
-		pb := &bar{w: e.stderr, label: "indexing"}
+		pb = &bar{w: e.stderr, label: "indexing packages", count: true}
 		o.Progress = func(done, total int) { pb.update(int64(done), int64(total)) }
-		defer pb.clear()
 	}
 	// Indexing allocates much and keeps little: collect less often, but
 	// stay well under 64 MiB.
@@ -90,6 +90,9 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	debug.SetMemoryLimit(48 << 20)
 	start := time.Now()
 	res, err := repo.Index(ctx, dir, o)
+	if pb != nil {
+		pb.clear()
+	}
 	if res != nil {
 		state := "published revision " + res.Revision
 		if !res.Changed {

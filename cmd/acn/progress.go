@@ -24,6 +24,7 @@ func isTerminal(w io.Writer) bool {
 type bar struct {
 	w     io.Writer
 	label string
+	count bool // units are things, not bytes
 	mu    sync.Mutex
 	last  time.Time
 	drawn bool
@@ -42,8 +43,12 @@ func (b *bar) update(done, total int64) {
 		frac = float64(done) / float64(total)
 	}
 	n := int(frac * width)
-	fmt.Fprintf(b.w, "\r%-28s [%s%s] %3d%% %s / %s", b.label, strings.Repeat("#", n), strings.Repeat(".", width-n),
-		int(frac*100), humanBytes(done), humanBytes(total))
+	amount := humanBytes(done) + " / " + humanBytes(total)
+	if b.count {
+		amount = fmt.Sprintf("%d / %d", done, total)
+	}
+	fmt.Fprintf(b.w, "\r%-28s [%s%s] %3d%% %s", b.label, strings.Repeat("#", n), strings.Repeat(".", width-n),
+		int(frac*100), amount)
 	b.drawn = true
 }
 
