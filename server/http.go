@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -125,9 +126,22 @@ func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 	wh["Last-Modified"] = []string{fi.ModTime().UTC().Format(http.TimeFormat)}
 	wh["Accept-Ranges"] = bytesUnit
 	wh["Content-Length"] = []string{strconv.FormatInt(fi.Size(), 10)}
+	// Headers and the first part of the file leave in full segments, as
+	// nginx's tcp_nopush does: the client needs fewer reads.
+	tc, _ := r.Context().Value(connKey{}).(*net.TCPConn)
+	if tc != nil {
+		setCork(tc, 1)
+		defer setCork(tc, 0)
+	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		io.Copy(w, f)
+	}
+}
+
+func setCork(c *net.TCPConn, v int) {
+	if rc, err := c.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, v) })
 	}
 }
 

@@ -146,7 +146,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.gitLoc = loc
 		s.log.Info("serving the embedded default specs", "git", loc)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc, ok := c.(*net.TCPConn); ok {
+				return context.WithValue(ctx, connKey{}, tc)
+			}
+			return ctx
+		}}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -392,3 +398,5 @@ func (q *queue) pop(ctx context.Context) (*Job, bool) {
 		}
 	}
 }
+
+type connKey struct{}
