@@ -83,7 +83,26 @@ var contentTypes = map[string]string{
 // conditional requests, and caching that keeps packages and checksum-named
 // metadata forever but makes clients revalidate repomd.xml.
 func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
-	name, rel := r.PathValue("name"), r.PathValue("path")
+	s.serveRepoFile(w, r, r.PathValue("name"), r.PathValue("path"))
+}
+
+// fastRepo routes GET and HEAD of repository files before the mux: they
+// are nearly all of the traffic.
+func (s *Server) fastRepo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.RawPath == "" {
+			if rest, ok := strings.CutPrefix(r.URL.Path, "/repos/"); ok {
+				if name, rel, ok := strings.Cut(rest, "/"); ok && name != "" {
+					s.serveRepoFile(w, r, name, rel)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveRepoFile(w http.ResponseWriter, r *http.Request, name, rel string) {
 	if s.repoConfig(name) == nil {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
 		return

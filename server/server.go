@@ -118,7 +118,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 }
 
 // Handler serves the repositories, web index and API.
-func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
+func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.fastRepo(s.mux)) }
 
 func (s *Server) repoDir(name string) string { return filepath.Join(s.cfg.Data, "repos", name) }
 
