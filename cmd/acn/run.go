@@ -12,20 +12,19 @@ import (
 	"strings"
 )
 
-// errSilent is returned when the error was already reported.
-var errSilent = errors.New("acn: failed")
-
 // errUsage marks a command line that could not be understood (exit 2).
 type errUsage struct{ msg string }
 
 func (e errUsage) Error() string { return e.msg }
 
+// exitCode is 2 for a command line that could not be understood, 1 for
+// any other failure.
 func exitCode(err error) int {
 	var u errUsage
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
 		return 2
 	}
 	return 1
