@@ -189,52 +189,65 @@ func null(s string) any {
 	return s
 }
 
-// openDB creates a new database file with the schema.
-func openDB(ctx context.Context, name string, schema []string) (*sql.DB, *sql.Tx, error) {
+// buildDB creates a database file: schema, then fill's rows in one
+// transaction, then the indexes and the db_info row naming the XML it
+// was made from. On any error the transaction is rolled back.
+func buildDB(ctx context.Context, name string, schema, indexes []string, xmlChecksum string, fill func(*sql.Tx) error) (err error) {
+	os.Remove(name)
 	db, err := sql.Open("sqlite", name)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	defer func() {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	db.SetMaxOpenConns(1)
 	for _, p := range []string{"PRAGMA synchronous = OFF", "PRAGMA journal_mode = MEMORY", "PRAGMA temp_store = MEMORY"} {
 		if _, err := db.ExecContext(ctx, p); err != nil {
-			db.Close()
-			return nil, nil, err
+			return err
 		}
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		db.Close()
-		return nil, nil, err
+		return err
 	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
 	for _, s := range schema {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			tx.Rollback()
-			db.Close()
-			return nil, nil, fmt.Errorf("%s: %w", s, err)
+			return fmt.Errorf("%s: %w", s, err)
 		}
 	}
-	return db, tx, nil
-}
-
-func closeDB(ctx context.Context, db *sql.DB, tx *sql.Tx, indexes []string, xmlChecksum string) error {
+	if err := fill(tx); err != nil {
+		return err
+	}
 	for _, s := range indexes {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			tx.Rollback()
-			db.Close()
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO db_info (dbversion, checksum) VALUES (?, ?)`, dbVersion, xmlChecksum); err != nil {
-		tx.Rollback()
-		db.Close()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		db.Close()
-		return err
+	return tx.Commit()
+}
+
+// prepare makes one statement per query, failing on the first error.
+func prepare(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
 	}
-	return db.Close()
+	return out, nil
 }
 
 // writeDBs builds the three databases into files in dir and returns their
@@ -261,183 +274,133 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 	return names, nil
 }
 
+var depTables = []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"}
+
 func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options) error {
-	os.Remove(name)
-	db, tx, err := openDB(ctx, name, primarySchema)
-	if err != nil {
-		return err
-	}
-	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId, name, arch, version, epoch, release, summary, description, url, time_file, time_build, rpm_license, rpm_vendor, rpm_group, rpm_buildhost, rpm_sourcerpm, rpm_header_start, rpm_header_end, rpm_packager, size_package, size_installed, size_archive, location_href, location_base, checksum_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	fileStmt, err := tx.PrepareContext(ctx, `INSERT INTO files (name, type, pkgKey) VALUES (?,?,?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	depStmts := map[string]*sql.Stmt{}
-	for _, t := range []string{"provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"} {
-		if depStmts[t], err = tx.PrepareContext(ctx, `INSERT INTO `+t+` (name, flags, epoch, version, release, pkgKey) VALUES (?,?,?,?,?,?)`); err != nil {
-			tx.Rollback()
-			db.Close()
+	return buildDB(ctx, name, primarySchema, primaryIndexes, sum, func(tx *sql.Tx) error {
+		queries := []string{
+			`INSERT INTO packages (pkgId, name, arch, version, epoch, release, summary, description, url, time_file, time_build, rpm_license, rpm_vendor, rpm_group, rpm_buildhost, rpm_sourcerpm, rpm_header_start, rpm_header_end, rpm_packager, size_package, size_installed, size_archive, location_href, location_base, checksum_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			`INSERT INTO files (name, type, pkgKey) VALUES (?,?,?)`,
+			`INSERT INTO requires (name, flags, epoch, version, release, pkgKey, pre) VALUES (?,?,?,?,?,?,?)`,
+		}
+		for _, t := range depTables[1:] {
+			queries = append(queries, `INSERT INTO `+t+` (name, flags, epoch, version, release, pkgKey) VALUES (?,?,?,?,?,?)`)
+		}
+		st, err := prepare(ctx, tx, queries...)
+		if err != nil {
 			return err
 		}
-	}
-	if depStmts["requires"], err = tx.PrepareContext(ctx, `INSERT INTO requires (name, flags, epoch, version, release, pkgKey, pre) VALUES (?,?,?,?,?,?,?)`); err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	key := int64(0)
-	err = eachPackage(body, func(p *xPrimary) error {
-		key++
-		f := &p.Format
-		if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
-			p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
-			f.BuildHost, f.SourceRPM, int32(f.HeaderRange.Start), int32(f.HeaderRange.End), null(p.Packager),
-			p.Size.Package, p.Size.Installed, p.Size.Archive, p.Location.Href, null(o.BaseURL), p.Checksum.Type); err != nil {
-			return err
-		}
-		for _, fl := range f.Files {
-			t := fl.Type
-			if t == "" {
-				t = "file"
-			}
-			if _, err := fileStmt.ExecContext(ctx, fl.Path, t, key); err != nil {
+		pkgStmt, fileStmt, depStmts := st[0], st[1], st[2:] // depStmts in depTables order
+		key := int64(0)
+		return eachPackage(body, func(p *xPrimary) error {
+			key++
+			f := &p.Format
+			if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
+				p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
+				f.BuildHost, f.SourceRPM, int32(f.HeaderRange.Start), int32(f.HeaderRange.End), null(p.Packager),
+				p.Size.Package, p.Size.Installed, p.Size.Archive, p.Location.Href, null(o.BaseURL), p.Checksum.Type); err != nil {
 				return err
 			}
-		}
-		lists := map[string][]xEntry{"provides": f.Provides, "requires": f.Requires, "conflicts": f.Conflicts, "obsoletes": f.Obsoletes,
-			"suggests": f.Suggests, "enhances": f.Enhances, "recommends": f.Recommends, "supplements": f.Supplements}
-		for _, t := range []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"} {
-			for _, e := range lists[t] {
-				args := []any{e.Name, null(e.Flags), null(e.Epoch), null(e.Ver), null(e.Rel), key}
-				if t == "requires" {
-					pre := "FALSE"
-					if e.Pre == "1" {
-						pre = "TRUE"
-					}
-					args = append(args, pre)
+			for _, fl := range f.Files {
+				t := fl.Type
+				if t == "" {
+					t = "file"
 				}
-				if _, err := depStmts[t].ExecContext(ctx, args...); err != nil {
+				if _, err := fileStmt.ExecContext(ctx, fl.Path, t, key); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
+			lists := [][]xEntry{f.Requires, f.Provides, f.Conflicts, f.Obsoletes, f.Suggests, f.Enhances, f.Recommends, f.Supplements}
+			for i, list := range lists {
+				for _, e := range list {
+					args := []any{e.Name, null(e.Flags), null(e.Epoch), null(e.Ver), null(e.Rel), key}
+					if i == 0 { // requires
+						pre := "FALSE"
+						if e.Pre == "1" {
+							pre = "TRUE"
+						}
+						args = append(args, pre)
+					}
+					if _, err := depStmts[i].ExecContext(ctx, args...); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
 	})
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	return closeDB(ctx, db, tx, primaryIndexes, sum)
 }
 
 func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
-	os.Remove(name)
-	db, tx, err := openDB(ctx, name, filelistsSchema)
-	if err != nil {
-		return err
-	}
-	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId) VALUES (?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	rowStmt, err := tx.PrepareContext(ctx, `INSERT INTO filelist (pkgKey, dirname, filenames, filetypes) VALUES (?,?,?,?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	key := int64(0)
-	err = eachPackage(body, func(p *xFilelists) error {
-		key++
-		if _, err := pkgStmt.ExecContext(ctx, p.PkgID); err != nil {
+	return buildDB(ctx, name, filelistsSchema, filelistsIndexes, sum, func(tx *sql.Tx) error {
+		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
+			`INSERT INTO filelist (pkgKey, dirname, filenames, filetypes) VALUES (?,?,?,?)`)
+		if err != nil {
 			return err
 		}
-		type dir struct{ names, types []string }
-		var order []string
-		dirs := map[string]*dir{}
-		for _, f := range p.Files {
-			d, b := path.Split(f.Path)
-			d = strings.TrimSuffix(d, "/")
-			if d == "" && !strings.HasPrefix(f.Path, "/") {
-				d = "."
-			}
-			if b == "" {
-				b = "/"
-			}
-			if dirs[d] == nil {
-				dirs[d] = &dir{}
-				order = append(order, d)
-			}
-			t := "f"
-			switch f.Type {
-			case "dir":
-				t = "d"
-			case "ghost":
-				t = "g"
-			}
-			dirs[d].names = append(dirs[d].names, b)
-			dirs[d].types = append(dirs[d].types, t)
-		}
-		for _, d := range order {
-			if _, err := rowStmt.ExecContext(ctx, key, d, strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+		key := int64(0)
+		return eachPackage(body, func(p *xFilelists) error {
+			key++
+			if _, err := st[0].ExecContext(ctx, p.PkgID); err != nil {
 				return err
 			}
-		}
-		return nil
+			// One row per directory: its files' base names joined by '/',
+			// and one type letter (f, d, g) per file.
+			type dir struct{ names, types []string }
+			var order []string
+			dirs := map[string]*dir{}
+			for _, f := range p.Files {
+				d, b := path.Split(f.Path)
+				d = strings.TrimSuffix(d, "/")
+				if d == "" && !strings.HasPrefix(f.Path, "/") {
+					d = "."
+				}
+				if b == "" {
+					b = "/"
+				}
+				if dirs[d] == nil {
+					dirs[d] = &dir{}
+					order = append(order, d)
+				}
+				t := "f"
+				switch f.Type {
+				case "dir":
+					t = "d"
+				case "ghost":
+					t = "g"
+				}
+				dirs[d].names = append(dirs[d].names, b)
+				dirs[d].types = append(dirs[d].types, t)
+			}
+			for _, d := range order {
+				if _, err := st[1].ExecContext(ctx, key, d, strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	return closeDB(ctx, db, tx, filelistsIndexes, sum)
 }
 
 func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
-	os.Remove(name)
-	db, tx, err := openDB(ctx, name, otherSchema)
-	if err != nil {
-		return err
-	}
-	pkgStmt, err := tx.PrepareContext(ctx, `INSERT INTO packages (pkgId) VALUES (?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	logStmt, err := tx.PrepareContext(ctx, `INSERT INTO changelog (pkgKey, author, date, changelog) VALUES (?,?,?,?)`)
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	key := int64(0)
-	err = eachPackage(body, func(p *xOther) error {
-		key++
-		if _, err := pkgStmt.ExecContext(ctx, p.PkgID); err != nil {
+	return buildDB(ctx, name, otherSchema, otherIndexes, sum, func(tx *sql.Tx) error {
+		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
+			`INSERT INTO changelog (pkgKey, author, date, changelog) VALUES (?,?,?,?)`)
+		if err != nil {
 			return err
 		}
-		for _, c := range p.Changelogs {
-			if _, err := logStmt.ExecContext(ctx, key, c.Author, int32(c.Date), c.Text); err != nil {
+		key := int64(0)
+		return eachPackage(body, func(p *xOther) error {
+			key++
+			if _, err := st[0].ExecContext(ctx, p.PkgID); err != nil {
 				return err
 			}
-		}
-		return nil
+			for _, c := range p.Changelogs {
+				if _, err := st[1].ExecContext(ctx, key, c.Author, int32(c.Date), c.Text); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
-	if err != nil {
-		tx.Rollback()
-		db.Close()
-		return err
-	}
-	return closeDB(ctx, db, tx, otherIndexes, sum)
 }

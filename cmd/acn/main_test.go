@@ -235,15 +235,7 @@ func TestPromoteCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	url := "http://" + ln.Addr().String()
+	url := runServer(t, s)
 	for i := 0; ; i++ {
 		resp, err := http.Get(url + "/api/v1/repos/testing/packages")
 		if err == nil {
@@ -279,15 +271,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	url := "http://" + ln.Addr().String()
+	url := runServer(t, s)
 	var body string
 	for i := 0; i < 600; i++ {
 		resp, err := http.Get(url + "/api/v1/repos/acn/packages")
@@ -309,4 +293,18 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if _, err := repo.Verify(context.Background(), url+"/repos/acn", nil); err != nil {
 		t.Error(err)
 	}
+}
+
+// runServer runs s on a free loopback port until the test ends.
+func runServer(t *testing.T, s *server.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String()
 }
