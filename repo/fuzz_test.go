@@ -2,9 +2,11 @@ package repo
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,3 +44,26 @@ func FuzzReadPackage(f *testing.F) {
 }
 
 type bytesBuffer struct{ bytes.Buffer }
+
+// TestCraftedHeaderCounts: an entry claiming billions of values is an
+// error, found before the rpm library would allocate for it.
+func TestCraftedHeaderCounts(t *testing.T) {
+	b, err := os.ReadFile("../testdata/golden/rpms/tiny-0.1-1.noarch.rpm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigN := int(binary.BigEndian.Uint32(b[96+8:]))
+	sigSize := int(binary.BigEndian.Uint32(b[96+12:]))
+	main := 96 + 16 + sigN*16 + sigSize
+	main += (8 - sigSize%8) % 8
+	for _, entry := range []int{1, 5} {
+		bad := append([]byte{}, b...)
+		binary.BigEndian.PutUint32(bad[main+16+entry*16+12:], 0x7fffffff)
+		name := filepath.Join(t.TempDir(), "bad.rpm")
+		os.WriteFile(name, bad, 0o644)
+		_, err := readPackage(name, "bad.rpm", "sha256", 10)
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "claims") {
+			t.Errorf("entry %d: %v", entry, err)
+		}
+	}
+}

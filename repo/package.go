@@ -2,9 +2,11 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -142,6 +144,63 @@ const (
 
 const fileGhost = 1 << 6
 
+// Limits on one header structure, as the rpm library enforces them.
+const maxHeaderBytes = 32 << 20
+
+// checkHeaders walks the signature and main header index structures with
+// small reads and refuses one whose entries claim more data than the
+// header holds. The rpm library allocates what an entry claims before it
+// checks it, so a crafted file could otherwise make the process allocate
+// gigabytes and die; this keeps a bad file a reported error.
+func checkHeaders(f *os.File, size int64) error {
+	off := int64(96)
+	for h := range 2 {
+		var intro [16]byte
+		if _, err := f.ReadAt(intro[:], off); err != nil {
+			return fmt.Errorf("%w: truncated before header %d", ErrCorrupt, h)
+		}
+		if !bytes.Equal(intro[:4], []byte{0x8e, 0xad, 0xe8, 0x01}) {
+			return fmt.Errorf("%w: bad header magic", ErrCorrupt)
+		}
+		n := int64(binary.BigEndian.Uint32(intro[8:12]))
+		store := int64(binary.BigEndian.Uint32(intro[12:16]))
+		if n*16 > maxHeaderBytes || store > maxHeaderBytes {
+			return fmt.Errorf("%w: header of %d entries and %d bytes is too large", ErrCorrupt, n, store)
+		}
+		end := off + 16 + n*16 + store
+		if end > size {
+			return fmt.Errorf("%w: truncated (header ends at byte %d of %d)", ErrCorrupt, end, size)
+		}
+		index := make([]byte, n*16)
+		if _, err := f.ReadAt(index, off+16); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		for i := int64(0); i < n; i++ {
+			e := index[i*16:]
+			typ := binary.BigEndian.Uint32(e[4:8])
+			o := int64(binary.BigEndian.Uint32(e[8:12]))
+			count := int64(binary.BigEndian.Uint32(e[12:16]))
+			width := int64(1) // char, int8, bin, and at least a NUL per string
+			switch typ {
+			case 3:
+				width = 2
+			case 4:
+				width = 4
+			case 5:
+				width = 8
+			}
+			if typ != 0 && (o > store || count > (store-o)/width) {
+				return fmt.Errorf("%w: header entry %d claims %d values past its end", ErrCorrupt, i, count)
+			}
+		}
+		off = end
+		if h == 0 {
+			off += (8 - store%8) % 8
+		}
+	}
+	return nil
+}
+
 // fullReader makes every Read fill its buffer (or fail): the rpm library
 // reads fixed-size structures with a single Read, which a stream may
 // answer in part.
@@ -188,6 +247,9 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	}
 	h, err := newHash(checksum)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(f, fi.Size()); err != nil {
 		return nil, err
 	}
 	bufs := readBufs.Get().(*readBuf)
