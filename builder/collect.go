@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -59,7 +60,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			put(f, base)
 			continue
 		case specs.TypeGhost:
-			base.flags = fileGhost
+			base.flags = rpmtag.FileGhost
 			if f.Tree {
 				base.mode = modeDir | perm(f.Mode, 0o755)
 			} else {
@@ -68,13 +69,13 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			put(f, base)
 			continue
 		case specs.TypeConfig:
-			base.flags = fileConfig
+			base.flags = rpmtag.FileConfig
 		case specs.TypeConfigNoReplace:
-			base.flags = fileConfig | fileNoReplace
+			base.flags = rpmtag.FileConfig | rpmtag.FileNoReplace
 		case specs.TypeDoc:
-			base.flags = fileDoc
+			base.flags = rpmtag.FileDoc
 		case specs.TypeLicense:
-			base.flags = fileLicense
+			base.flags = rpmtag.FileLicense
 		}
 
 		fsys, rel, where := src.tree, f.Src, "in the git tree at "+src.ref
@@ -123,8 +124,8 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 	names := make([]string, 0, len(byName))
 	for n, e := range byName {
 		names = append(names, n)
-		if e.mode&0o170000 == modeRegular && e.flags&(fileGhost|fileConfig) == 0 && inDocDir(n) {
-			e.flags |= fileDoc
+		if e.mode&0o170000 == modeRegular && e.flags&(rpmtag.FileGhost|rpmtag.FileConfig) == 0 && inDocDir(n) {
+			e.flags |= rpmtag.FileDoc
 		}
 	}
 	sort.Strings(names)
@@ -162,7 +163,7 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 		switch {
 		case fi.IsDir():
 			e.mode = modeDir | uint32(fi.Mode().Perm())
-			e.flags &^= fileConfig | fileNoReplace // rpm ignores %config on directories
+			e.flags &^= rpmtag.FileConfig | rpmtag.FileNoReplace // rpm ignores %config on directories
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := fs.ReadLink(fsys, p)
 			if err != nil {

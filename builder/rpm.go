@@ -24,70 +24,8 @@ import (
 	gzip "github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
 
+	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
-)
-
-// rpm header tags that acn sets itself; rpmpack leaves them out or fills
-// them from whole in-memory file bodies, which acn never hands it.
-const (
-	tagSize            = 1009
-	tagFileSizes       = 1028
-	tagFileRDevs       = 1033
-	tagFileDigests     = 1035
-	tagProvideName     = 1047
-	tagRequireFlags    = 1048
-	tagRequireName     = 1049
-	tagRequireVersion  = 1050
-	tagConflictFlags   = 1053
-	tagConflictName    = 1054
-	tagConflictVersion = 1055
-	tagRPMVersion      = 1064
-	tagChangelogTime   = 1080
-	tagChangelogName   = 1081
-	tagChangelogText   = 1082
-	tagObsoleteName    = 1090
-	tagFileINodes      = 1096
-	tagProvideFlags    = 1112
-	tagProvideVersion  = 1113
-	tagObsoleteFlags   = 1114
-	tagObsoleteVersion = 1115
-	tagPayloadFlags    = 1126
-	tagRecommendName   = 5046
-	tagSuggestName     = 5049
-	tagSupplementName  = 5052
-	tagEnhanceName     = 5055
-	tagEncoding        = 5062
-	tagPayloadDigest   = 5092
-
-	sigSHA1        = 269
-	sigSHA256      = 273
-	sigSize        = 1000
-	sigMD5         = 1004
-	sigPayloadSize = 1007
-)
-
-// Dependency flags (rpmds.h).
-const (
-	senseLess      = 1 << 1
-	senseGreater   = 1 << 2
-	senseEqual     = 1 << 3
-	sensePosttrans = 1 << 5
-	sensePretrans  = 1 << 7
-	senseInterp    = 1 << 8
-	senseScriptPre = 1 << 9
-	sensePost      = 1 << 10
-	sensePreun     = 1 << 11
-	sensePostun    = 1 << 12
-	senseRPMLib    = 1 << 24
-)
-
-// File flags (rpmfiles.h).
-const (
-	fileConfig    = 1 << 0
-	fileDoc       = 1 << 1
-	fileNoReplace = 1 << 4
-	fileGhost     = 1 << 6
-	fileLicense   = 1 << 7
 )
 
 const (
@@ -112,7 +50,7 @@ type entry struct {
 
 func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }
 func (e *entry) isSymlink() bool { return e.mode&0o170000 == modeSymlink }
-func (e *entry) isGhost() bool   { return e.flags&fileGhost != 0 }
+func (e *entry) isGhost() bool   { return e.flags&rpmtag.FileGhost != 0 }
 
 // Compression names a payload compressor and its level, such as "gzip",
 // "gzip:9", "xz" or "zstd:19".
@@ -348,11 +286,11 @@ func writeRPM(w io.Writer, h *header, ents []entry, p *payload) error {
 		return err
 	}
 	sigs := map[int]rpmpack.IndexEntry{
-		sigSHA1:        rpmpack.EntryString(hexSum(sha1.New(), hb)),
-		sigSHA256:      rpmpack.EntryString(hexSum(sha256.New(), hb)),
-		sigSize:        rpmpack.EntryUint32([]uint32{uint32(int64(len(hb)) + p.size)}),
-		sigMD5:         rpmpack.EntryBytes(md.Sum(nil)),
-		sigPayloadSize: rpmpack.EntryUint32([]uint32{uint32(p.archiveSize)}),
+		rpmtag.SigSHA1:        rpmpack.EntryString(hexSum(sha1.New(), hb)),
+		rpmtag.SigSHA256:      rpmpack.EntryString(hexSum(sha256.New(), hb)),
+		rpmtag.SigSize:        rpmpack.EntryUint32([]uint32{uint32(int64(len(hb)) + p.size)}),
+		rpmtag.SigMD5:         rpmpack.EntryBytes(md.Sum(nil)),
+		rpmtag.SigPayloadSize: rpmpack.EntryUint32([]uint32{uint32(p.archiveSize)}),
 	}
 	second, err := h.build(ents, p, sigs)
 	if err != nil {
@@ -456,19 +394,19 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 		}
 	}
 	if len(ents) > 0 {
-		r.AddCustomTag(tagFileSizes, rpmpack.EntryUint32(sizes))
-		r.AddCustomTag(tagFileDigests, rpmpack.EntryStringSlice(p.digests))
-		r.AddCustomTag(tagFileINodes, rpmpack.EntryInt32(inodes))
-		r.AddCustomTag(tagFileRDevs, rpmpack.EntryInt16(rdevs))
+		r.AddCustomTag(rpmtag.FileSizes, rpmpack.EntryUint32(sizes))
+		r.AddCustomTag(rpmtag.FileDigests, rpmpack.EntryStringSlice(p.digests))
+		r.AddCustomTag(rpmtag.FileINodes, rpmpack.EntryInt32(inodes))
+		r.AddCustomTag(rpmtag.FileRDevs, rpmpack.EntryInt16(rdevs))
 	}
 	if total > math.MaxUint32 {
 		return nil, fmt.Errorf("installed size %d needs 64-bit rpm sizes, which rpmpack does not write", total)
 	}
-	r.AddCustomTag(tagSize, rpmpack.EntryUint32([]uint32{uint32(total)}))
-	r.AddCustomTag(tagPayloadDigest, rpmpack.EntryStringSlice([]string{p.sha256}))
-	r.AddCustomTag(tagPayloadFlags, rpmpack.EntryString(strconv.Itoa(h.comp.Level)))
-	r.AddCustomTag(tagEncoding, rpmpack.EntryString("utf-8"))
-	r.AddCustomTag(tagRPMVersion, rpmpack.EntryString("4.18.0"))
+	r.AddCustomTag(rpmtag.Size, rpmpack.EntryUint32([]uint32{uint32(total)}))
+	r.AddCustomTag(rpmtag.PayloadDigest, rpmpack.EntryStringSlice([]string{p.sha256}))
+	r.AddCustomTag(rpmtag.PayloadFlags, rpmpack.EntryString(strconv.Itoa(h.comp.Level)))
+	r.AddCustomTag(rpmtag.Encoding, rpmpack.EntryString("utf-8"))
+	r.AddCustomTag(rpmtag.RPMVersion, rpmpack.EntryString("4.18.0"))
 
 	sc := s.Scripts
 	r.AddPrein(sc.Pre)
@@ -484,7 +422,7 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 		}
 	}
 	// rpmpack always writes the compressor name it was given; name ours.
-	r.AddCustomTag(1125, rpmpack.EntryString(h.comp.Name))
+	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 
 	for _, d := range h.deps(len(ents) > 0) {
 		r.AddCustomTag(d.nameTag, d.names)
@@ -503,9 +441,9 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 			}
 			texts[i] = c.Text
 		}
-		r.AddCustomTag(tagChangelogTime, rpmpack.EntryUint32(times))
-		r.AddCustomTag(tagChangelogName, rpmpack.EntryStringSlice(names))
-		r.AddCustomTag(tagChangelogText, rpmpack.EntryStringSlice(texts))
+		r.AddCustomTag(rpmtag.ChangelogTime, rpmpack.EntryUint32(times))
+		r.AddCustomTag(rpmtag.ChangelogName, rpmpack.EntryStringSlice(names))
+		r.AddCustomTag(rpmtag.ChangelogText, rpmpack.EntryStringSlice(texts))
 	}
 	for tag, e := range sigs {
 		r.AddCustomSig(tag, e)
@@ -527,7 +465,7 @@ type dep struct {
 	flags         uint32
 }
 
-var opFlags = map[string]uint32{"<": senseLess, "<=": senseLess | senseEqual, "=": senseEqual, ">=": senseGreater | senseEqual, ">": senseGreater}
+var opFlags = map[string]uint32{"<": rpmtag.SenseLess, "<=": rpmtag.SenseLess | rpmtag.SenseEqual, "=": rpmtag.SenseEqual, ">=": rpmtag.SenseGreater | rpmtag.SenseEqual, ">": rpmtag.SenseGreater}
 
 func fromSpec(ds []specs.Dep) []dep {
 	out := make([]dep, 0, len(ds))
@@ -543,19 +481,19 @@ func (h *header) deps(hasFiles bool) []depTags {
 	s := h.spec
 	evr := s.EVR()
 	provides := fromSpec(s.Provides)
-	provides = appendMissing(provides, dep{s.Name, evr, senseEqual})
+	provides = appendMissing(provides, dep{s.Name, evr, rpmtag.SenseEqual})
 	if isa := isaName(s.Arch); isa != "" {
-		provides = appendMissing(provides, dep{s.Name + "(" + isa + ")", evr, senseEqual})
+		provides = appendMissing(provides, dep{s.Name + "(" + isa + ")", evr, rpmtag.SenseEqual})
 	}
 
 	requires := fromSpec(s.Requires)
 	for _, sc := range scriptlets(s) {
 		if sc.body != "" {
-			requires = append(requires, dep{sc.interp, "", senseInterp | sc.flag})
+			requires = append(requires, dep{sc.interp, "", rpmtag.SenseInterp | sc.flag})
 		}
 	}
 	lib := func(feature, version string) {
-		requires = append(requires, dep{"rpmlib(" + feature + ")", version, senseRPMLib | senseLess | senseEqual})
+		requires = append(requires, dep{"rpmlib(" + feature + ")", version, rpmtag.SenseRPMLib | rpmtag.SenseLess | rpmtag.SenseEqual})
 	}
 	if hasFiles {
 		lib("CompressedFileNames", "3.0.4-1")
@@ -593,14 +531,14 @@ func (h *header) deps(hasFiles bool) []depTags {
 		out = append(out, depTags{nameTag, versionTag, flagsTag,
 			rpmpack.EntryStringSlice(names), rpmpack.EntryStringSlice(versions), rpmpack.EntryUint32(flags)})
 	}
-	add(tagProvideName, tagProvideVersion, tagProvideFlags, provides)
-	add(tagRequireName, tagRequireVersion, tagRequireFlags, requires)
-	add(tagConflictName, tagConflictVersion, tagConflictFlags, fromSpec(s.Conflicts))
-	add(tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags, fromSpec(s.Obsoletes))
-	add(tagRecommendName, tagRecommendName+1, tagRecommendName+2, fromSpec(s.Recommends))
-	add(tagSuggestName, tagSuggestName+1, tagSuggestName+2, fromSpec(s.Suggests))
-	add(tagSupplementName, tagSupplementName+1, tagSupplementName+2, fromSpec(s.Supplements))
-	add(tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2, fromSpec(s.Enhances))
+	add(rpmtag.ProvideName, rpmtag.ProvideVersion, rpmtag.ProvideFlags, provides)
+	add(rpmtag.RequireName, rpmtag.RequireVersion, rpmtag.RequireFlags, requires)
+	add(rpmtag.ConflictName, rpmtag.ConflictVersion, rpmtag.ConflictFlags, fromSpec(s.Conflicts))
+	add(rpmtag.ObsoleteName, rpmtag.ObsoleteVersion, rpmtag.ObsoleteFlags, fromSpec(s.Obsoletes))
+	add(rpmtag.RecommendName, rpmtag.RecommendName+1, rpmtag.RecommendName+2, fromSpec(s.Recommends))
+	add(rpmtag.SuggestName, rpmtag.SuggestName+1, rpmtag.SuggestName+2, fromSpec(s.Suggests))
+	add(rpmtag.SupplementName, rpmtag.SupplementName+1, rpmtag.SupplementName+2, fromSpec(s.Supplements))
+	add(rpmtag.EnhanceName, rpmtag.EnhanceName+1, rpmtag.EnhanceName+2, fromSpec(s.Enhances))
 	return out
 }
 
@@ -613,9 +551,9 @@ type scriptlet struct {
 
 func scriptlets(s *specs.Spec) []scriptlet {
 	out := []scriptlet{
-		{s.Scripts.PreTrans, "", sensePretrans, 1153}, {s.Scripts.Pre, "", senseScriptPre, 1085},
-		{s.Scripts.Post, "", sensePost, 1086}, {s.Scripts.PreUn, "", sensePreun, 1087},
-		{s.Scripts.PostUn, "", sensePostun, 1088}, {s.Scripts.PostTrans, "", sensePosttrans, 1154},
+		{s.Scripts.PreTrans, "", rpmtag.SensePretrans, rpmtag.PreTransProg}, {s.Scripts.Pre, "", rpmtag.SenseScriptPre, rpmtag.PreInProg},
+		{s.Scripts.Post, "", rpmtag.SenseScriptPost, rpmtag.PostInProg}, {s.Scripts.PreUn, "", rpmtag.SenseScriptPreun, rpmtag.PreUnProg},
+		{s.Scripts.PostUn, "", rpmtag.SenseScriptPostun, rpmtag.PostUnProg}, {s.Scripts.PostTrans, "", rpmtag.SensePosttrans, rpmtag.PostTransProg},
 	}
 	for i := range out {
 		out[i].interp = "/bin/sh"

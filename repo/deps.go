@@ -4,14 +4,8 @@ import (
 	"strings"
 
 	"github.com/cavaliergopher/rpm"
-)
 
-// Legacy weak dependency tags, and the flags that route them.
-const (
-	tagOldSuggestName = 1156
-	tagOldEnhanceName = 1159
-	senseMissingOK    = 1 << 19
-	senseStrong       = 1 << 27
+	"github.com/acn-project/acn/internal/rpmtag"
 )
 
 // rawDep is a header dependency before createrepo_c's rules apply.
@@ -57,15 +51,15 @@ func toDep(r rawDep) (Dep, bool) {
 
 func flagName(f int64) string {
 	switch f & 0xf {
-	case senseLess:
+	case rpmtag.SenseLess:
 		return "LT"
-	case senseGreater:
+	case rpmtag.SenseGreater:
 		return "GT"
-	case senseEqual:
+	case rpmtag.SenseEqual:
 		return "EQ"
-	case senseLess | senseEqual:
+	case rpmtag.SenseLess | rpmtag.SenseEqual:
 		return "LE"
-	case senseGreater | senseEqual:
+	case rpmtag.SenseGreater | rpmtag.SenseEqual:
 		return "GE"
 	}
 	return ""
@@ -102,29 +96,29 @@ func convert(raws []rawDep) []Dep {
 
 // readDeps fills every dependency list the way createrepo_c 0.17 does.
 func readDeps(h *rpm.Header, p *Package) {
-	provides := rawDeps(h, tagProvideName, tagProvideVersion, tagProvideFlags)
+	provides := rawDeps(h, rpmtag.ProvideName, rpmtag.ProvideVersion, rpmtag.ProvideFlags)
 	p.Provides = convert(provides)
-	p.Conflicts = convert(rawDeps(h, tagConflictName, tagConflictVersion, tagConflictFlags))
-	p.Obsoletes = convert(rawDeps(h, tagObsoleteName, tagObsoleteVersion, tagObsoleteFlags))
+	p.Conflicts = convert(rawDeps(h, rpmtag.ConflictName, rpmtag.ConflictVersion, rpmtag.ConflictFlags))
+	p.Obsoletes = convert(rawDeps(h, rpmtag.ObsoleteName, rpmtag.ObsoleteVersion, rpmtag.ObsoleteFlags))
 	var missingOK []Dep
-	p.Requires, missingOK = requires(p, provides, rawDeps(h, tagRequireName, tagRequireVersion, tagRequireFlags))
-	p.Suggests = convert(rawDeps(h, tagSuggestName, tagSuggestName+1, tagSuggestName+2))
-	p.Enhances = convert(rawDeps(h, tagEnhanceName, tagEnhanceName+1, tagEnhanceName+2))
-	p.Recommends = append(convert(rawDeps(h, tagRecommendName, tagRecommendName+1, tagRecommendName+2)), missingOK...)
-	p.Supplements = convert(rawDeps(h, tagSupplementName, tagSupplementName+1, tagSupplementName+2))
+	p.Requires, missingOK = requires(p, provides, rawDeps(h, rpmtag.RequireName, rpmtag.RequireVersion, rpmtag.RequireFlags))
+	p.Suggests = convert(rawDeps(h, rpmtag.SuggestName, rpmtag.SuggestName+1, rpmtag.SuggestName+2))
+	p.Enhances = convert(rawDeps(h, rpmtag.EnhanceName, rpmtag.EnhanceName+1, rpmtag.EnhanceName+2))
+	p.Recommends = append(convert(rawDeps(h, rpmtag.RecommendName, rpmtag.RecommendName+1, rpmtag.RecommendName+2)), missingOK...)
+	p.Supplements = convert(rawDeps(h, rpmtag.SupplementName, rpmtag.SupplementName+1, rpmtag.SupplementName+2))
 	// Weak dependencies as rpm < 4.12 stored them.
-	for _, r := range rawDeps(h, tagOldSuggestName, tagOldSuggestName+1, tagOldSuggestName+2) {
+	for _, r := range rawDeps(h, rpmtag.OldSuggestName, rpmtag.OldSuggestName+1, rpmtag.OldSuggestName+2) {
 		if d, ok := toDep(r); ok {
-			if r.flags&senseStrong != 0 {
+			if r.flags&rpmtag.SenseStrong != 0 {
 				p.Recommends = append(p.Recommends, d)
 			} else {
 				p.Suggests = append(p.Suggests, d)
 			}
 		}
 	}
-	for _, r := range rawDeps(h, tagOldEnhanceName, tagOldEnhanceName+1, tagOldEnhanceName+2) {
+	for _, r := range rawDeps(h, rpmtag.OldEnhanceName, rpmtag.OldEnhanceName+1, rpmtag.OldEnhanceName+2) {
 		if d, ok := toDep(r); ok {
-			if r.flags&senseStrong != 0 {
+			if r.flags&rpmtag.SenseStrong != 0 {
 				p.Supplements = append(p.Supplements, d)
 			} else {
 				p.Enhances = append(p.Enhances, d)
@@ -160,7 +154,7 @@ func requires(p *Package, provides, raws []rawDep) (out, missingOK []Dep) {
 		if provided[r.name+flagName(r.flags)+r.version] {
 			continue
 		}
-		pre := r.flags&(sensePrereq|senseScriptPre|senseScriptPost) != 0
+		pre := r.flags&(rpmtag.SensePrereq|rpmtag.SenseScriptPre|rpmtag.SenseScriptPost) != 0
 		if l, ok := emitted[r.name]; ok && l.flags == flagName(r.flags) && l.version == r.version && l.pre == pre {
 			continue
 		}
@@ -169,7 +163,7 @@ func requires(p *Package, provides, raws []rawDep) (out, missingOK []Dep) {
 			continue
 		}
 		d.Pre = pre
-		if r.flags&senseMissingOK != 0 {
+		if r.flags&rpmtag.SenseMissingOK != 0 {
 			missingOK = append(missingOK, d)
 			continue
 		}

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/cavaliergopher/rpm"
+
+	"github.com/acn-project/acn/internal/rpmtag"
 )
 
 // ErrCorrupt is wrapped when a file is not a readable RPM package.
@@ -77,72 +79,6 @@ type Changelog struct {
 	Date   int64
 	Text   string
 }
-
-// Header tags read here (rpmtag.h).
-const (
-	tagName            = 1000
-	tagVersion         = 1001
-	tagRelease         = 1002
-	tagEpoch           = 1003
-	tagSummary         = 1004
-	tagDescription     = 1005
-	tagBuildTime       = 1006
-	tagBuildHost       = 1007
-	tagSize            = 1009
-	tagVendor          = 1011
-	tagLicense         = 1014
-	tagPackager        = 1015
-	tagGroup           = 1016
-	tagURL             = 1020
-	tagArch            = 1022
-	tagOldFilenames    = 1027
-	tagFileSizes       = 1028
-	tagFileModes       = 1030
-	tagFileFlags       = 1037
-	tagSourceRPM       = 1044
-	tagProvideName     = 1047
-	tagRequireFlags    = 1048
-	tagRequireName     = 1049
-	tagRequireVersion  = 1050
-	tagConflictFlags   = 1053
-	tagConflictName    = 1054
-	tagConflictVersion = 1055
-	tagChangelogTime   = 1080
-	tagChangelogName   = 1081
-	tagChangelogText   = 1082
-	tagObsoleteName    = 1090
-	tagSourcePackage   = 1106
-	tagProvideFlags    = 1112
-	tagProvideVersion  = 1113
-	tagObsoleteFlags   = 1114
-	tagObsoleteVersion = 1115
-	tagDirIndexes      = 1116
-	tagBasenames       = 1117
-	tagDirnames        = 1118
-	tagRecommendName   = 5046
-	tagSuggestName     = 5049
-	tagSupplementName  = 5052
-	tagEnhanceName     = 5055
-	tagLongSize        = 5009
-
-	sigPayloadSize     = 1007
-	sigLongArchiveSize = 271
-)
-
-// Dependency flag bits (rpmds.h).
-const (
-	senseLess         = 1 << 1
-	senseGreater      = 1 << 2
-	senseEqual        = 1 << 3
-	sensePrereq       = 1 << 6
-	senseScriptPre    = 1 << 9
-	senseScriptPost   = 1 << 10
-	senseScriptPreun  = 1 << 11
-	senseScriptPostun = 1 << 12
-	senseRPMLib       = 1 << 24
-)
-
-const fileGhost = 1 << 6
 
 // Limits on one header structure, as the rpm library enforces them.
 const maxHeaderBytes = 32 << 20
@@ -349,29 +285,29 @@ func (p *Package) checkText() error {
 func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 	h := &pkg.Header
 	p := &Package{
-		Name: str(h, tagName), Version: str(h, tagVersion), Release: str(h, tagRelease),
-		Arch: str(h, tagArch), Summary: str(h, tagSummary), Description: str(h, tagDescription),
-		Packager: str(h, tagPackager), URL: str(h, tagURL), License: str(h, tagLicense),
-		Vendor: str(h, tagVendor), Group: str(h, tagGroup), BuildHost: str(h, tagBuildHost),
-		SourceRPM: str(h, tagSourceRPM),
+		Name: str(h, rpmtag.Name), Version: str(h, rpmtag.Version), Release: str(h, rpmtag.Release),
+		Arch: str(h, rpmtag.Arch), Summary: str(h, rpmtag.Summary), Description: str(h, rpmtag.Description),
+		Packager: str(h, rpmtag.Packager), URL: str(h, rpmtag.URL), License: str(h, rpmtag.License),
+		Vendor: str(h, rpmtag.Vendor), Group: str(h, rpmtag.Group), BuildHost: str(h, rpmtag.BuildHost),
+		SourceRPM: str(h, rpmtag.SourceRPM),
 		Epoch:     "0",
-		BuildTime: h.GetTag(tagBuildTime).Int64(),
+		BuildTime: h.GetTag(rpmtag.BuildTime).Int64(),
 	}
-	if t := h.GetTag(tagEpoch); t != nil {
+	if t := h.GetTag(rpmtag.Epoch); t != nil {
 		p.Epoch = fmt.Sprint(t.Int64())
 	}
-	if h.GetTag(tagSourcePackage) != nil || (p.SourceRPM == "" && h.GetTag(tagSourceRPM) == nil) {
+	if h.GetTag(rpmtag.SourcePackage) != nil || (p.SourceRPM == "" && h.GetTag(rpmtag.SourceRPM) == nil) {
 		p.Arch = "src"
 	}
-	if t := h.GetTag(tagLongSize); t != nil {
+	if t := h.GetTag(rpmtag.LongSize); t != nil {
 		p.InstalledSize = t.Int64()
 	} else {
-		p.InstalledSize = h.GetTag(tagSize).Int64()
+		p.InstalledSize = h.GetTag(rpmtag.Size).Int64()
 	}
-	if t := pkg.Signature.GetTag(sigLongArchiveSize); t != nil {
+	if t := pkg.Signature.GetTag(rpmtag.SigLongArchiveSize); t != nil {
 		p.ArchiveSize = t.Int64()
 	} else {
-		p.ArchiveSize = pkg.Signature.GetTag(sigPayloadSize).Int64()
+		p.ArchiveSize = pkg.Signature.GetTag(rpmtag.SigPayloadSize).Int64()
 	}
 
 	p.Files = files(h)
@@ -385,9 +321,9 @@ func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 // createrepo_c writes them: trailing spaces cut from the author, and
 // entries sharing a time with an older one moved a second later each.
 func changelogs(h *rpm.Header, limit int) []Changelog {
-	times := h.GetTag(tagChangelogTime).Int64Slice()
-	names := h.GetTag(tagChangelogName).StringSlice()
-	texts := h.GetTag(tagChangelogText).StringSlice()
+	times := h.GetTag(rpmtag.ChangelogTime).Int64Slice()
+	names := h.GetTag(rpmtag.ChangelogName).StringSlice()
+	texts := h.GetTag(rpmtag.ChangelogText).StringSlice()
 	n := min(len(times), len(names), len(texts))
 	if limit >= 0 { // negative: all
 		n = min(n, limit)
@@ -415,10 +351,10 @@ func changelogs(h *rpm.Header, limit int) []Changelog {
 }
 
 func files(h *rpm.Header) []File {
-	names := h.GetTag(tagOldFilenames).StringSlice()
-	if base := h.GetTag(tagBasenames).StringSlice(); len(base) > 0 {
-		dirs := h.GetTag(tagDirnames).StringSlice()
-		idx := h.GetTag(tagDirIndexes).Int64Slice()
+	names := h.GetTag(rpmtag.OldFilenames).StringSlice()
+	if base := h.GetTag(rpmtag.Basenames).StringSlice(); len(base) > 0 {
+		dirs := h.GetTag(rpmtag.Dirnames).StringSlice()
+		idx := h.GetTag(rpmtag.DirIndexes).Int64Slice()
 		names = make([]string, 0, len(base))
 		for i, b := range base {
 			if i < len(idx) && int(idx[i]) < len(dirs) && idx[i] >= 0 {
@@ -426,13 +362,13 @@ func files(h *rpm.Header) []File {
 			}
 		}
 	}
-	modes := h.GetTag(tagFileModes).Int64Slice()
-	flags := h.GetTag(tagFileFlags).Int64Slice()
+	modes := h.GetTag(rpmtag.FileModes).Int64Slice()
+	flags := h.GetTag(rpmtag.FileFlags).Int64Slice()
 	out := make([]File, len(names))
 	for i, n := range names {
 		out[i].Path = n
 		switch {
-		case i < len(flags) && flags[i]&fileGhost != 0:
+		case i < len(flags) && flags[i]&rpmtag.FileGhost != 0:
 			out[i].Type = "ghost"
 		case i < len(modes) && modes[i]&0o170000 == 0o040000:
 			out[i].Type = "dir"
