@@ -19,26 +19,13 @@ import (
 
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/specs"
 )
 
-// run runs a real tool and returns its standard output; a failure fails
-// the test with everything the tool said.
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
-	}
-	return string(out)
-}
-
 func shell(t *testing.T, script string) string {
 	t.Helper()
-	return run(t, "bash", "-o", "pipefail", "-c", script)
+	return tooltest.Run(t, "bash", "-o", "pipefail", "-c", script)
 }
 
 func fullRepo(t *testing.T) *gittest.Repo {
@@ -103,7 +90,7 @@ func mustBuild(t *testing.T, r *gittest.Repo, name string, opts builder.Options)
 
 func qf(t *testing.T, rpm, format string) string {
 	t.Helper()
-	return run(t, "rpm", "-qp", "--qf", format, rpm)
+	return tooltest.Run(t, "rpm", "-qp", "--qf", format, rpm)
 }
 
 func TestFullSpecWithRPM(t *testing.T) {
@@ -149,10 +136,10 @@ func TestFullSpecWithRPM(t *testing.T) {
 	if files != wantFiles {
 		t.Errorf("files\n got:\n%s\nwant:\n%s", files, wantFiles)
 	}
-	if got := run(t, "rpm", "-qcp", rpm); got != "/etc/full/defaults.conf\n/etc/full/full.conf\n" {
+	if got := tooltest.Run(t, "rpm", "-qcp", rpm); got != "/etc/full/defaults.conf\n/etc/full/full.conf\n" {
 		t.Errorf("rpm -qc: %q", got)
 	}
-	if got := run(t, "rpm", "-qdp", rpm); got != "/usr/share/doc/full/README.md\n" {
+	if got := tooltest.Run(t, "rpm", "-qdp", rpm); got != "/usr/share/doc/full/README.md\n" {
 		t.Errorf("rpm -qd: %q", got)
 	}
 	if got := qf(t, rpm, "[%{FILENAMES} %{FILESIZES} %{FILEDIGESTS}\n]"); !strings.Contains(got, "/usr/share/full/main.py 12 "+sha256hex("print('hi')\n")) {
@@ -178,7 +165,7 @@ func TestFullSpecWithRPM(t *testing.T) {
 		}
 	}
 
-	scripts := run(t, "rpm", "-qp", "--scripts", rpm)
+	scripts := tooltest.Run(t, "rpm", "-qp", "--scripts", rpm)
 	if !strings.Contains(scripts, "posttrans scriptlet (using /usr/bin/python3):\n#!/usr/bin/python3\nprint(\"posttrans\")") {
 		t.Errorf("python posttrans missing from:\n%s", scripts)
 	}
@@ -188,7 +175,7 @@ func TestFullSpecWithRPM(t *testing.T) {
 			t.Errorf("scriptlet %s missing from:\n%s", s, scripts)
 		}
 	}
-	changelog := run(t, "rpm", "-qp", "--changelog", rpm)
+	changelog := tooltest.Run(t, "rpm", "-qp", "--changelog", rpm)
 	wantLog := "* Fri Jan 02 2026 Test Packager <test@acn.invalid> - 2.1.0-3\n- Ünïcödé and a second line.\n\n* Mon Dec 01 2025 Test Packager <test@acn.invalid>\n- Older entry.\n\n"
 	if changelog != wantLog {
 		t.Errorf("changelog\n got %q\nwant %q", changelog, wantLog)
@@ -225,7 +212,7 @@ func sortLines(s string) string {
 // checkDigests runs rpm -K and reads the payload with rpm2cpio.
 func checkDigests(t *testing.T, rpm string) {
 	t.Helper()
-	out := run(t, "rpm", "-Kv", "--nosignature", rpm)
+	out := tooltest.Run(t, "rpm", "-Kv", "--nosignature", rpm)
 	for _, want := range []string{"Header SHA256 digest: OK", "Header SHA1 digest: OK", "Payload SHA256 digest: OK", "MD5 digest: OK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rpm -Kv: missing %q in\n%s", want, out)
@@ -245,8 +232,8 @@ func installAndVerify(t *testing.T, rpms ...string) string {
 	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
 	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\nadm:x:4:\nnobody:x:65534:\n"), 0o644)
-	run(t, "rpm", append([]string{"--root", root, "-i", "--nodeps", "--noscripts"}, rpms...)...)
-	names := run(t, "rpm", append([]string{"-qp", "--qf", "%{NAME}\n"}, rpms...)...)
+	tooltest.Run(t, "rpm", append([]string{"--root", root, "-i", "--nodeps", "--noscripts"}, rpms...)...)
+	names := tooltest.Run(t, "rpm", append([]string{"-qp", "--qf", "%{NAME}\n"}, rpms...)...)
 	out, err := exec.Command("rpm", append([]string{"--root", root, "-V", "--nodeps", "--noscripts"}, strings.Fields(names)...)...).CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("rpm -V in %s: %v\n%s", root, err, out)
@@ -270,7 +257,7 @@ func TestOwnPackages(t *testing.T) {
 		checkDigests(t, rpm)
 	}
 	root := installAndVerify(t, rpms...)
-	if got := run(t, filepath.Join(root, "usr/bin/acn-runtime"), "--version"); !strings.Contains(got, "0.3.0") {
+	if got := tooltest.Run(t, filepath.Join(root, "usr/bin/acn-runtime"), "--version"); !strings.Contains(got, "0.3.0") {
 		t.Errorf("acn-runtime --version: %q", got)
 	}
 	cmd := exec.Command("python3", "-c", "import appstruct; print(appstruct.__version__)")
@@ -278,13 +265,13 @@ func TestOwnPackages(t *testing.T) {
 	if got, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(got)) != "1.4.0" {
 		t.Errorf("import appstruct: %v %s", err, got)
 	}
-	if got := run(t, "rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", rpms[1]); !strings.Contains(got, "cn /etc/nginx/conf.d/acn.conf") {
+	if got := tooltest.Run(t, "rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", rpms[1]); !strings.Contains(got, "cn /etc/nginx/conf.d/acn.conf") {
 		t.Errorf("acn.conf is not %%config(noreplace):\n%s", got)
 	}
-	if got := run(t, "rpm", "-qp", "--requires", rpms[1]); !strings.Contains(got, "nginx >= 1.20") {
+	if got := tooltest.Run(t, "rpm", "-qp", "--requires", rpms[1]); !strings.Contains(got, "nginx >= 1.20") {
 		t.Errorf("acn-proxy requires:\n%s", got)
 	}
-	if got := run(t, "rpm", "-qp", "--scripts", rpms[1]); !strings.Contains(got, "systemctl reload nginx") {
+	if got := tooltest.Run(t, "rpm", "-qp", "--scripts", rpms[1]); !strings.Contains(got, "systemctl reload nginx") {
 		t.Errorf("acn-proxy scripts:\n%s", got)
 	}
 	rpmlint(t, rpms...)
@@ -327,7 +314,7 @@ func TestReproducible(t *testing.T) {
 			if got := qf(t, a, "%{PAYLOADCOMPRESSOR}"); got != name {
 				t.Errorf("compressor %q", got)
 			}
-			req := run(t, "rpm", "-qp", "--requires", a)
+			req := tooltest.Run(t, "rpm", "-qp", "--requires", a)
 			feature := map[string]string{"xz": "rpmlib(PayloadIsXz)", "zstd": "rpmlib(PayloadIsZstd)"}[name]
 			if feature != "" && !strings.Contains(req, feature) {
 				t.Errorf("missing %s in\n%s", feature, req)

@@ -1,7 +1,6 @@
 package repo_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"encoding/xml"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/acn-project/acn/internal/tooltest"
 )
 
 var (
@@ -63,21 +64,9 @@ func repoDir(t *testing.T) string {
 		if strings.HasPrefix(filepath.Base(r), "delta-") {
 			to = filepath.Join(dst, "sub") // a package in a subdirectory
 		}
-		run(t, "cp", "-p", r, to)
+		tooltest.Run(t, "cp", "-p", r, to)
 	}
 	return dst
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
-	}
-	return string(out)
 }
 
 // node is a generic XML element, for field-by-field comparison.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -51,7 +52,7 @@ func TestMatchesCreaterepo(t *testing.T) {
 	dir := repoDir(t)
 	index(t, dir, repo.Options{})
 	crc := t.TempDir()
-	run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "-o", crc, dir)
+	tooltest.Run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "-o", crc, dir)
 	ours, theirs := readMD(t, dir), readMD(t, crc)
 	if len(ours.Data) != len(theirs.Data) {
 		t.Fatalf("repomd records: acn %d, createrepo_c %d", len(ours.Data), len(theirs.Data))
@@ -79,7 +80,7 @@ func TestMatchesCreaterepo(t *testing.T) {
 			t.Errorf("%s: record %+v", d.Type, o)
 		}
 	}
-	run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "--changelog-limit", "3",
+	tooltest.Run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=gz", "--changelog-limit", "3",
 		"--baseurl", "https://mirror.example.invalid/acn/", "-o", crc, dir)
 	index(t, dir, repo.Options{ChangelogLimit: 3, BaseURL: "https://mirror.example.invalid/acn/"})
 	for _, kind := range []string{"primary", "other"} {
@@ -96,7 +97,7 @@ func dnf(t *testing.T, root string, args ...string) string {
 	base := []string{"-y", "-q", "--releasever=9", "--setopt=reposdir=" + filepath.Join(root, "repos.d"),
 		"--setopt=cachedir=" + filepath.Join(root, "cache"), "--installroot=" + filepath.Join(root, "root"),
 		"--setopt=install_weak_deps=False", "--setopt=tsflags=noscripts", "--setopt=metadata_expire=0"}
-	return run(t, "dnf", append(base, args...)...)
+	return tooltest.Run(t, "dnf", append(base, args...)...)
 }
 
 func dnfRoot(t *testing.T, baseurl string) string {
@@ -117,7 +118,7 @@ func TestDnfInstalls(t *testing.T) {
 		t.Run(strings.SplitN(url, ":", 2)[0], func(t *testing.T) {
 			root := dnfRoot(t, url)
 			dnf(t, root, "install", "alpha", "beta", "gamma", "delta")
-			got := run(t, "rpm", "--root", filepath.Join(root, "root"), "-qa", "--qf", "%{NEVRA}\n")
+			got := tooltest.Run(t, "rpm", "--root", filepath.Join(root, "root"), "-qa", "--qf", "%{NEVRA}\n")
 			for _, want := range []string{"alpha-2:1.2.3-4.el9.noarch", "beta-2.0-1.x86_64", "gamma-1.0-1.noarch", "delta-0:3.1~rc1-0.1.noarch", "fakebase-1-1.noarch"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("%s not installed:\n%s", want, got)
@@ -133,7 +134,7 @@ func TestRepoqueryMatches(t *testing.T) {
 	dir := repoDir(t)
 	index(t, dir, repo.Options{})
 	crc := t.TempDir()
-	run(t, "createrepo_c", "--quiet", "--no-database", "-o", crc, dir)
+	tooltest.Run(t, "createrepo_c", "--quiet", "--no-database", "-o", crc, dir)
 	// createrepo_c's -o writes metadata elsewhere; give it the packages.
 	rpms, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
 	for _, r := range rpms {
@@ -143,7 +144,7 @@ func TestRepoqueryMatches(t *testing.T) {
 		root := t.TempDir()
 		base := []string{"-q", "--releasever=9", "--setopt=reposdir=" + root, "--setopt=cachedir=" + filepath.Join(root, "cache"),
 			"--installroot=" + filepath.Join(root, "root"), "repoquery", "--repofrompath=r,file://" + repoDir, "--repo=r"}
-		return run(t, "dnf", append(base, args...)...)
+		return tooltest.Run(t, "dnf", append(base, args...)...)
 	}
 	for _, q := range [][]string{
 		{"--qf", "%{name}|%{epoch}|%{version}|%{release}|%{arch}|%{summary}|%{url}|%{license}|%{packager}|%{vendor}|%{buildtime}|%{size}|%{installsize}|%{sourcerpm}|%{location}\n"},
@@ -249,7 +250,7 @@ func TestDuplicateNEVRA(t *testing.T) {
 	index(t, dir, repo.Options{})
 	good, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
-	run(t, "cp", "-p", filepath.Join(dir, "gamma-1.0-1.noarch.rpm"), filepath.Join(dir, "sub", "copy.rpm"))
+	tooltest.Run(t, "cp", "-p", filepath.Join(dir, "gamma-1.0-1.noarch.rpm"), filepath.Join(dir, "sub", "copy.rpm"))
 	_, err := repo.Index(context.Background(), dir, repo.Options{})
 	if !errors.Is(err, repo.ErrDuplicate) || !strings.Contains(err.Error(), "sub/copy.rpm and gamma-1.0-1.noarch.rpm are both gamma-1.0-1.noarch") {
 		t.Errorf("duplicate: %v", err)
@@ -338,7 +339,7 @@ func TestOptionsMatchCreaterepo(t *testing.T) {
 			index(t, dir, tt.acn)
 			crc := t.TempDir()
 			args := append([]string{"--quiet", "--no-database", "-o", crc}, tt.crc...)
-			run(t, "createrepo_c", append(args, dir)...)
+			tooltest.Run(t, "createrepo_c", append(args, dir)...)
 			ours, theirs := readMD(t, dir), readMD(t, crc)
 			if (ours.Tags == nil) != (theirs.Tags == nil) || ours.Tags != nil && fmt.Sprint(*ours.Tags) != fmt.Sprint(*theirs.Tags) {
 				t.Errorf("tags: acn %+v, createrepo_c %+v", ours.Tags, theirs.Tags)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 	_ "modernc.org/sqlite"
 )
@@ -84,7 +85,7 @@ func TestSQLiteMatchesCreaterepo(t *testing.T) {
 	dir := repoDir(t)
 	index(t, dir, repo.Options{SQLite: true})
 	crc := t.TempDir()
-	run(t, "createrepo_c", "--quiet", "--general-compress-type=gz", "-o", crc, dir)
+	tooltest.Run(t, "createrepo_c", "--quiet", "--general-compress-type=gz", "-o", crc, dir)
 	ours, theirs := readMD(t, dir), readMD(t, crc)
 	tmp := t.TempDir()
 	for _, kind := range []string{"primary_db", "filelists_db", "other_db"} {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -29,7 +30,7 @@ func TestVerify(t *testing.T) {
 
 	// createrepo_c's output verifies too.
 	crc := repoDir(t)
-	run(t, "createrepo_c", "--quiet", crc)
+	tooltest.Run(t, "createrepo_c", "--quiet", crc)
 	if _, err := repo.Verify(ctx, crc, nil); err != nil {
 		t.Errorf("createrepo_c repository: %v", err)
 	}
