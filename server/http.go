@@ -107,12 +107,11 @@ func (s *Server) serveRepoFile(w http.ResponseWriter, r *http.Request, name, rel
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
 		return
 	}
-	clean := path.Clean("/" + rel)[1:]
-	if clean == "" || clean != rel || strings.HasPrefix(clean, ".") || strings.Contains(clean, "/.") {
+	file, clean, ok := s.repoPath(name, rel)
+	if !ok {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "not found"})
 		return
 	}
-	file := filepath.Join(s.repoDir(name), filepath.FromSlash(clean))
 	if path.Base(clean) == "repomd.xml" {
 		// The file every client asks for first, and most often: served
 		// from memory, checked against the file at each request.
@@ -164,21 +163,44 @@ func setCork(c *net.TCPConn, v int) {
 	}
 }
 
+// repoPath maps a path under /repos/<name>/ to the file it names. Paths
+// that are not in their clean form, or that name a hidden file (the index
+// cache under .acn), name nothing.
+func (s *Server) repoPath(name, rel string) (file, clean string, ok bool) {
+	clean = path.Clean("/" + rel)[1:]
+	if clean == "" || clean != rel || strings.HasPrefix(clean, ".") || strings.Contains(clean, "/.") {
+		return "", "", false
+	}
+	return filepath.Join(s.repoDir(name), filepath.FromSlash(clean)), clean, true
+}
+
+func contentType(clean string) string {
+	if ct, ok := contentTypes[path.Ext(clean)]; ok {
+		return ct
+	} else if ct := mime.TypeByExtension(path.Ext(clean)); ct != "" {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+func etag(size int64, mtime time.Time) string {
+	return `"` + strconv.FormatInt(size, 16) + "-" + strconv.FormatInt(mtime.UnixNano(), 16) + `"`
+}
+
+// cacheControl lets caches keep package files and checksum-named metadata
+// forever, and makes them revalidate repomd.xml.
+func cacheControl(clean string) string {
+	if path.Base(clean) == "repomd.xml" || strings.HasSuffix(clean, "repomd.xml.asc") {
+		return "no-cache, max-age=0, must-revalidate"
+	}
+	return "public, max-age=31536000, immutable"
+}
+
 func (s *Server) headers(w http.ResponseWriter, clean string, size int64, mtime time.Time) {
 	h := w.Header()
-	if ct, ok := contentTypes[path.Ext(clean)]; ok {
-		h.Set("Content-Type", ct)
-	} else if ct := mime.TypeByExtension(path.Ext(clean)); ct != "" {
-		h.Set("Content-Type", ct)
-	} else {
-		h.Set("Content-Type", "application/octet-stream")
-	}
-	h.Set("ETag", `"`+strconv.FormatInt(size, 16)+"-"+strconv.FormatInt(mtime.UnixNano(), 16)+`"`)
-	if path.Base(clean) == "repomd.xml" || strings.HasSuffix(clean, "repomd.xml.asc") {
-		h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	} else {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	}
+	h.Set("Content-Type", contentType(clean))
+	h.Set("ETag", etag(size, mtime))
+	h.Set("Cache-Control", cacheControl(clean))
 }
 
 // smallFiles keeps small, hot files in memory, keyed by path and checked
@@ -274,7 +296,7 @@ func (c *smallFiles) get(name string) (*smallFile, error) {
 		return nil, errors.New("changed while reading")
 	}
 	f = &smallFile{data: data, size: st.Size, mtime: mtime, ino: st.Ino,
-		etag:         []string{`"` + strconv.FormatInt(st.Size, 16) + "-" + strconv.FormatInt(mtime.UnixNano(), 16) + `"`},
+		etag:         []string{etag(st.Size, mtime)},
 		lastModified: []string{mtime.UTC().Format(http.TimeFormat)},
 		length:       []string{strconv.FormatInt(st.Size, 10)},
 	}

@@ -42,6 +42,9 @@ type Server struct {
 	catalogs map[string]*catalogCache
 
 	small smallFiles
+	// plainHTTP serves every request with net/http, without the front (tests
+	// compare the two).
+	plainHTTP bool
 
 	syncMu   sync.Mutex
 	lastSync time.Time
@@ -148,13 +151,27 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if hc, ok := c.(*handedConn); ok && hc.tc != nil {
+				return context.WithValue(ctx, connKey{}, hc.tc)
+			}
 			if tc, ok := c.(*net.TCPConn); ok {
 				return context.WithValue(ctx, connKey{}, tc)
 			}
 			return ctx
 		}}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, 2)
+	var fr *front
+	if s.plainHTTP {
+		go func() { serveErr <- srv.Serve(ln) }()
+	} else {
+		fr = newFront(s, ln)
+		go func() { serveErr <- srv.Serve(fr.http) }()
+		go func() {
+			if err := fr.serve(); err != nil {
+				serveErr <- err
+			}
+		}()
+	}
 
 	buildCtx, cancelBuilds := context.WithCancel(context.Background())
 	stopWorkers, stop := context.WithCancel(context.Background())
@@ -213,7 +230,15 @@ loop:
 	s.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	frontDone := make(chan struct{})
+	go func() {
+		if fr != nil {
+			fr.shutdown(shutCtx)
+		}
+		close(frontDone)
+	}()
 	err := srv.Shutdown(shutCtx)
+	<-frontDone
 	// Workers take no new job; a build in progress is cancelled (its
 	// publish, once started, completes). Queued jobs run after a restart.
 	stop()
