@@ -364,11 +364,8 @@ func (fc *frontConn) respond(h *head) (bool, error) {
 		return false, nil
 	}
 	mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
-	b := fc.status(h, "200 OK", contentType(clean), cacheControl(clean), etag(st.Size, mtime), mtime)
-	b = append(b, "Content-Length: "...)
-	b = strconv.AppendInt(b, st.Size, 10)
-	b = append(b, "\r\n\r\n"...)
-	fc.out = b
+	b := fc.head(h, "200 OK", contentType(clean), cacheControl(clean), etag(st.Size, mtime), mtime,
+		strconv.FormatInt(st.Size, 10))
 	s.metrics.requests[http.StatusOK].Add(1)
 	if !h.get {
 		return true, fc.write(b)
@@ -391,15 +388,9 @@ func (fc *frontConn) small(h *head, c *smallFile) error {
 	}
 	fc.f.s.metrics.requests[code].Add(1)
 	if code == http.StatusNotModified {
-		b := fc.status(h, "304 Not Modified", xmlType[0], revalidate[0], c.etag[0], c.mtime)
-		fc.out = append(b, "\r\n"...)
-		return fc.write(fc.out)
+		return fc.write(fc.head(h, "304 Not Modified", "", revalidate[0], c.etag[0], c.mtime, ""))
 	}
-	b := fc.status(h, "200 OK", xmlType[0], revalidate[0], c.etag[0], c.mtime)
-	b = append(b, "Content-Length: "...)
-	b = append(b, c.length[0]...)
-	b = append(b, "\r\n\r\n"...)
-	fc.out = b
+	b := fc.head(h, "200 OK", xmlType[0], revalidate[0], c.etag[0], c.mtime, c.length[0])
 	if !h.get {
 		return fc.write(b)
 	}
@@ -413,13 +404,17 @@ func (fc *frontConn) small(h *head, c *smallFile) error {
 	return err
 }
 
-// status starts a response head with the headers net/http would write,
-// in its order.
-func (fc *frontConn) status(h *head, status, ctype, cache, tag string, mtime time.Time) []byte {
+// head writes a response head with the headers net/http would write, in
+// its order; length "" for none.
+func (fc *frontConn) head(h *head, status, ctype, cache, tag string, mtime time.Time, length string) []byte {
 	b := append(fc.out[:0], "HTTP/1.1 "...)
 	b = append(b, status...)
 	b = append(b, "\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
 	b = append(b, cache...)
+	if length != "" {
+		b = append(b, "\r\nContent-Length: "...)
+		b = append(b, length...)
+	}
 	if status[0] == '2' {
 		b = append(b, "\r\nContent-Type: "...)
 		b = append(b, ctype...)
@@ -428,12 +423,14 @@ func (fc *frontConn) status(h *head, status, ctype, cache, tag string, mtime tim
 	b = append(b, tag...)
 	b = append(b, "\r\nLast-Modified: "...)
 	b = mtime.UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, "\r\nDate: "...)
+	b = appendDate(b)
 	if h.close {
 		b = append(b, "\r\nConnection: close"...)
 	}
-	b = append(b, "\r\nDate: "...)
-	b = appendDate(b)
-	return append(b, "\r\n"...)
+	b = append(b, "\r\n\r\n"...)
+	fc.out = b
+	return b
 }
 
 func (fc *frontConn) write(b []byte) error {

@@ -42,9 +42,6 @@ type Server struct {
 	catalogs map[string]*catalogCache
 
 	small smallFiles
-	// plainHTTP serves every request with net/http, without the front (tests
-	// compare the two).
-	plainHTTP bool
 
 	syncMu   sync.Mutex
 	lastSync time.Time
@@ -160,18 +157,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 			return ctx
 		}}
 	serveErr := make(chan error, 2)
-	var fr *front
-	if s.plainHTTP {
-		go func() { serveErr <- srv.Serve(ln) }()
-	} else {
-		fr = newFront(s, ln)
-		go func() { serveErr <- srv.Serve(fr.http) }()
-		go func() {
-			if err := fr.serve(); err != nil {
-				serveErr <- err
-			}
-		}()
-	}
+	fr := newFront(s, ln)
+	go func() { serveErr <- srv.Serve(fr.http) }()
+	go func() {
+		if err := fr.serve(); err != nil {
+			serveErr <- err
+		}
+	}()
 
 	buildCtx, cancelBuilds := context.WithCancel(context.Background())
 	stopWorkers, stop := context.WithCancel(context.Background())
@@ -231,12 +223,7 @@ loop:
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	frontDone := make(chan struct{})
-	go func() {
-		if fr != nil {
-			fr.shutdown(shutCtx)
-		}
-		close(frontDone)
-	}()
+	go func() { fr.shutdown(shutCtx); close(frontDone) }()
 	err := srv.Shutdown(shutCtx)
 	<-frontDone
 	// Workers take no new job; a build in progress is cancelled (its

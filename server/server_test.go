@@ -35,6 +35,7 @@ func helloSpec(version, text string) map[string]string {
 
 type daemon struct {
 	t      *testing.T
+	s      *server.Server
 	url    string
 	cancel context.CancelFunc
 	done   chan error
@@ -60,7 +61,7 @@ func start(t *testing.T, cfg server.Config) *daemon {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{t: t, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), data: cfg.Data}
+	d := &daemon{t: t, s: s, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), data: cfg.Data}
 	go func() { d.done <- s.Run(ctx, ln) }()
 	t.Cleanup(d.stop)
 	return d

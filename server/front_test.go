@@ -1,0 +1,271 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// frontPair serves the same data twice: through the front (as acn serve
+// does) and through net/http alone.
+type frontPair struct {
+	front, plain string // host:port
+	s            *Server
+}
+
+func newFrontPair(t *testing.T) *frontPair {
+	t.Helper()
+	data := t.TempDir()
+	s, err := New(Config{Data: data, Git: GitConfig{URL: data}, Repos: []RepoConfig{{Name: "acn"}, {Name: "big"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) {
+		p := filepath.Join(data, "repos", filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("acn/repodata/repomd.xml", []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n<repomd/>\n"))
+	write("acn/repodata/abc-primary.xml.gz", bytes.Repeat([]byte("p"), 3000))
+	write("acn/hello-1.0-1.noarch.rpm", bytes.Repeat([]byte("0123456789abcdef"), 1<<16)) // 1 MiB
+	write("acn/.acn/index-cache", []byte("hidden"))
+	write("big/repodata/repomd.xml", bytes.Repeat([]byte("<x/>\n"), 30000)) // over inlineMax
+	os.MkdirAll(filepath.Join(data, "repos", "acn", "sub.rpm"), 0o755)
+
+	plain := httptest.NewServer(s.Handler())
+	t.Cleanup(plain.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := newFront(s, ln)
+	srv := &http.Server{Handler: s.Handler()}
+	go srv.Serve(fr.http)
+	go fr.serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		fr.shutdown(ctx)
+		srv.Shutdown(ctx)
+	})
+	return &frontPair{front: ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s}
+}
+
+// exchange writes raw to addr on one connection and reads the responses to
+// the n requests in it, each as the bytes on the wire.
+func exchange(t *testing.T, addr, raw string, methods ...string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	var wire bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &wire))
+	var out []string
+	consumed := 0
+	for _, m := range methods {
+		resp, err := http.ReadResponse(br, &http.Request{Method: m})
+		if err != nil {
+			t.Fatalf("response %d to %q: %v", len(out)+1, raw, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		end := wire.Len() - br.Buffered()
+		out = append(out, wire.String()[consumed:end])
+		consumed = end
+	}
+	return out
+}
+
+var dateLine = regexp.MustCompile(`\r\nDate: [^\r]*`)
+
+const anyDate = "\r\nDate: (any)"
+
+// TestFrontMatchesNetHTTP sends the same bytes to the front and to
+// net/http and wants the same bytes back (but for the date): the front
+// changes how a response is sent, never what.
+func TestFrontMatchesNetHTTP(t *testing.T) {
+	p := newFrontPair(t)
+	info, _ := os.Stat(filepath.Join(p.s.repoDir("acn"), "repodata", "repomd.xml"))
+	tag := etag(info.Size(), info.ModTime())
+	past := info.ModTime().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	future := info.ModTime().Add(time.Hour).UTC().Format(http.TimeFormat)
+	get := func(path string, headers ...string) string {
+		return "GET " + path + " HTTP/1.1\r\nHost: acn.example\r\n" + strings.Join(append(headers, ""), "\r\n") + "\r\n"
+	}
+	tests := []struct {
+		name, raw string
+		methods   []string
+		fast      bool // answered by the front itself
+	}{
+		{"repomd", get("/repos/acn/repodata/repomd.xml"), []string{"GET"}, true},
+		{"repomd HEAD", strings.Replace(get("/repos/acn/repodata/repomd.xml"), "GET", "HEAD", 1), []string{"HEAD"}, true},
+		{"repomd etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: "+tag), []string{"GET"}, true},
+		{"repomd etag *", get("/repos/acn/repodata/repomd.xml", "If-None-Match: *"), []string{"GET"}, true},
+		{"repomd other etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"1-2\""), []string{"GET"}, true},
+		{"repomd not modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+future), []string{"GET"}, true},
+		{"repomd modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+past), []string{"GET"}, true},
+		{"repomd bad date", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: yesterday"), []string{"GET"}, true},
+		{"big repomd", get("/repos/big/repodata/repomd.xml"), []string{"GET"}, true},
+		{"package", get("/repos/acn/hello-1.0-1.noarch.rpm", "User-Agent: libdnf (Debian)", "Accept: */*"), []string{"GET"}, true},
+		{"package HEAD", strings.Replace(get("/repos/acn/hello-1.0-1.noarch.rpm"), "GET", "HEAD", 1), []string{"HEAD"}, true},
+		{"metadata", get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
+		{"close", get("/repos/acn/repodata/abc-primary.xml.gz", "Connection: close"), []string{"GET"}, true},
+		{"keep-alive, odd case and space", get("/repos/acn/repodata/repomd.xml", "connection:\tKeep-Alive  ", "x-y:"), []string{"GET"}, true},
+		{"pipelined", get("/repos/acn/repodata/repomd.xml") + get("/repos/acn/hello-1.0-1.noarch.rpm") +
+			get("/repos/acn/repodata/repomd.xml", "Range: bytes=0-9") + get("/repos/acn/repodata/abc-primary.xml.gz"),
+			[]string{"GET", "GET", "GET", "GET"}, true},
+		// What the front hands to net/http.
+		{"range", get("/repos/acn/hello-1.0-1.noarch.rpm", "Range: bytes=100-199"), []string{"GET"}, false},
+		{"conditional package", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: \"x\""), []string{"GET"}, false},
+		{"weak etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: W/"+tag), []string{"GET"}, false},
+		{"two etags", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"a\", "+tag), []string{"GET"}, false},
+		{"missing", get("/repos/acn/nope.rpm"), []string{"GET"}, false},
+		{"directory", get("/repos/acn/sub.rpm"), []string{"GET"}, false},
+		{"hidden", get("/repos/acn/.acn/index-cache"), []string{"GET"}, false},
+		{"dot dot", get("/repos/acn/../state.json"), []string{"GET"}, false},
+		{"escaped", get("/repos/acn/%2e%2e/state.json"), []string{"GET"}, false},
+		{"query", get("/repos/acn/repodata/repomd.xml?x=1"), []string{"GET"}, false},
+		{"no repo", get("/repos/nope/repodata/repomd.xml"), []string{"GET"}, false},
+		{".repo file", get("/repos/acn.repo"), []string{"GET"}, false},
+		{"healthz", get("/healthz"), []string{"GET"}, false},
+		{"no host", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\n\r\n", []string{"GET"}, false},
+		{"two hosts", get("/repos/acn/repodata/repomd.xml", "Host: b"), []string{"GET"}, false},
+		{"bad host", get("/repos/acn/repodata/repomd.xml", "Host: a b"), []string{"GET"}, false},
+		{"HTTP/1.0", "GET /repos/acn/repodata/repomd.xml HTTP/1.0\r\n\r\n", []string{"GET"}, false},
+		{"space before colon", get("/repos/acn/repodata/repomd.xml", "Accept : */*"), []string{"GET"}, false},
+		{"folded", get("/repos/acn/repodata/repomd.xml", "Accept: a", " b"), []string{"GET"}, false},
+		{"body", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, false},
+		{"POST", "POST /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", []string{"POST"}, false},
+		{"fast then handed", get("/repos/acn/repodata/repomd.xml") + get("/repos/acn/nope.rpm") + get("/repos/acn/repodata/repomd.xml"),
+			[]string{"GET", "GET", "GET"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := p.s.metrics.requests[200].Load() + p.s.metrics.requests[304].Load()
+			want := exchange(t, p.plain, tt.raw, tt.methods...)
+			afterPlain := p.s.metrics.requests[200].Load() + p.s.metrics.requests[304].Load()
+			got := exchange(t, p.front, tt.raw, tt.methods...)
+			for i := range want {
+				w, g := dateLine.ReplaceAllString(want[i], anyDate), dateLine.ReplaceAllString(got[i], anyDate)
+				if w != g {
+					t.Errorf("response %d differs\nnet/http: %.400q\nfront:    %.400q", i+1, w, g)
+				}
+			}
+			// Both paths count their answers for /metrics.
+			after := p.s.metrics.requests[200].Load() + p.s.metrics.requests[304].Load()
+			if after-afterPlain != afterPlain-before {
+				t.Errorf("the front counted %d answers, net/http %d", after-afterPlain, afterPlain-before)
+			}
+		})
+	}
+}
+
+// TestFrontSlowClient sends a request a byte at a time, as a slow link
+// might deliver it.
+func TestFrontSlowClient(t *testing.T) {
+	p := newFrontPair(t)
+	c, err := net.Dial("tcp", p.front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	raw := "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\r\n"
+	for i := range raw {
+		c.Write([]byte{raw[i]})
+		time.Sleep(time.Millisecond)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+}
+
+// TestFrontShutdown: at shutdown a connection waiting for its next request
+// is closed, and a download in flight completes.
+func TestFrontShutdown(t *testing.T) {
+	p := newFrontPair(t)
+	// The pair's front is shut down by its cleanup; this test makes its own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFront(p.s, ln)
+	go f.serve()
+	// Larger than the socket buffers, so that it is still being sent.
+	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
+	if err := os.WriteFile(big, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	exchangeOn := func(c net.Conn, file string) *http.Response {
+		io.WriteString(c, "GET /repos/acn/"+file+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := exchangeOn(idle, "hello-1.0-1.noarch.rpm")
+	io.Copy(io.Discard, resp.Body)
+
+	busy, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	// A small receive buffer keeps most of the file in flight.
+	busy.(*net.TCPConn).SetReadBuffer(64 << 10)
+	resp = exchangeOn(busy, "big-1-1.noarch.rpm")
+	first := make([]byte, 1000)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		f.shutdown(ctx)
+		close(done)
+	}()
+	idle.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection at shutdown: read %d, %v; want EOF", n, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-done:
+		t.Error("shutdown did not wait for the download in flight")
+	default:
+	}
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || int64(len(first)+len(rest)) != resp.ContentLength {
+		t.Errorf("download cut by shutdown: %v, %d of %d bytes", err, len(first)+len(rest), resp.ContentLength)
+	}
+	<-done
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("still accepting after shutdown")
+	}
+}
