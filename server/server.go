@@ -313,9 +313,10 @@ func (s *Server) Build(ctx context.Context, ref string) (*Job, error) {
 	name, version, _ := specs.PackageTag(ref)
 	s.st.mu.Lock()
 	j := s.newJobLocked(ref, snap.Commit.String(), name, version, true)
+	queued := *j // the caller's copy: a worker may change j from now on
 	s.st.mu.Unlock()
 	s.jobs.push(j)
-	return j, nil
+	return &queued, nil
 }
 
 func (s *Server) setJob(j *Job, f func(*Job)) {
