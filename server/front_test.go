@@ -21,6 +21,7 @@ import (
 type frontPair struct {
 	front, plain string // host:port
 	s            *Server
+	fr           *front
 }
 
 func newFrontPair(t *testing.T) *frontPair {
@@ -60,7 +61,7 @@ func newFrontPair(t *testing.T) *frontPair {
 		fr.shutdown(ctx)
 		srv.Shutdown(ctx)
 	})
-	return &frontPair{front: ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s}
+	return &frontPair{front: ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s, fr: fr}
 }
 
 // exchange writes raw to addr on one connection and reads the responses to
@@ -113,54 +114,58 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 	tests := []struct {
 		name, raw string
 		methods   []string
-		fast      bool // answered by the front itself
+		handed    bool // the front gives the connection to net/http
 	}{
-		{"repomd", get("/repos/acn/repodata/repomd.xml"), []string{"GET"}, true},
-		{"repomd HEAD", strings.Replace(get("/repos/acn/repodata/repomd.xml"), "GET", "HEAD", 1), []string{"HEAD"}, true},
-		{"repomd etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: "+tag), []string{"GET"}, true},
-		{"repomd etag *", get("/repos/acn/repodata/repomd.xml", "If-None-Match: *"), []string{"GET"}, true},
-		{"repomd other etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"1-2\""), []string{"GET"}, true},
-		{"repomd not modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+future), []string{"GET"}, true},
-		{"repomd modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+past), []string{"GET"}, true},
-		{"repomd bad date", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: yesterday"), []string{"GET"}, true},
-		{"big repomd", get("/repos/big/repodata/repomd.xml"), []string{"GET"}, true},
-		{"package", get("/repos/acn/hello-1.0-1.noarch.rpm", "User-Agent: libdnf (Debian)", "Accept: */*"), []string{"GET"}, true},
-		{"package HEAD", strings.Replace(get("/repos/acn/hello-1.0-1.noarch.rpm"), "GET", "HEAD", 1), []string{"HEAD"}, true},
-		{"metadata", get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
-		{"close", get("/repos/acn/repodata/abc-primary.xml.gz", "Connection: close"), []string{"GET"}, true},
-		{"keep-alive, odd case and space", get("/repos/acn/repodata/repomd.xml", "connection:\tKeep-Alive  ", "x-y:"), []string{"GET"}, true},
+		{"repomd", get("/repos/acn/repodata/repomd.xml"), []string{"GET"}, false},
+		{"repomd HEAD", strings.Replace(get("/repos/acn/repodata/repomd.xml"), "GET", "HEAD", 1), []string{"HEAD"}, false},
+		{"repomd etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: "+tag), []string{"GET"}, false},
+		{"repomd etag *", get("/repos/acn/repodata/repomd.xml", "If-None-Match: *"), []string{"GET"}, false},
+		{"repomd other etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"1-2\""), []string{"GET"}, false},
+		{"repomd not modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+future), []string{"GET"}, false},
+		{"repomd modified", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: "+past), []string{"GET"}, false},
+		{"repomd bad date", get("/repos/acn/repodata/repomd.xml", "If-Modified-Since: yesterday"), []string{"GET"}, false},
+		{"big repomd", get("/repos/big/repodata/repomd.xml"), []string{"GET"}, false},
+		{"package", get("/repos/acn/hello-1.0-1.noarch.rpm", "User-Agent: libdnf (Debian)", "Accept: */*"), []string{"GET"}, false},
+		{"package HEAD", strings.Replace(get("/repos/acn/hello-1.0-1.noarch.rpm"), "GET", "HEAD", 1), []string{"HEAD"}, false},
+		{"metadata", get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, false},
+		{"close", get("/repos/acn/repodata/abc-primary.xml.gz", "Connection: close"), []string{"GET"}, false},
+		{"keep-alive, odd case and space", get("/repos/acn/repodata/repomd.xml", "connection:\tKeep-Alive  ", "x-y:"), []string{"GET"}, false},
 		{"pipelined", get("/repos/acn/repodata/repomd.xml") + get("/repos/acn/hello-1.0-1.noarch.rpm") +
 			get("/repos/acn/repodata/repomd.xml", "Range: bytes=0-9") + get("/repos/acn/repodata/abc-primary.xml.gz"),
 			[]string{"GET", "GET", "GET", "GET"}, true},
 		// What the front hands to net/http.
-		{"range", get("/repos/acn/hello-1.0-1.noarch.rpm", "Range: bytes=100-199"), []string{"GET"}, false},
-		{"conditional package", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: \"x\""), []string{"GET"}, false},
-		{"weak etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: W/"+tag), []string{"GET"}, false},
-		{"two etags", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"a\", "+tag), []string{"GET"}, false},
-		{"missing", get("/repos/acn/nope.rpm"), []string{"GET"}, false},
-		{"directory", get("/repos/acn/sub.rpm"), []string{"GET"}, false},
-		{"hidden", get("/repos/acn/.acn/index-cache"), []string{"GET"}, false},
-		{"dot dot", get("/repos/acn/../state.json"), []string{"GET"}, false},
-		{"escaped", get("/repos/acn/%2e%2e/state.json"), []string{"GET"}, false},
-		{"query", get("/repos/acn/repodata/repomd.xml?x=1"), []string{"GET"}, false},
-		{"no repo", get("/repos/nope/repodata/repomd.xml"), []string{"GET"}, false},
-		{".repo file", get("/repos/acn.repo"), []string{"GET"}, false},
-		{"healthz", get("/healthz"), []string{"GET"}, false},
-		{"no host", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\n\r\n", []string{"GET"}, false},
-		{"two hosts", get("/repos/acn/repodata/repomd.xml", "Host: b"), []string{"GET"}, false},
-		{"bad host", get("/repos/acn/repodata/repomd.xml", "Host: a b"), []string{"GET"}, false},
-		{"HTTP/1.0", "GET /repos/acn/repodata/repomd.xml HTTP/1.0\r\n\r\n", []string{"GET"}, false},
-		{"space before colon", get("/repos/acn/repodata/repomd.xml", "Accept : */*"), []string{"GET"}, false},
-		{"folded", get("/repos/acn/repodata/repomd.xml", "Accept: a", " b"), []string{"GET"}, false},
-		{"body", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, false},
-		{"POST", "POST /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", []string{"POST"}, false},
+		{"range", get("/repos/acn/hello-1.0-1.noarch.rpm", "Range: bytes=100-199"), []string{"GET"}, true},
+		{"conditional package", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: \"x\""), []string{"GET"}, true},
+		{"weak etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: W/"+tag), []string{"GET"}, true},
+		{"two etags", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"a\", "+tag), []string{"GET"}, true},
+		{"missing", get("/repos/acn/nope.rpm"), []string{"GET"}, true},
+		{"directory", get("/repos/acn/sub.rpm"), []string{"GET"}, true},
+		{"hidden", get("/repos/acn/.acn/index-cache"), []string{"GET"}, true},
+		{"dot dot", get("/repos/acn/../state.json"), []string{"GET"}, true},
+		{"escaped", get("/repos/acn/%2e%2e/state.json"), []string{"GET"}, true},
+		{"query", get("/repos/acn/repodata/repomd.xml?x=1"), []string{"GET"}, true},
+		{"no repo", get("/repos/nope/repodata/repomd.xml"), []string{"GET"}, true},
+		{".repo file", get("/repos/acn.repo"), []string{"GET"}, true},
+		{"healthz", get("/healthz"), []string{"GET"}, true},
+		{"no host", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\n\r\n", []string{"GET"}, true},
+		{"two hosts", get("/repos/acn/repodata/repomd.xml", "Host: b"), []string{"GET"}, true},
+		{"bad host", get("/repos/acn/repodata/repomd.xml", "Host: a b"), []string{"GET"}, true},
+		{"HTTP/1.0", "GET /repos/acn/repodata/repomd.xml HTTP/1.0\r\n\r\n", []string{"GET"}, true},
+		{"space before colon", get("/repos/acn/repodata/repomd.xml", "Accept : */*"), []string{"GET"}, true},
+		{"folded", get("/repos/acn/repodata/repomd.xml", "Accept: a", " b"), []string{"GET"}, true},
+		{"body", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, true},
+		{"POST", "POST /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", []string{"POST"}, true},
 		{"fast then handed", get("/repos/acn/repodata/repomd.xml") + get("/repos/acn/nope.rpm") + get("/repos/acn/repodata/repomd.xml"),
 			[]string{"GET", "GET", "GET"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := exchange(t, p.plain, tt.raw, tt.methods...)
+			before := p.fr.handoffs.Load()
 			got := exchange(t, p.front, tt.raw, tt.methods...)
+			if handed := p.fr.handoffs.Load() > before; handed != tt.handed {
+				t.Errorf("handed to net/http: %v, want %v", handed, tt.handed)
+			}
 			for i := range want {
 				w, g := dateLine.ReplaceAllString(want[i], anyDate), dateLine.ReplaceAllString(got[i], anyDate)
 				if w != g {
