@@ -8,6 +8,9 @@
 // health and Prometheus metrics. A failed build keeps its log and changes
 // nothing published; the server keeps serving throughout.
 //
+// Plain downloads of repository files are read and answered by a small
+// HTTP/1.1 front (front.go); every other request is net/http's.
+//
 // A Server owns its own http.ServeMux and uses no globals; several can run
 // in one process. Its methods are safe for concurrent use.
 package server
