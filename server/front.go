@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,6 +38,11 @@ type front struct {
 	conns map[*frontConn]struct{}
 	wg    sync.WaitGroup
 
+	// Which file each repomd.xml path names, so that the hottest request
+	// skips path cleaning.
+	mdMu sync.RWMutex
+	md   map[string]string
+
 	idleTimeout   time.Duration // between requests on a connection
 	headerTimeout time.Duration // from a request's first byte to its last
 	sendTimeout   time.Duration // without progress while sending a response
@@ -50,7 +54,7 @@ const (
 )
 
 func newFront(s *Server, ln net.Listener) *front {
-	return &front{s: s, ln: ln, conns: map[*frontConn]struct{}{},
+	return &front{s: s, ln: ln, conns: map[*frontConn]struct{}{}, md: map[string]string{},
 		http:        &chanListener{addr: ln.Addr(), c: make(chan net.Conn), done: make(chan struct{})},
 		idleTimeout: 2 * time.Minute, headerTimeout: 10 * time.Second, sendTimeout: time.Minute}
 }
@@ -133,6 +137,11 @@ type frontConn struct {
 	c   *net.TCPConn
 	out []byte // response head
 
+	// When the read deadline was last set for waiting between requests,
+	// and when the write deadline was last set: a deadline set within the
+	// last second is left alone, which saves a timer update per request.
+	idleSet, writeSet time.Time
+
 	mu   sync.Mutex
 	busy bool // between a request's last byte and its response's
 }
@@ -153,7 +162,7 @@ func (fc *frontConn) serve() {
 	for {
 		end := bytes.Index(buf, crlfcrlf) + 4
 		if end < 4 {
-			if !fc.wait(f.idleTimeout) {
+			if !fc.wait(true) {
 				return
 			}
 			for end < 4 {
@@ -171,7 +180,7 @@ func (fc *frontConn) serve() {
 				}
 				if i := bytes.Index(buf[from:], crlfcrlf); i >= 0 {
 					end = from + i + 4
-				} else if first && n > 0 && !fc.wait(f.headerTimeout) {
+				} else if first && n > 0 && !fc.wait(false) {
 					return
 				}
 			}
@@ -200,26 +209,43 @@ func (fc *frontConn) serve() {
 	}
 }
 
-// wait sets the deadline for the next read, unless the front is shutting
-// down.
-func (fc *frontConn) wait(d time.Duration) bool {
+// wait sets the deadline for the next read: the idle timeout for a new
+// request, or the header timeout for the rest of one. It says false if
+// the front is shutting down.
+func (fc *frontConn) wait(idle bool) bool {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
 	if fc.f.closing.Load() {
 		return false
 	}
-	fc.c.SetReadDeadline(time.Now().Add(d))
+	now := time.Now()
+	switch {
+	case !idle:
+		fc.c.SetReadDeadline(now.Add(fc.f.headerTimeout))
+		fc.idleSet = time.Time{}
+	case now.Sub(fc.idleSet) > time.Second:
+		fc.c.SetReadDeadline(now.Add(fc.f.idleTimeout))
+		fc.idleSet = now
+	}
 	return true
+}
+
+// writing sets the deadline for the progress of a write.
+func (fc *frontConn) writing() {
+	if now := time.Now(); now.Sub(fc.writeSet) > time.Second {
+		fc.c.SetWriteDeadline(now.Add(fc.f.sendTimeout))
+		fc.writeSet = now
+	}
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
 
 // head is a request the front can answer.
 type head struct {
-	get       bool   // or HEAD
-	repo, rel string // /repos/<repo>/<rel>
-	close     bool   // Connection: close
-	inm, ims  string // If-None-Match, If-Modified-Since
+	get      bool   // or HEAD
+	path     []byte // <repo>/<file> in /repos/<repo>/<file>
+	close    bool   // Connection: close
+	inm, ims string // If-None-Match, If-Modified-Since
 }
 
 // parseHead reads a request head (ending in an empty line) in the subset
@@ -247,11 +273,10 @@ func parseHead(b []byte) (head, bool) {
 			return h, false
 		}
 	}
-	repo, rel, ok := bytes.Cut(p, []byte("/"))
-	if !ok || len(repo) == 0 {
+	if i := bytes.IndexByte(p, '/'); i <= 0 {
 		return h, false
 	}
-	h.repo, h.rel = string(repo), string(rel)
+	h.path = p
 	hosts := 0
 	for {
 		line, rest, _ = bytes.Cut(rest, crlf)
@@ -340,19 +365,31 @@ func init() {
 // respond answers h and says true, or says false having written nothing
 // when the request is one for net/http.
 func (fc *frontConn) respond(h *head) (bool, error) {
-	s := fc.f.s
-	if s.repoConfig(h.repo) == nil {
-		return false, nil
-	}
-	file, clean, ok := s.repoPath(h.repo, h.rel)
-	if !ok {
-		return false, nil
-	}
-	if path.Base(clean) == "repomd.xml" {
+	f := fc.f
+	s := f.s
+	if bytes.HasSuffix(h.path, []byte("/repomd.xml")) {
+		f.mdMu.RLock()
+		file, ok := f.md[string(h.path)]
+		f.mdMu.RUnlock()
+		if !ok {
+			if file, ok = f.resolve(h.path); !ok {
+				return false, nil
+			}
+			f.mdMu.Lock()
+			if len(f.md) < 1000 {
+				f.md[string(h.path)] = file
+			}
+			f.mdMu.Unlock()
+		}
 		if c, err := s.small.get(file); err == nil {
 			return true, fc.small(h, c)
 		}
 	}
+	file, ok := f.resolve(h.path)
+	if !ok {
+		return false, nil
+	}
+	clean := string(h.path[bytes.IndexByte(h.path, '/')+1:])
 	if h.inm != "" || h.ims != "" {
 		return false, nil
 	}
@@ -366,13 +403,23 @@ func (fc *frontConn) respond(h *head) (bool, error) {
 		return false, nil
 	}
 	mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
-	b := fc.head(h, "200 OK", contentType(clean), cacheControl(clean), etag(st.Size, mtime), mtime,
-		strconv.FormatInt(st.Size, 10))
+	b := fc.head(h, "200 OK", contentType(clean), cacheControl(clean), etag(st.Size, mtime),
+		mtime.UTC().Format(http.TimeFormat), strconv.FormatInt(st.Size, 10))
 	s.metrics.requests[http.StatusOK].Add(1)
 	if !h.get {
 		return true, fc.write(b)
 	}
 	return true, fc.sendfile(b, fd, st.Size)
+}
+
+// resolve says which file p (<repo>/<file>) names, if any.
+func (f *front) resolve(p []byte) (string, bool) {
+	repo, rel, _ := bytes.Cut(p, []byte("/"))
+	if f.s.repoConfig(string(repo)) == nil {
+		return "", false
+	}
+	file, _, ok := f.s.repoPath(string(repo), string(rel))
+	return file, ok
 }
 
 // small answers from a file held in memory, with 304 for a matching
@@ -390,9 +437,9 @@ func (fc *frontConn) small(h *head, c *smallFile) error {
 	}
 	fc.f.s.metrics.requests[code].Add(1)
 	if code == http.StatusNotModified {
-		return fc.write(fc.head(h, "304 Not Modified", "", revalidate[0], c.etag[0], c.mtime, ""))
+		return fc.write(fc.head(h, "304 Not Modified", "", revalidate[0], c.etag[0], c.lastModified[0], ""))
 	}
-	b := fc.head(h, "200 OK", xmlType[0], revalidate[0], c.etag[0], c.mtime, c.length[0])
+	b := fc.head(h, "200 OK", xmlType[0], revalidate[0], c.etag[0], c.lastModified[0], c.length[0])
 	if !h.get {
 		return fc.write(b)
 	}
@@ -400,7 +447,7 @@ func (fc *frontConn) small(h *head, c *smallFile) error {
 		fc.out = append(b, c.data...)
 		return fc.write(fc.out)
 	}
-	fc.c.SetWriteDeadline(time.Now().Add(fc.f.sendTimeout))
+	fc.writing()
 	bufs := net.Buffers{b, c.data}
 	_, err := bufs.WriteTo(fc.c)
 	return err
@@ -408,7 +455,7 @@ func (fc *frontConn) small(h *head, c *smallFile) error {
 
 // head writes a response head with the headers net/http would write, in
 // its order; length "" for none.
-func (fc *frontConn) head(h *head, status, ctype, cache, tag string, mtime time.Time, length string) []byte {
+func (fc *frontConn) head(h *head, status, ctype, cache, tag, modified, length string) []byte {
 	b := append(fc.out[:0], "HTTP/1.1 "...)
 	b = append(b, status...)
 	b = append(b, "\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
@@ -424,7 +471,7 @@ func (fc *frontConn) head(h *head, status, ctype, cache, tag string, mtime time.
 	b = append(b, "\r\nEtag: "...)
 	b = append(b, tag...)
 	b = append(b, "\r\nLast-Modified: "...)
-	b = mtime.UTC().AppendFormat(b, http.TimeFormat)
+	b = append(b, modified...)
 	b = append(b, "\r\nDate: "...)
 	b = appendDate(b)
 	if h.close {
@@ -436,7 +483,7 @@ func (fc *frontConn) head(h *head, status, ctype, cache, tag string, mtime time.
 }
 
 func (fc *frontConn) write(b []byte) error {
-	fc.c.SetWriteDeadline(time.Now().Add(fc.f.sendTimeout))
+	fc.writing()
 	_, err := fc.c.Write(b)
 	return err
 }
@@ -451,7 +498,7 @@ func (fc *frontConn) sendfile(head []byte, fd int, size int64) error {
 	}
 	var off int64
 	for {
-		fc.c.SetWriteDeadline(time.Now().Add(fc.f.sendTimeout))
+		fc.writing()
 		progress := false
 		var serr error
 		err := rc.Write(func(s uintptr) bool {

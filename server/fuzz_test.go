@@ -83,7 +83,7 @@ func FuzzParseHead(f *testing.F) {
 		if h.get {
 			method = http.MethodGet
 		}
-		if r.Method != method || r.URL.Path != "/repos/"+h.repo+"/"+h.rel || r.URL.RawPath != "" ||
+		if r.Method != method || r.URL.Path != "/repos/"+string(h.path) || r.URL.RawPath != "" ||
 			r.URL.RawQuery != "" || r.ProtoMinor != 1 || r.Close != h.close ||
 			r.Header.Get("If-None-Match") != h.inm || r.Header.Get("If-Modified-Since") != h.ims ||
 			r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
