@@ -284,3 +284,63 @@ func TestFrontShutdown(t *testing.T) {
 		t.Error("still accepting after shutdown")
 	}
 }
+
+// TestFrontTimeouts: a connection idle between requests, a request head
+// that stops halfway, and a client that stops reading a download are all
+// closed by the front.
+func TestFrontTimeouts(t *testing.T) {
+	p := newFrontPair(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFront(p.s, ln)
+	f.idleTimeout, f.headerTimeout, f.sendTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	go f.serve()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		f.shutdown(ctx)
+	})
+	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
+	if err := os.WriteFile(big, make([]byte, 16<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c
+	}
+	closed := func(name string, c net.Conn) {
+		t.Helper()
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Errorf("%s: %v, want the server to close the connection", name, err)
+		}
+	}
+
+	idle := dial()
+	io.WriteString(idle, "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp.Body.Close()
+	closed("idle", idle)
+
+	half := dial()
+	io.WriteString(half, "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHo")
+	closed("half a request", half)
+
+	stalled := dial()
+	stalled.(*net.TCPConn).SetReadBuffer(64 << 10)
+	io.WriteString(stalled, "GET /repos/acn/big-1-1.noarch.rpm HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(time.Second) // not reading: the server's sends stall
+	n, err := io.Copy(io.Discard, stalled)
+	if err != nil || n >= 16<<20 {
+		t.Errorf("stalled download: %d bytes, %v; want the server to give up", n, err)
+	}
+}
