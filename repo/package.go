@@ -88,7 +88,7 @@ const maxHeaderBytes = 32 << 20
 // header holds. The rpm library allocates what an entry claims before it
 // checks it, so a crafted file could otherwise make the process allocate
 // gigabytes and die; this keeps a bad file a reported error.
-func checkHeaders(f *os.File, size int64) error {
+func checkHeaders(f io.ReaderAt, size int64) error {
 	off := int64(96)
 	for h := range 2 {
 		var intro [16]byte
@@ -135,6 +135,20 @@ func checkHeaders(f *os.File, size int64) error {
 		}
 	}
 	return nil
+}
+
+// peekAt reads from the start of a file already in memory (b), and from
+// the file beyond it.
+type peekAt struct {
+	b []byte
+	f io.ReaderAt
+}
+
+func (p peekAt) ReadAt(b []byte, off int64) (int, error) {
+	if off >= 0 && off+int64(len(b)) <= int64(len(p.b)) {
+		return copy(b, p.b[off:]), nil
+	}
+	return p.f.ReadAt(b, off)
 }
 
 // fullReader makes every Read fill its buffer (or fail): the rpm library
@@ -185,9 +199,6 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHeaders(f, fi.Size()); err != nil {
-		return nil, err
-	}
 	bufs := readBufs.Get().(*readBuf)
 	defer readBufs.Put(bufs)
 	// Header reads go through a small buffer whose every byte is hashed
@@ -196,6 +207,12 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	br := bufs.br
 	br.Reset(io.TeeReader(f, h))
 	defer br.Reset(nil)
+	// The headers are checked in that buffer (it holds them whole in most
+	// packages), without reads of their own.
+	head, _ := br.Peek(br.Size())
+	if err := checkHeaders(peekAt{head, f}, fi.Size()); err != nil {
+		return nil, err
+	}
 	defer func() {
 		// The rpm library indexes header data it has not checked; a
 		// crafted header must be a reported error, not a crash.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -41,6 +43,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		content   stringList
 		logLevel  = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat = fs.String("log-format", "text", "log format: text or json")
+		cpuProf   = fs.String("cpuprofile", "", "write a CPU profile to `file` (for debugging)")
 	)
 	fs.BoolVar(&o.Update, "update", false, "reuse what the last run read from files that did not change")
 	fs.IntVar(&o.Workers, "workers", 0, "packages read at once (default: number of CPUs)")
@@ -88,8 +91,13 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	// stay well under 64 MiB.
 	debug.SetGCPercent(400)
 	debug.SetMemoryLimit(48 << 20)
+	stopProfile, err := cpuProfile(*cpuProf)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	res, err := repo.Index(ctx, dir, o)
+	stopProfile()
 	if pb != nil {
 		pb.clear()
 	}
@@ -123,4 +131,21 @@ func parseWithArg(e *env, fs *flag.FlagSet, args []string, name string) (string,
 		return "", errUsage{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return arg, nil
+}
+
+// cpuProfile starts a CPU profile written to path, if path is set, and
+// returns what stops it.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"time"
 
 	embedded "github.com/acn-project/acn"
@@ -90,17 +88,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *cpuProf != "" {
-		f, err := os.Create(*cpuProf)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*cpuProf)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	err = srv.Run(ctx, ln)
 	log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
