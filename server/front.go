@@ -600,6 +600,15 @@ func (c *handedConn) Read(b []byte) (int, error) {
 	return c.Conn.Read(b)
 }
 
+// CloseWrite lets net/http half-close the connection before it closes it,
+// so that a client's unread request does not reset the response.
+func (c *handedConn) CloseWrite() error {
+	if c.tc != nil {
+		return c.tc.CloseWrite()
+	}
+	return nil
+}
+
 // ReadFrom keeps net/http's sendfile path.
 func (c *handedConn) ReadFrom(r io.Reader) (int64, error) {
 	if c.tc != nil {
