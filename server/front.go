@@ -162,7 +162,7 @@ func (fc *frontConn) serve() {
 	for {
 		end := bytes.Index(buf, crlfcrlf) + 4
 		if end < 4 {
-			if !fc.wait(true) {
+			if !fc.wait(len(buf) == 0) {
 				return
 			}
 			for end < 4 {
