@@ -396,7 +396,7 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 // results to done in file order, holding at most a bounded window of
 // results in memory.
 func each(ctx context.Context, files []rpmFile, n int, skip func(rpmFile) bool, work func(rpmFile) result, done func(int, result) error) error {
-	window := 4 * n
+	window := 16 * n // enough that one large package does not stall the other workers
 	slots := make([]chan result, len(files))
 	for i := range slots {
 		slots[i] = make(chan result, 1)
