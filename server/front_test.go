@@ -47,11 +47,23 @@ func newFrontPair(t *testing.T) *frontPair {
 
 	plain := httptest.NewServer(s.Handler())
 	t.Cleanup(plain.Close)
+	fr := startFront(t, s, nil)
+	return &frontPair{front: fr.ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s, fr: fr}
+}
+
+// startFront serves s through a front (and net/http behind it) on a
+// loopback port until the test ends; configure, if set, adjusts the front
+// before it starts.
+func startFront(t *testing.T, s *Server, configure func(*front)) *front {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fr := newFront(s, ln)
+	if configure != nil {
+		configure(fr)
+	}
 	srv := &http.Server{Handler: s.Handler()}
 	go srv.Serve(fr.http)
 	go fr.serve()
@@ -61,7 +73,7 @@ func newFrontPair(t *testing.T) *frontPair {
 		fr.shutdown(ctx)
 		srv.Shutdown(ctx)
 	})
-	return &frontPair{front: ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s, fr: fr}
+	return fr
 }
 
 // exchange writes raw to addr on one connection and reads the responses to
@@ -219,12 +231,8 @@ func TestFrontSlowClient(t *testing.T) {
 func TestFrontShutdown(t *testing.T) {
 	p := newFrontPair(t)
 	// The pair's front is shut down by its cleanup; this test makes its own.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFront(p.s, ln)
-	go f.serve()
+	f := startFront(t, p.s, nil)
+	ln := f.ln
 	// Larger than the socket buffers, so that it is still being sent.
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
 	if err := os.WriteFile(big, make([]byte, 16<<20), 0o644); err != nil {
@@ -290,18 +298,10 @@ func TestFrontShutdown(t *testing.T) {
 // closed by the front.
 func TestFrontTimeouts(t *testing.T) {
 	p := newFrontPair(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFront(p.s, ln)
-	f.idleTimeout, f.headerTimeout, f.sendTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	go f.serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		f.shutdown(ctx)
+	f := startFront(t, p.s, func(f *front) {
+		f.idleTimeout, f.headerTimeout, f.sendTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 	})
+	ln := f.ln
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
 	if err := os.WriteFile(big, make([]byte, 16<<20), 0o644); err != nil {
 		t.Fatal(err)
