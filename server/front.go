@@ -28,11 +28,10 @@ import (
 // its life. So net/http decides every error and every unusual case, and
 // the front cannot accept a request that net/http would refuse.
 type front struct {
-	s        *Server
-	ln       net.Listener
-	http     *chanListener // where connections are handed to net/http
-	handoffs atomic.Int64
-	closing  atomic.Bool
+	s       *Server
+	ln      net.Listener
+	http    *chanListener // where connections are handed to net/http
+	closing atomic.Bool
 
 	mu    sync.Mutex
 	conns map[*frontConn]struct{}
@@ -123,7 +122,7 @@ func (f *front) shutdown(ctx context.Context) {
 
 // handoff gives c to net/http, which reads pre before the rest of c.
 func (f *front) handoff(c net.Conn, tc *net.TCPConn, pre []byte) {
-	f.handoffs.Add(1)
+	f.s.metrics.handoffs.Add(1)
 	hc := &handedConn{Conn: c, tc: tc, pre: pre}
 	select {
 	case f.http.c <- hc:

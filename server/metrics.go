@@ -21,6 +21,7 @@ type metrics struct {
 	pubCount   int64
 	packages   map[string]int
 	requests   [600]atomic.Int64 // by status code
+	handoffs   atomic.Int64      // connections the front gave to net/http
 }
 
 func newMetrics() *metrics {
@@ -129,4 +130,7 @@ func (m *metrics) write(w io.Writer) {
 			fmt.Fprintf(w, "acn_http_requests_total{code=\"%d\"} %d\n", c, n)
 		}
 	}
+	fmt.Fprintln(w, "# HELP acn_http_handoffs_total Connections the download front end handed to the general HTTP server.")
+	fmt.Fprintln(w, "# TYPE acn_http_handoffs_total counter")
+	fmt.Fprintf(w, "acn_http_handoffs_total %d\n", m.handoffs.Load())
 }
