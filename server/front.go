@@ -158,6 +158,7 @@ func (fc *frontConn) serve() {
 		f.wg.Done()
 	}()
 	buf := make([]byte, 0, headMax)
+	served := 0 // responses sent
 	for {
 		end := bytes.Index(buf, crlfcrlf) + 4
 		if end < 4 {
@@ -174,6 +175,14 @@ func (fc *frontConn) serve() {
 				from := max(len(buf)-3, 0)
 				first := len(buf) == 0
 				buf = buf[:len(buf)+n]
+				if err == io.EOF && len(buf) > 0 && (served == 0 || len(buf) >= 4) {
+					// Part of a request, then the client's end: net/http
+					// answers 400, except to under 4 bytes after a
+					// response, which it drops.
+					f.handoff(fc.c, fc.c, buf)
+					handed = true
+					return
+				}
 				if err != nil {
 					return // closed, reset, timed out or shut down
 				}
@@ -202,6 +211,7 @@ func (fc *frontConn) serve() {
 			return
 		}
 		buf = buf[:copy(buf, buf[end:])]
+		served++
 		fc.mu.Lock()
 		fc.busy = false
 		fc.mu.Unlock()

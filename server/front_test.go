@@ -23,7 +23,7 @@ type frontPair struct {
 	s            *Server
 }
 
-func newFrontPair(t *testing.T) *frontPair {
+func newFrontPair(t testing.TB) *frontPair {
 	t.Helper()
 	data := t.TempDir()
 	s, err := New(Config{Data: data, Git: GitConfig{URL: data}, Repos: []RepoConfig{{Name: "acn"}, {Name: "big"}}})
@@ -53,7 +53,7 @@ func newFrontPair(t *testing.T) *frontPair {
 // startFront serves s through a front (and net/http behind it) on a
 // loopback port until the test ends; configure, if set, adjusts the front
 // before it starts.
-func startFront(t *testing.T, s *Server, configure func(*front)) *front {
+func startFront(t testing.TB, s *Server, configure func(*front)) *front {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,12 +3,17 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // FuzzRepoPaths sends arbitrary paths to the server: nothing outside a
@@ -94,6 +99,45 @@ func FuzzParseHead(f *testing.F) {
 			if _, ok := r.Header[http.CanonicalHeaderKey(name)]; ok {
 				t.Fatalf("front accepts a request with %s: %q", name, b)
 			}
+		}
+	})
+}
+
+// FuzzFront sends the same bytes to the front and to net/http alone, then
+// closes its side, and wants the same bytes back (but for the date).
+func FuzzFront(f *testing.F) {
+	for _, seed := range []string{
+		"GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\r\n",
+		"HEAD /repos/acn/hello-1.0-1.noarch.rpm HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+		"GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\nGET /repos/acn/repodata/abc-primary.xml.gz HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\r\nGET /repos/acn/x HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n",
+		"GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\r\nGET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHo",
+	} {
+		f.Add([]byte(seed))
+	}
+	p := newFrontPair(f)
+	talk := func(t *testing.T, addr string, b []byte) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(b)
+		c.(*net.TCPConn).CloseWrite()
+		out, err := io.ReadAll(c)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("%q: %v", b, err)
+		}
+		return dateLine.ReplaceAllString(string(out), anyDate)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<14 {
+			return
+		}
+		want, got := talk(t, p.plain, b), talk(t, p.front, b)
+		if want != got {
+			t.Fatalf("sent %q\nnet/http: %.600q\nfront:    %.600q", b, want, got)
 		}
 	})
 }
