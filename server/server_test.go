@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,12 +36,13 @@ func helloSpec(version, text string) map[string]string {
 }
 
 type daemon struct {
-	t      *testing.T
-	s      *server.Server
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-	data   string
+	t       *testing.T
+	s       *server.Server
+	url     string
+	cancel  context.CancelFunc
+	done    chan error
+	data    string
+	metrics *http.Client
 }
 
 func start(t *testing.T, cfg server.Config) *daemon {
@@ -169,7 +172,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf(".repo file (%d):\n%s", code, repoFile)
 	}
 	os.WriteFile(filepath.Join(root, "repos.d", "acn.repo"), []byte(repoFile), 0o644)
+	handoffs := d.handoffs()
 	dnf(t, root, "install", "hello")
+	// Every request dnf makes is one the front answers itself.
+	if n := d.handoffs() - handoffs; n != 0 {
+		t.Errorf("dnf install: %d connections handed from the front to net/http", n)
+	}
 	if b, _ := os.ReadFile(filepath.Join(root, "root", "usr/share/hello/hello.txt")); string(b) != "hello 1.0\n" {
 		t.Fatalf("installed file: %q", b)
 	}
@@ -200,7 +208,11 @@ func TestEndToEnd(t *testing.T) {
 	if j := d.wait("hello/v1.2"); j.Status != server.Succeeded {
 		t.Fatalf("1.2: %+v", j)
 	}
+	handoffs = d.handoffs()
 	dnf(t, root, "upgrade", "--refresh")
+	if n := d.handoffs() - handoffs; n != 0 {
+		t.Errorf("dnf upgrade: %d connections handed from the front to net/http", n)
+	}
 	if b, _ := os.ReadFile(filepath.Join(root, "root", "usr/share/hello/hello.txt")); string(b) != "hello 1.2\n" {
 		t.Errorf("after dnf upgrade: %q", b)
 	}
@@ -226,6 +238,31 @@ func TestEndToEnd(t *testing.T) {
 	if n := len(d2.builds()); n != before {
 		t.Errorf("after a restart %d jobs, before %d", n, before)
 	}
+}
+
+// handoffs reads acn_http_handoffs_total, on one connection of its own
+// (handed to net/http at the first call, so reading costs none).
+func (d *daemon) handoffs() int {
+	d.t.Helper()
+	if d.metrics == nil {
+		d.metrics = &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+		if resp, err := d.metrics.Get(d.url + "/metrics"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	resp, err := d.metrics.Get(d.url + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^acn_http_handoffs_total (\d+)$`).FindSubmatch(b)
+	if m == nil {
+		d.t.Fatalf("no acn_http_handoffs_total in /metrics:\n%s", b)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 func (d *daemon) builds2(t *testing.T) []server.Job {
