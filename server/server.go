@@ -147,12 +147,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.log.Info("serving the embedded default specs", "git", loc)
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		// Every connection net/http serves comes from the front.
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if hc, ok := c.(*handedConn); ok && hc.tc != nil {
 				return context.WithValue(ctx, connKey{}, hc.tc)
-			}
-			if tc, ok := c.(*net.TCPConn); ok {
-				return context.WithValue(ctx, connKey{}, tc)
 			}
 			return ctx
 		}}
