@@ -123,6 +123,9 @@ func (f *front) shutdown(ctx context.Context) {
 // handoff gives c to net/http, which reads pre before the rest of c.
 func (f *front) handoff(c net.Conn, tc *net.TCPConn, pre []byte) {
 	f.s.metrics.handoffs.Add(1)
+	// net/http sets the deadlines it wants, but not before its first
+	// response: the front's must not linger into it.
+	c.SetDeadline(time.Time{})
 	hc := &handedConn{Conn: c, tc: tc, pre: pre}
 	select {
 	case f.http.c <- hc:

@@ -298,7 +298,7 @@ func TestFrontShutdown(t *testing.T) {
 func TestFrontTimeouts(t *testing.T) {
 	p := newFrontPair(t)
 	f := startFront(t, p.s, func(f *front) {
-		f.idleTimeout, f.headerTimeout, f.sendTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+		f.idleTimeout, f.headerTimeout, f.sendTimeout = time.Second, 200*time.Millisecond, 200*time.Millisecond
 	})
 	ln := f.ln
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
@@ -329,6 +329,22 @@ func TestFrontTimeouts(t *testing.T) {
 	}
 	resp.Body.Close()
 	closed("idle", idle)
+
+	// A connection handed to net/http carries none of the front's
+	// deadlines: net/http answers on it long after they passed.
+	later := dial()
+	br := bufio.NewReader(later)
+	for i, h := range []string{"", "Range: bytes=0-9\r\n"} {
+		if i == 1 {
+			time.Sleep(500 * time.Millisecond) // idle, but under the idle timeout
+		}
+		io.WriteString(later, "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n"+h+"\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode/100 != 2 {
+			t.Fatalf("request %d: %v %v", i+1, resp, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+	}
 
 	half := dial()
 	io.WriteString(half, "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHo")
