@@ -49,7 +49,7 @@ type front struct {
 
 const (
 	headMax   = 8 << 10  // a longer request head goes to net/http
-	inlineMax = 64 << 10 // a small file longer than this is written with writev
+	inlineMax = 16 << 10 // a file in memory longer than this is sent with writev, not copied
 )
 
 func newFront(s *Server, ln net.Listener) *front {
@@ -397,14 +397,14 @@ func (fc *frontConn) respond(h *head) (bool, error) {
 			return true, fc.small(h, c)
 		}
 	}
+	if h.inm != "" || h.ims != "" {
+		return false, nil // conditional requests for other files are rare
+	}
 	file, ok := f.resolve(h.path)
 	if !ok {
 		return false, nil
 	}
 	clean := string(h.path[bytes.IndexByte(h.path, '/')+1:])
-	if h.inm != "" || h.ims != "" {
-		return false, nil
-	}
 	fd, err := syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return false, nil
