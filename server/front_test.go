@@ -298,7 +298,7 @@ func TestFrontShutdown(t *testing.T) {
 func TestFrontTimeouts(t *testing.T) {
 	p := newFrontPair(t)
 	f := startFront(t, p.s, func(f *front) {
-		f.idleTimeout, f.headerTimeout, f.sendTimeout = time.Second, 200*time.Millisecond, 200*time.Millisecond
+		f.idleTimeout, f.headerTimeout, f.sendTimeout = 2*time.Second, 200*time.Millisecond, 200*time.Millisecond
 	})
 	ln := f.ln
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
@@ -336,7 +336,7 @@ func TestFrontTimeouts(t *testing.T) {
 	br := bufio.NewReader(later)
 	for i, h := range []string{"", "Range: bytes=0-9\r\n"} {
 		if i == 1 {
-			time.Sleep(500 * time.Millisecond) // idle, but under the idle timeout
+			time.Sleep(400 * time.Millisecond) // past the send timeout, under the idle timeout
 		}
 		io.WriteString(later, "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n"+h+"\r\n")
 		resp, err := http.ReadResponse(br, nil)
