@@ -2,13 +2,13 @@ package server
 
 import (
 	"embed"
-	"fmt"
 	"html/template"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -23,7 +23,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"bytes": humanBytes,
+	"bytes": humanize.Bytes,
 	"dep": func(d repo.Dep) string {
 		s := d.Name
 		if d.Flags != "" {
@@ -43,18 +43,6 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return s
 	},
 }).ParseFS(templateFS, "templates/*.html"))
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
 
 func (s *Server) webRoutes() {
 	s.mux.HandleFunc("GET /{$}", s.pageHome)

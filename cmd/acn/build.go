@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -141,7 +142,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			continue
 		}
 		built++
-		fmt.Fprintf(e.stdout, "%s\t%d files\t%s\t%s\n", res.Path, res.Files, humanBytes(res.Size), res.Duration.Round(time.Millisecond))
+		fmt.Fprintf(e.stdout, "%s\t%d files\t%s\t%s\n", res.Path, res.Files, humanize.Bytes(res.Size), res.Duration.Round(time.Millisecond))
 	}
 	if failed > 0 {
 		return fmt.Errorf("build failed: %d package(s) built, %d failed (see above)", built, failed)
@@ -156,16 +157,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acn-project/acn/internal/humanize"
 )
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -43,7 +45,7 @@ func (b *bar) update(done, total int64) {
 		frac = float64(done) / float64(total)
 	}
 	n := int(frac * width)
-	amount := humanBytes(done) + " / " + humanBytes(total)
+	amount := humanize.Bytes(done) + " / " + humanize.Bytes(total)
 	if b.count {
 		amount = fmt.Sprintf("%d / %d", done, total)
 	}
