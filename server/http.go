@@ -386,10 +386,10 @@ func (s *Server) apiPackages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
 		return
 	}
-	q := strings.ToLower(r.URL.Query().Get("q"))
+	q := r.URL.Query().Get("q")
 	out := []pkgJSON{}
 	for _, e := range s.catalog(name).Entries {
-		if q != "" && !strings.Contains(strings.ToLower(e.Name+" "+e.Summary), q) {
+		if !matches(e, q) {
 			continue
 		}
 		out = append(out, pkgJSON{e.Name, e.Epoch, e.Version, e.Release, e.Arch, e.Summary, e.BuildTime, e.Size, e.PkgID,

@@ -104,6 +104,13 @@ type pkgRow struct {
 	Versions int
 }
 
+// matches is the package search of the web index and the API: every
+// package whose name, summary or description holds q, in any case.
+func matches(e *repo.Entry, q string) bool {
+	q = strings.ToLower(strings.TrimSpace(q))
+	return q == "" || strings.Contains(strings.ToLower(e.Name+" "+e.Summary+" "+e.Description), q)
+}
+
 func (s *Server) pageRepo(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if s.repoConfig(name) == nil {
@@ -111,7 +118,6 @@ func (s *Server) pageRepo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	lq := strings.ToLower(q)
 	c := s.catalog(name)
 	var rows []pkgRow
 	for _, e := range c.Entries {
@@ -119,7 +125,7 @@ func (s *Server) pageRepo(w http.ResponseWriter, r *http.Request) {
 			rows[n-1].Versions++
 			continue
 		}
-		if lq != "" && !strings.Contains(strings.ToLower(e.Name+" "+e.Summary+" "+e.Description), lq) {
+		if !matches(e, q) {
 			continue
 		}
 		rows = append(rows, pkgRow{Entry: e, Versions: 1})
