@@ -106,22 +106,20 @@ func readDeps(h *rpm.Header, p *Package) {
 	p.Enhances = convert(rawDeps(h, rpmtag.EnhanceName, rpmtag.EnhanceName+1, rpmtag.EnhanceName+2))
 	p.Recommends = append(convert(rawDeps(h, rpmtag.RecommendName, rpmtag.RecommendName+1, rpmtag.RecommendName+2)), missingOK...)
 	p.Supplements = convert(rawDeps(h, rpmtag.SupplementName, rpmtag.SupplementName+1, rpmtag.SupplementName+2))
-	// Weak dependencies as rpm < 4.12 stored them.
-	for _, r := range rawDeps(h, rpmtag.OldSuggestName, rpmtag.OldSuggestName+1, rpmtag.OldSuggestName+2) {
+	// Weak dependencies as rpm < 4.12 stored them: one tag for both
+	// strengths, told apart by a flag.
+	oldWeak(rawDeps(h, rpmtag.OldSuggestName, rpmtag.OldSuggestName+1, rpmtag.OldSuggestName+2), &p.Recommends, &p.Suggests)
+	oldWeak(rawDeps(h, rpmtag.OldEnhanceName, rpmtag.OldEnhanceName+1, rpmtag.OldEnhanceName+2), &p.Supplements, &p.Enhances)
+}
+
+// oldWeak appends the strong entries of raws to strong, the rest to weak.
+func oldWeak(raws []rawDep, strong, weak *[]Dep) {
+	for _, r := range raws {
 		if d, ok := toDep(r); ok {
 			if r.flags&rpmtag.SenseStrong != 0 {
-				p.Recommends = append(p.Recommends, d)
+				*strong = append(*strong, d)
 			} else {
-				p.Suggests = append(p.Suggests, d)
-			}
-		}
-	}
-	for _, r := range rawDeps(h, rpmtag.OldEnhanceName, rpmtag.OldEnhanceName+1, rpmtag.OldEnhanceName+2) {
-		if d, ok := toDep(r); ok {
-			if r.flags&rpmtag.SenseStrong != 0 {
-				p.Supplements = append(p.Supplements, d)
-			} else {
-				p.Enhances = append(p.Enhances, d)
+				*weak = append(*weak, d)
 			}
 		}
 	}
