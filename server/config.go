@@ -38,6 +38,7 @@ type GitConfig struct {
 	Poll              Duration `yaml:"poll"`                // default 60s
 	WebhookSecretFile string   `yaml:"webhook_secret_file"` // HMAC secret for POST /api/v1/hooks/git
 	TagPattern        string   `yaml:"tag_pattern"`         // default */v*
+	Timeout           Duration `yaml:"timeout"`             // one fetch; default 5m
 }
 
 // RepoConfig is one published repository.
@@ -99,6 +100,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Git.Poll.Duration == 0 {
 		c.Git.Poll.Duration = 60 * time.Second
+	}
+	if c.Git.Timeout.Duration == 0 {
+		c.Git.Timeout.Duration = 5 * time.Minute
 	}
 	if c.Git.TagPattern == "" {
 		c.Git.TagPattern = "*/v*"

@@ -17,12 +17,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/acn-project/acn/specs"
 )
 
 func (s *Server) routes() {
@@ -325,6 +328,10 @@ func (s *Server) repoFile(w http.ResponseWriter, r *http.Request) {
 		name, name, s.baseURL(r), name)
 }
 
+// baseURL is where clients reach acn: public_url, else the address the
+// client used, if it is a plain host name or address with an optional
+// port, else the listen address. A client cannot make acn write anything
+// else into a .repo file.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
 		return strings.TrimRight(s.cfg.PublicURL, "/")
@@ -333,20 +340,58 @@ func (s *Server) baseURL(r *http.Request) string {
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if !hostRE.MatchString(host) || len(host) > 255 {
+		host = s.cfg.Listen
+	}
+	return scheme + "://" + host
 }
 
+// hostRE is a DNS name or IPv4 address, or a bracketed IPv6 address,
+// with an optional port.
+var hostRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+
+// healthz says whether the daemon is ready, and "degraded" with the
+// problems when something needs an operator: the spec repository cannot
+// be fetched, the state cannot be saved, a built tag moved. It answers 200
+// even then: acn still serves what it published.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	s.syncMu.Lock()
-	st := map[string]any{"status": "ok", "ready": s.ready}
-	if !s.lastSync.IsZero() {
-		st["last_sync"] = s.lastSync.UTC().Format(time.RFC3339)
+	h := s.health()
+	st := map[string]any{"status": "ok", "ready": h.Ready}
+	if len(h.Problems) > 0 {
+		st["status"] = "degraded"
+		st["problems"] = h.Problems
 	}
-	if s.syncErr != nil {
-		st["last_sync_error"] = s.syncErr.Error()
+	if !h.LastSync.IsZero() {
+		st["last_sync"] = h.LastSync.UTC().Format(time.RFC3339)
 	}
-	s.syncMu.Unlock()
+	if h.SyncErr != "" {
+		st["last_sync_error"] = h.SyncErr
+	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// health is what /healthz and the web index report.
+type health struct {
+	Ready    bool
+	LastSync time.Time
+	SyncErr  string
+	Problems []string
+}
+
+func (s *Server) health() health {
+	s.syncMu.Lock()
+	h := health{Ready: s.ready, LastSync: s.lastSync}
+	if s.syncErr != nil {
+		h.SyncErr = s.syncErr.Error()
+		h.Problems = append(h.Problems, "cannot fetch the spec repository: "+h.SyncErr)
+	}
+	h.Problems = append(h.Problems, s.moved...)
+	s.syncMu.Unlock()
+	if err := s.st.saveErr(); err != nil {
+		h.Problems = append(h.Problems, "cannot save the build state: "+err.Error())
+	}
+	return h
 }
 
 type repoJSON struct {
@@ -426,12 +471,15 @@ func (s *Server) apiBuilds(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) findJob(id string) *Job {
-	for _, j := range s.st.snapshot() {
-		if itoa(j.ID) == id {
-			return &j
-		}
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return nil
 	}
-	return nil
+	j, ok := s.st.job(n)
+	if !ok {
+		return nil
+	}
+	return &j
 }
 
 func (s *Server) apiBuild(w http.ResponseWriter, r *http.Request) {
@@ -499,8 +547,15 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := s.Build(r.Context(), req.Ref)
-	if err != nil {
-		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: err.Error()})
+	switch {
+	case errors.Is(err, specs.ErrRef):
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such ref: " + req.Ref, err: err})
+		return
+	case errors.Is(err, ErrUpstream):
+		s.fail(w, r, httpError{code: http.StatusBadGateway, msg: "cannot fetch the spec repository", err: err})
+		return
+	case err != nil:
+		s.fail(w, r, httpError{code: http.StatusInternalServerError, msg: "cannot queue the build", err: err})
 		return
 	}
 	writeJSON(w, http.StatusAccepted, j)
@@ -518,45 +573,126 @@ func (s *Server) apiPromote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	got, err := s.Promote(context.WithoutCancel(r.Context()), req.Package, req.Version, req.From, req.To)
-	if err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, ErrImmutable) {
-			code = http.StatusConflict
-		}
-		s.fail(w, r, httpError{code: code, msg: err.Error(), err: err})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: fmt.Sprintf("no %s %s in repository %q, or no repository %q", req.Package, req.Version, req.From, req.To), err: err})
+		return
+	case errors.Is(err, ErrImmutable):
+		s.fail(w, r, httpError{code: http.StatusConflict, msg: fmt.Sprintf("%s %s is already in %s with different content", req.Package, req.Version, req.To), err: err})
+		return
+	case err != nil:
+		s.fail(w, r, httpError{code: http.StatusInternalServerError, msg: "promotion failed; the server log has the details", err: err})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"promoted": got})
 }
 
+// webhookMax bounds a webhook's body (GitHub sends at most 25 MB). The
+// body is hashed as it arrives, never held in memory.
+const webhookMax = 25 << 20
+
 // webhook accepts a push notification signed the GitHub way
 // (X-Hub-Signature-256: sha256=HMAC) or the Gitea way (X-Gitea-Signature:
-// HMAC), or carrying an API token, and makes the loop fetch now.
+// HMAC), or carrying an API token, and makes the loop fetch now. A signed
+// delivery is accepted once: its signature and delivery ID are remembered
+// (see deliveries), so a captured delivery cannot be replayed.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if s.tokenOK(r) {
+		s.Trigger()
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetching"})
+		return
+	}
+	sig := s.signature(r)
+	if sig == nil {
+		s.fail(w, r, httpError{code: http.StatusUnauthorized, msg: "signature or token required"})
+		return
+	}
+	mac := hmac.New(sha256.New, s.secret)
+	n, err := io.Copy(mac, io.LimitReader(r.Body, webhookMax+1))
 	if err != nil {
 		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: "cannot read body"})
 		return
 	}
-	if !s.signed(r, body) && !s.tokenOK(r) {
+	if n > webhookMax {
+		w.Header().Set("Connection", "close")
+		s.fail(w, r, httpError{code: http.StatusRequestEntityTooLarge, msg: "body too large"})
+		return
+	}
+	sum := mac.Sum(nil)
+	if !hmac.Equal(sig, sum) {
 		s.fail(w, r, httpError{code: http.StatusUnauthorized, msg: "signature or token required"})
+		return
+	}
+	id := r.Header.Get("X-GitHub-Delivery")
+	for _, h := range []string{"X-Gitea-Delivery", "X-Gogs-Delivery"} {
+		if id == "" {
+			id = r.Header.Get(h)
+		}
+	}
+	if !s.deliveries.first(hex.EncodeToString(sum), id, s.now()) {
+		s.fail(w, r, httpError{code: http.StatusConflict, msg: "delivery already received",
+			err: fmt.Errorf("webhook: replayed delivery %q", id)})
 		return
 	}
 	s.Trigger()
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "fetching"})
 }
 
-func (s *Server) signed(r *http.Request, body []byte) bool {
+// signature is the HMAC a request claims, or nil.
+func (s *Server) signature(r *http.Request) []byte {
 	if len(s.secret) == 0 {
-		return false
+		return nil
 	}
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write(body)
-	want := mac.Sum(nil)
 	for _, got := range []string{strings.TrimPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256="), r.Header.Get("X-Gitea-Signature")} {
-		if b, err := hex.DecodeString(got); err == nil && len(b) > 0 && hmac.Equal(b, want) {
-			return true
+		if b, err := hex.DecodeString(got); err == nil && len(b) == sha256.Size {
+			return b
 		}
 	}
-	return false
+	return nil
+}
+
+// deliveries remembers the webhook deliveries accepted in the last
+// deliveryWindow, by signature and by delivery ID, up to deliveryMax.
+type deliveries struct {
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	order []string
+}
+
+const (
+	deliveryWindow = 24 * time.Hour
+	deliveryMax    = 10000
+)
+
+// first reports whether neither key was seen in the window, and records
+// both.
+func (d *deliveries) first(sig, id string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen == nil {
+		d.seen = map[string]time.Time{}
+	}
+	// Forget what is past the window, or beyond the bound.
+	for len(d.order) > 0 {
+		k := d.order[0]
+		if t, ok := d.seen[k]; ok && now.Sub(t) < deliveryWindow && len(d.order) < deliveryMax {
+			break
+		}
+		delete(d.seen, k)
+		d.order = d.order[1:]
+	}
+	keys := []string{"sig:" + sig}
+	if id != "" {
+		keys = append(keys, "id:"+id)
+	}
+	for _, k := range keys {
+		if _, ok := d.seen[k]; ok {
+			return false
+		}
+	}
+	for _, k := range keys {
+		d.seen[k] = now
+		d.order = append(d.order, k)
+	}
+	return true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/repo"
+	"github.com/acn-project/acn/specs"
 )
 
 // ErrImmutable is wrapped when a build would replace a published package
@@ -28,7 +29,7 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 		defer s.lockPackage(j.Package)()
 	}
 	start := s.now()
-	s.setJob(j, func(j *Job) { j.Status, j.Started, j.Error = Building, start.UTC(), "" })
+	s.setJob(j, func(j *Job) { j.Status, j.Started, j.Error, j.Attempts = Building, start.UTC(), "", j.Attempts+1 })
 	os.MkdirAll(filepath.Dir(j.Log), 0o755)
 	logf, err := os.Create(j.Log)
 	if err != nil {
@@ -44,7 +45,8 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 	if err != nil && ctx.Err() != nil {
 		// Stopped by a shutdown, not by the build: it runs again at start.
 		fmt.Fprintf(logf, "==> interrupted by shutdown: %v\n", err)
-		s.setJob(j, func(j *Job) { j.Status, j.Started = Queued, time.Time{} })
+		// A shutdown is not an attempt that failed.
+		s.setJob(j, func(j *Job) { j.Status, j.Started, j.Attempts = Queued, time.Time{}, j.Attempts-1 })
 		return
 	}
 	if err != nil {
@@ -65,6 +67,7 @@ func (s *Server) finish(j *Job, start time.Time, rpms []string, err error) {
 		} else {
 			j.Status = Succeeded
 		}
+		s.st.finishedLocked(j)
 	})
 	s.metrics.build(err == nil, took)
 	if err != nil {
@@ -84,6 +87,11 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 		return nil, err
 	}
 	if j.Commit != "" && snap.Commit.String() != j.Commit {
+		if _, _, isTag := specs.PackageTag(j.Ref); isTag {
+			// What was queued is the commit; a tag moved since is not
+			// built from without being asked again.
+			return nil, fmt.Errorf("tag %s moved from %s to %s after the build was queued; not building it", j.Ref, j.Commit, snap.Commit)
+		}
 		fmt.Fprintf(logf, "==> %s moved from %s to %s\n", j.Ref, j.Commit, snap.Commit)
 	}
 	list, err := snap.Select(nil)
@@ -206,7 +214,7 @@ func (s *Server) prune(rc *RepoConfig, dir, added string) error {
 func (s *Server) Promote(ctx context.Context, pkg, version, from, to string) (string, error) {
 	src, dst := s.repoConfig(from), s.repoConfig(to)
 	if src == nil || dst == nil {
-		return "", fmt.Errorf("promote: unknown repository %q or %q", from, to)
+		return "", fmt.Errorf("promote: %w: repository %q or %q", ErrNotFound, from, to)
 	}
 	for _, e := range s.catalog(from).Entries {
 		if e.Name != pkg || (e.Version != version && e.Version+"-"+e.Release != version && e.EVR() != version) {
@@ -218,7 +226,7 @@ func (s *Server) Promote(ctx context.Context, pkg, version, from, to string) (st
 		}
 		return to + "/" + filepath.Base(file), nil
 	}
-	return "", fmt.Errorf("promote: %s %s is not in %s", pkg, version, from)
+	return "", fmt.Errorf("promote: %w: %s %s is not in %s", ErrNotFound, pkg, version, from)
 }
 
 func sameFile(a, b string) (bool, error) {

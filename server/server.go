@@ -11,8 +11,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/acn-project/acn/repo"
@@ -41,11 +44,13 @@ type Server struct {
 	catMu    sync.Mutex
 	catalogs map[string]*catalogCache
 
-	small smallFiles
+	small      smallFiles
+	deliveries deliveries
 
 	syncMu   sync.Mutex
 	lastSync time.Time
 	syncErr  error
+	moved    []string // tags that moved after a build published them
 	ready    bool
 }
 
@@ -133,8 +138,15 @@ func (s *Server) repoConfig(name string) *RepoConfig {
 
 // Run serves on ln and runs the build loop until ctx ends, then shuts
 // down gracefully: downloads in flight finish (up to 30s) and a publish in
-// progress completes.
+// progress completes. If serving fails, everything is stopped the same
+// way and the error returned.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	unlock, err := lockDir(s.cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s.cleanLeftovers()
 	if s.gitLoc == "" {
 		if s.defFS == nil {
 			return errors.New("no git repository configured and no default specs")
@@ -175,7 +187,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 				if !ok {
 					return
 				}
-				s.runJob(buildCtx, j)
+				s.runJobSafely(buildCtx, j)
 			}
 		}()
 	}
@@ -198,22 +210,45 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.syncMu.Unlock()
 	sdNotify("READY=1")
 
-	s.sync(ctx)
+	// The loop fetches in the background, so that a slow remote never
+	// delays shutdown; one fetch at a time, and wakes during a fetch
+	// coalesce into one more.
+	var runErr error
+	syncDone := make(chan struct{}, 1)
+	syncing := false
+	startSync := func() {
+		if syncing {
+			return
+		}
+		syncing = true
+		go func() { s.sync(ctx); syncDone <- struct{}{} }()
+	}
+	startSync()
 	tick := time.NewTicker(s.cfg.Git.Poll.Duration)
 	defer tick.Stop()
+	again := false
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
 		case err := <-serveErr:
-			stop()
-			cancelBuilds()
-			return err
+			runErr = fmt.Errorf("serve %s: %w", ln.Addr(), err)
+			s.log.Error("serving failed, stopping", "err", err)
+			break loop
+		case <-syncDone:
+			syncing = false
+			if again {
+				again = false
+				startSync()
+			}
 		case <-tick.C:
-			s.sync(ctx)
+			startSync()
 		case <-s.wake:
-			s.sync(ctx)
+			if syncing {
+				again = true
+			}
+			startSync()
 		}
 	}
 	sdNotify("STOPPING=1")
@@ -222,14 +257,69 @@ loop:
 	defer cancel()
 	frontDone := make(chan struct{})
 	go func() { fr.shutdown(shutCtx); close(frontDone) }()
-	err := srv.Shutdown(shutCtx)
+	err = srv.Shutdown(shutCtx)
+	ln.Close()
 	<-frontDone
 	// Workers take no new job; a build in progress is cancelled (its
 	// publish, once started, completes). Queued jobs run after a restart.
 	stop()
 	cancelBuilds()
 	workers.Wait()
+	if syncing {
+		<-syncDone
+	}
+	if runErr != nil {
+		return runErr
+	}
 	return err
+}
+
+// runJobSafely runs one job; a panic anywhere in it fails that job only.
+func (s *Server) runJobSafely(ctx context.Context, j *Job) {
+	start := s.now()
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("build panicked", "job", j.ID, "ref", j.Ref, "panic", v, "stack", string(debug.Stack()))
+			s.finish(j, start, nil, fmt.Errorf("internal error (a bug in acn; the log has the details): %v", v))
+		}
+	}()
+	s.runJob(ctx, j)
+}
+
+// lockDir takes the data directory for this process: one daemon per
+// directory. The kernel drops the lock when the process dies, however it
+// dies.
+func lockDir(dir string) (func(), error) {
+	name := filepath.Join(dir, "acn.lock")
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(name)
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is used by another acn (pid %s)", ErrLocked, dir, strings.TrimSpace(string(holder)))
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() { f.Close() }, nil
+}
+
+// ErrLocked is returned by Run when another process holds the data
+// directory.
+var ErrLocked = errors.New("server: data directory locked")
+
+// cleanLeftovers removes what a daemon that was killed left behind: the
+// output directories of builds it was running.
+func (s *Server) cleanLeftovers() {
+	outs, _ := filepath.Glob(filepath.Join(s.cfg.Data, "builds", "*", "out"))
+	for _, d := range outs {
+		if err := os.RemoveAll(d); err != nil {
+			s.log.Warn("clean up", "dir", d, "err", err)
+		} else {
+			s.log.Info("removed what an earlier run left", "dir", d)
+		}
+	}
 }
 
 // Trigger asks the loop to fetch the remote now.
@@ -246,24 +336,32 @@ func (s *Server) openSpecs(ctx context.Context) (*specs.Repo, error) {
 
 // sync fetches the spec repository and queues a job for every new tag.
 func (s *Server) sync(ctx context.Context) {
-	err := s.syncOnce(ctx)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Git.Timeout.Duration)
+	defer cancel()
+	moved, err := s.syncOnce(ctx)
 	s.syncMu.Lock()
 	s.lastSync, s.syncErr = s.now(), err
+	if err == nil {
+		s.moved = moved
+	}
 	s.syncMu.Unlock()
 	if err != nil {
 		s.log.Error("sync failed", "git", s.gitLoc, "err", err)
 	}
 }
 
-func (s *Server) syncOnce(ctx context.Context) error {
+// syncOnce queues the new tags, and returns the tags that moved since a
+// build published them: those are not built again unless asked for.
+func (s *Server) syncOnce(ctx context.Context) ([]string, error) {
 	r, err := s.openSpecs(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tags, err := r.Tags()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var moved []string
 	for _, tag := range tags {
 		if ok, _ := path.Match(s.cfg.Git.TagPattern, tag); !ok {
 			continue
@@ -274,35 +372,50 @@ func (s *Server) syncOnce(ctx context.Context) error {
 		}
 		snap, err := r.Resolve(tag)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		commit := snap.Commit.String()
 		s.st.mu.Lock()
-		if !s.st.knownLocked(tag, snap.Commit.String()) {
-			j := s.newJobLocked(tag, snap.Commit.String(), name, version, false)
+		if was, ok := s.st.movedLocked(tag, commit); ok {
+			msg := fmt.Sprintf("tag %s moved from %.12s to %.12s after it was built; not rebuilt (POST /api/v1/builds to build it)", tag, was, commit)
+			moved = append(moved, msg)
+			s.log.Warn("tag moved", "tag", tag, "built", was, "now", commit)
+		} else if !s.st.knownLocked(tag, commit) {
+			j := s.newJobLocked(tag, commit, name, version, false)
 			s.log.Info("new tag", "tag", tag, "job", j.ID)
 			s.jobs.push(j)
 		}
 		s.st.mu.Unlock()
 	}
-	return nil
+	return moved, nil
 }
 
 func (s *Server) newJobLocked(ref, commit, pkg, version string, manual bool) *Job {
 	j := &Job{ID: s.st.Next, Ref: ref, Commit: commit, Package: pkg, Version: version, Status: Queued, Queued: s.now().UTC(), Manual: manual}
 	s.st.Next++
-	j.Log = filepath.Join(s.cfg.Data, "builds", itoa(j.ID), "build.log")
-	s.st.Jobs = append(s.st.Jobs, j)
+	j.Log = s.st.logPath(j.ID)
+	s.st.addLocked(j)
 	if err := s.st.saveLocked(); err != nil {
 		s.log.Error("save state", "err", err)
 	}
 	return j
 }
 
+// Errors of Build and Promote, for the API's status codes.
+var (
+	// ErrUpstream is wrapped when the spec repository cannot be fetched.
+	ErrUpstream = errors.New("server: spec repository unavailable")
+	// ErrNotFound is wrapped when a repository or package does not exist.
+	ErrNotFound = errors.New("server: not found")
+)
+
 // Build queues a build of any ref, as the API's POST /api/v1/builds does.
 func (s *Server) Build(ctx context.Context, ref string) (*Job, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Git.Timeout.Duration)
+	defer cancel()
 	r, err := s.openSpecs(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	snap, err := r.Resolve(ref)
 	if err != nil {

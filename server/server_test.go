@@ -43,6 +43,8 @@ type daemon struct {
 	done    chan error
 	data    string
 	metrics *http.Client
+
+	deliveries int
 }
 
 func start(t *testing.T, cfg server.Config) *daemon {
@@ -97,9 +99,19 @@ func (d *daemon) get(path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// hook sends a webhook delivery signed with sig, or correctly when sig is
+// empty; each call is a new delivery, as a forge sends one per push.
 func (d *daemon) hook(sig string) int {
 	d.t.Helper()
-	body := []byte(`{"ref":"refs/tags/x"}`)
+	d.deliveries++
+	id := fmt.Sprintf("delivery-%d", d.deliveries)
+	body := []byte(`{"ref":"refs/tags/x","delivery":"` + id + `"}`)
+	return d.deliver(body, id, sig)
+}
+
+// deliver posts one webhook body with a delivery ID.
+func (d *daemon) deliver(body []byte, id, sig string) int {
+	d.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, d.url+"/api/v1/hooks/git", bytes.NewReader(body))
 	if sig == "" {
 		mac := hmac.New(sha256.New, []byte(secret))
@@ -107,6 +119,9 @@ func (d *daemon) hook(sig string) int {
 		sig = "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	}
 	req.Header.Set("X-Hub-Signature-256", sig)
+	if id != "" {
+		req.Header.Set("X-GitHub-Delivery", id)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.t.Fatal(err)

@@ -3,9 +3,11 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +21,16 @@ const (
 	Succeeded = "succeeded"
 	Failed    = "failed"
 )
+
+// maxAttempts is how often a job starts before it is given up: a build
+// that was running when the daemon died runs once more, and if that one
+// dies too (a build that crashes the daemon, say) it is marked failed, so
+// that no input can keep the daemon in a crash loop.
+const maxAttempts = 2
+
+// keepJobs is how many finished jobs the state keeps (with their logs);
+// older ones are dropped, but what tags were built is remembered.
+const keepJobs = 1000
 
 // Job is one build of one ref.
 type Job struct {
@@ -35,63 +47,164 @@ type Job struct {
 	RPMs     []string  `json:"rpms,omitempty"` // repo/file published
 	Log      string    `json:"-"`              // path of the build log
 	Manual   bool      `json:"manual,omitempty"`
+	Attempts int       `json:"attempts,omitempty"` // times the build started
 }
 
-// state is the daemon's memory across restarts: every job, and so which
-// tags were already built. It is saved atomically after each change.
+// tagRecord is what the daemon remembers of a tag it queued, after the
+// job itself may have been dropped: the commit, and whether it failed.
+type tagRecord struct {
+	Commit string `json:"commit"`
+	Failed bool   `json:"failed,omitempty"`
+}
+
+// state is the daemon's memory across restarts: recent jobs, and which
+// tags were already built. It is saved atomically after each change and
+// stays bounded: at most keepJobs finished jobs.
 type state struct {
 	mu   sync.Mutex
 	path string
-	Jobs []*Job `json:"jobs"`
-	Next int    `json:"next"`
+	dir  string
+	Jobs []*Job               `json:"jobs"`
+	Next int                  `json:"next"`
+	Tags map[string]tagRecord `json:"tags,omitempty"`
+	byID map[int]*Job
+	// err is the last failure to save, nil once a save succeeds: the
+	// daemon keeps serving, and /healthz says so.
+	err error
 }
 
 func loadState(dir string) (*state, error) {
-	s := &state{path: filepath.Join(dir, "state.json"), Next: 1}
+	s := &state{path: filepath.Join(dir, "state.json"), dir: dir, Next: 1}
 	b, err := os.ReadFile(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, s); err != nil {
-		return nil, err
+	if err == nil {
+		if err := json.Unmarshal(b, s); err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.path, err)
+		}
 	}
+	migrate := s.Tags == nil // a state from before tags were recorded
+	if migrate {
+		s.Tags = map[string]tagRecord{}
+	}
+	s.byID = map[int]*Job{}
 	for _, j := range s.Jobs {
-		// A build that was running when the daemon stopped runs again.
-		if j.Status == Building || j.Status == Queued {
-			j.Status = Queued
+		switch j.Status {
+		case Building:
+			// A build that was running when the daemon stopped without a
+			// shutdown (a crash, kill -9, power loss) runs once more.
+			if j.Attempts >= maxAttempts {
+				j.Status = Failed
+				j.Error = fmt.Sprintf("interrupted %d times (the daemon stopped during the build); not retried", j.Attempts)
+				if j.Finished.IsZero() {
+					j.Finished = j.Started
+				}
+			} else {
+				j.Status = Queued
+				j.Started = time.Time{}
+			}
+		case Queued:
 			j.Started = time.Time{}
 		}
-		j.Log = filepath.Join(dir, "builds", itoa(j.ID), "build.log")
+		if migrate && !j.Manual {
+			if r, ok := s.Tags[j.Ref]; !ok || r.Failed {
+				s.Tags[j.Ref] = tagRecord{Commit: j.Commit, Failed: j.Status == Failed}
+			}
+		} else if j.Status == Failed {
+			s.finishedLocked(j)
+		}
+		j.Log = s.logPath(j.ID)
+		s.byID[j.ID] = j
 	}
 	return s, nil
 }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
+func (s *state) logPath(id int) string {
+	return filepath.Join(s.dir, "builds", strconv.Itoa(id), "build.log")
 }
 
-// saveLocked writes the state; the caller holds s.mu.
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// saveLocked writes the state; the caller holds s.mu. A failure is kept
+// for /healthz and returned.
 func (s *state) saveLocked() error {
+	s.compactLocked()
 	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
+	if err == nil {
+		err = atomicfile.WriteFile(s.path, b, 0o644)
 	}
-	return atomicfile.WriteFile(s.path, b, 0o644)
+	if err != nil {
+		err = fmt.Errorf("save %s: %w", s.path, err)
+	}
+	s.err = err
+	return err
 }
 
-// known reports whether a ref already has a job that is not failed, or a
-// failed one for the same commit (a moved tag builds again).
-func (s *state) knownLocked(ref, commit string) bool {
+// compactLocked drops the oldest finished jobs beyond keepJobs, and their
+// logs; the tags they built stay known.
+func (s *state) compactLocked() {
+	finished := 0
 	for _, j := range s.Jobs {
-		if j.Ref == ref && !j.Manual && (j.Status != Failed || j.Commit == commit) {
-			return true
+		if j.Status == Succeeded || j.Status == Failed {
+			finished++
 		}
 	}
-	return false
+	if finished <= keepJobs {
+		return
+	}
+	drop := finished - keepJobs
+	kept := s.Jobs[:0]
+	for _, j := range s.Jobs { // oldest first
+		if drop > 0 && (j.Status == Succeeded || j.Status == Failed) {
+			drop--
+			delete(s.byID, j.ID)
+			os.RemoveAll(filepath.Dir(j.Log))
+			continue
+		}
+		kept = append(kept, j)
+	}
+	clear(s.Jobs[len(kept):])
+	s.Jobs = kept
+}
+
+// addLocked records a new job.
+func (s *state) addLocked(j *Job) {
+	s.Jobs = append(s.Jobs, j)
+	s.byID[j.ID] = j
+	if !j.Manual {
+		s.Tags[j.Ref] = tagRecord{Commit: j.Commit}
+	}
+}
+
+// knownLocked reports whether a tag was queued before: at the same commit
+// (whatever came of it), or at another commit by a job that did not fail.
+// A tag that moved after a failed build is built again; one that moved
+// after a build that published is not (see movedLocked).
+func (s *state) knownLocked(ref, commit string) bool {
+	r, ok := s.Tags[ref]
+	return ok && (r.Commit == commit || !r.Failed)
+}
+
+// movedLocked reports the commit a known tag was built from when it now
+// points elsewhere.
+func (s *state) movedLocked(ref, commit string) (string, bool) {
+	r, ok := s.Tags[ref]
+	if ok && r.Commit != commit && !r.Failed {
+		return r.Commit, true
+	}
+	return "", false
+}
+
+// finishedLocked records the outcome of a tag's job.
+func (s *state) finishedLocked(j *Job) {
+	if j.Manual {
+		return
+	}
+	if r, ok := s.Tags[j.Ref]; ok && r.Commit == j.Commit {
+		r.Failed = j.Status == Failed
+		s.Tags[j.Ref] = r
+	}
 }
 
 func (s *state) snapshot() []Job {
@@ -103,4 +216,22 @@ func (s *state) snapshot() []Job {
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].ID > out[k].ID })
 	return out
+}
+
+// job returns a copy of one job.
+func (s *state) job(id int) (Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.byID[id]
+	if !ok {
+		return Job{}, false
+	}
+	return *j, true
+}
+
+// saveErr is the last failure to write the state, if the last write failed.
+func (s *state) saveErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }

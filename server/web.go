@@ -77,7 +77,7 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 	if len(jobs) > 10 {
 		jobs = jobs[:10]
 	}
-	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs)})
+	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs), "Health": s.health()})
 }
 
 func countNames(c *repo.Catalog) int {
@@ -191,11 +191,29 @@ func (s *Server) pageBuild(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such build"})
 		return
 	}
-	log, _ := os.ReadFile(j.Log)
-	const max = 1 << 20
-	if len(log) > max {
-		log = append([]byte("... (start cut; the full log is at /api/v1/builds/"+itoa(j.ID)+"/log)\n"), log[len(log)-max:]...)
-	}
+	log := logTail(j.Log, 1<<20, "... (start cut; the full log is at /api/v1/builds/"+itoa(j.ID)+"/log)\n")
 	s.render(w, r, "build.html", map[string]any{"Title": "build " + itoa(j.ID), "Job": j, "Log": string(log),
 		"Live": j.Status == Queued || j.Status == Building})
 }
+
+// logTail reads the last limit bytes of a log, prefixed by cut when the
+// start is left out: a page never reads a whole large log.
+func logTail(name string, limit int64, cut string) []byte {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(fi.Size()-limit, 0)
+	b := make([]byte, fi.Size()-off)
+	n, _ := f.ReadAt(b, off)
+	if off > 0 {
+		return append([]byte(cut), b[:n]...)
+	}
+	return b[:n]
+}
+
