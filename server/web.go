@@ -216,4 +216,3 @@ func logTail(name string, limit int64, cut string) []byte {
 	}
 	return b[:n]
 }
-
