@@ -78,6 +78,9 @@ func (s *Server) finish(j *Job, start time.Time, rpms []string, err error) {
 }
 
 func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, error) {
+	if s.buildHook != nil {
+		s.buildHook(j.Ref)
+	}
 	r, err := s.openSpecs(ctx)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,8 @@ type Server struct {
 	syncErr  error
 	moved    []string // tags that moved after a build published them
 	ready    bool
+
+	buildHook func(ref string) // tests: called as each job starts building
 }
 
 type catalogCache struct {

@@ -47,7 +47,7 @@ type daemon struct {
 	deliveries int
 }
 
-func start(t *testing.T, cfg server.Config) *daemon {
+func start(t *testing.T, cfg server.Config, prepare ...func(*server.Server)) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "secret"), []byte(secret+"\n"), 0o600)
@@ -60,6 +60,9 @@ func start(t *testing.T, cfg server.Config) *daemon {
 	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range prepare {
+		p(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
