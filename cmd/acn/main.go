@@ -1,5 +1,5 @@
-// Command acn builds RPM packages from spec definitions in git and (in
-// later releases) indexes and serves them as a yum repository.
+// Command acn builds RPM packages from spec definitions in git, indexes
+// them as yum repositories and serves them, as a command or a daemon.
 //
 // Run "acn help" for the commands.
 package main
