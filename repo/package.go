@@ -20,6 +20,7 @@ import (
 	"github.com/cavaliergopher/rpm"
 
 	"github.com/acn-project/acn/internal/rpmtag"
+	"github.com/acn-project/acn/internal/rpmver"
 )
 
 // ErrCorrupt is wrapped when a file is not a readable RPM package.
@@ -49,13 +50,7 @@ type Package struct {
 }
 
 // NEVRA is name-[epoch:]version-release.arch, the identity of a package.
-func (p *Package) NEVRA() string {
-	evr := p.Version + "-" + p.Release
-	if p.Epoch != "" && p.Epoch != "0" {
-		evr = p.Epoch + ":" + evr
-	}
-	return p.Name + "-" + evr + "." + p.Arch
-}
+func (p *Package) NEVRA() string { return rpmver.NEVRA(p.Name, p.Epoch, p.Version, p.Release, p.Arch) }
 
 // Dep is one dependency entry as repodata writes it.
 type Dep struct {
