@@ -301,8 +301,8 @@ func (pl *plan) staged(f rpmFile) bool {
 type journal struct {
 	Primary  string       `json:"primary"`
 	Previous string       `json:"previous,omitempty"` // primary of the metadata it replaces
-	Files   []string     `json:"files"`
-	Prune   []prunedFile `json:"prune,omitempty"`
+	Files    []string     `json:"files"`
+	Prune    []prunedFile `json:"prune,omitempty"`
 }
 
 // place moves the staged files into the repository, after the journal
