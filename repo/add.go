@@ -42,6 +42,10 @@ type AddResult struct {
 	Pruned []string // files retention took out of the metadata
 }
 
+// failpoint, set by tests only, is called at the named steps of an Add;
+// an error it returns fails the step.
+var failpoint = func(step string) error { return nil }
+
 // plan is what an Add changes beyond indexing the directory: packages
 // waiting in the staging directory, and files to leave out.
 type plan struct {
@@ -160,6 +164,9 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 	}
 	if o.Keep > 0 {
 		pl.prune = retention(published, added, o.Keep, pruneAll)
+	}
+	if err := failpoint("staged"); err != nil {
+		return nil, err
 	}
 	ir, err := index(ctx, dir, &o.Options, pl)
 	if err != nil && (ir == nil || !errors.Is(err, ErrSkipped)) {
@@ -331,6 +338,10 @@ func (pl *plan) place(dir string, oldMD, md *Repomd) error {
 		pl.unplace(dir)
 		return err
 	}
+	if err := failpoint("placed"); err != nil {
+		pl.unplace(dir)
+		return err
+	}
 	return nil
 }
 
@@ -359,6 +370,9 @@ func (pl *plan) unplace(dir string) {
 func (pl *plan) committed(dir string, oldMD *Repomd) error {
 	if pl == nil || (len(pl.stage) == 0 && len(pl.prune) == 0) {
 		return nil
+	}
+	if err := failpoint("committed"); err != nil {
+		return err
 	}
 	if err := rollForward(dir, pl.prune, primaryHref(oldMD)); err != nil {
 		return err // the journal stays: the next run completes it
