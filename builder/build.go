@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/acn-project/acn/internal/atomicfile"
+	"github.com/acn-project/acn/internal/rpmver"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -49,8 +51,9 @@ type Result struct {
 	Duration time.Duration
 }
 
-// FileName is the conventional file name of the spec's binary package.
-func FileName(s *specs.Spec) string { return s.NEVRA() + ".rpm" }
+// FileName is the conventional file name of the spec's binary package
+// (N-V-R.A.rpm: no epoch, as rpmbuild names it).
+func FileName(s *specs.Spec) string { return rpmver.FileName(s.Name, s.Version, s.Release, s.Arch) }
 
 // Build builds one package from spec and the git tree it belongs to.
 // On failure no .rpm is left in OutDir; the build log is kept.
@@ -103,7 +106,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		} else {
 			defer sc.remove()
 		}
-		res.LogPath = filepath.Join(o.OutDir, spec.NEVRA()+".build.log")
+		res.LogPath = filepath.Join(o.OutDir, strings.TrimSuffix(FileName(spec), ".rpm")+".build.log")
 		dest, closeDest, err := runBuild(ctx, tree, spec, sc, o, res.LogPath)
 		if err != nil {
 			return res, err

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/acn-project/acn/internal/rpmver"
+
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -47,16 +49,10 @@ type Entry struct {
 }
 
 // EVR is [epoch:]version-release.
-func (e *Entry) EVR() string {
-	evr := e.Version + "-" + e.Release
-	if e.Epoch != "" && e.Epoch != "0" {
-		evr = e.Epoch + ":" + evr
-	}
-	return evr
-}
+func (e *Entry) EVR() string { return rpmver.EVR(e.Epoch, e.Version, e.Release) }
 
 // NEVRA names the package with its version and architecture.
-func (e *Entry) NEVRA() string { return e.Name + "-" + e.EVR() + "." + e.Arch }
+func (e *Entry) NEVRA() string { return rpmver.NEVRA(e.Name, e.Epoch, e.Version, e.Release, e.Arch) }
 
 // Catalog is a published repository's package list, newest version of
 // each name first.
@@ -189,21 +185,7 @@ func (c *Catalog) Details(pkgid string) (*Details, error) {
 }
 
 // CompareEVR compares two epoch-version-release triples as rpm does.
-func CompareEVR(e1, v1, r1, e2, v2, r2 string) int {
-	if e1 == "" {
-		e1 = "0"
-	}
-	if e2 == "" {
-		e2 = "0"
-	}
-	if c := vercmp(e1, e2); c != 0 {
-		return c
-	}
-	if c := vercmp(v1, v2); c != 0 {
-		return c
-	}
-	return vercmp(r1, r2)
-}
+func CompareEVR(e1, v1, r1, e2, v2, r2 string) int { return rpmver.Compare(e1, v1, r1, e2, v2, r2) }
 
 // Open reads the header of one RPM file, for a caller that needs what
 // the metadata would say of it (its NEVRA, before publishing).

@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"github.com/acn-project/acn/internal/rpmver"
+
 	"strings"
 
 	"github.com/cavaliergopher/rpm"
@@ -209,92 +211,5 @@ func compareLibc(a, b string) int {
 		}
 		return ""
 	}
-	return vercmp(digits(av), digits(bv))
-}
-
-// vercmp is rpm's version comparison (rpmvercmp).
-func vercmp(a, b string) int {
-	if a == b {
-		return 0
-	}
-	isAlnum := func(c byte) bool {
-		return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-	}
-	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
-	for len(a) > 0 || len(b) > 0 {
-		for len(a) > 0 && !isAlnum(a[0]) && a[0] != '~' && a[0] != '^' {
-			a = a[1:]
-		}
-		for len(b) > 0 && !isAlnum(b[0]) && b[0] != '~' && b[0] != '^' {
-			b = b[1:]
-		}
-		// Tilde sorts before everything, even the end.
-		if len(a) > 0 && a[0] == '~' || len(b) > 0 && b[0] == '~' {
-			if len(a) == 0 || a[0] != '~' {
-				return 1
-			}
-			if len(b) == 0 || b[0] != '~' {
-				return -1
-			}
-			a, b = a[1:], b[1:]
-			continue
-		}
-		// Caret sorts after the end but before anything else.
-		if len(a) > 0 && a[0] == '^' || len(b) > 0 && b[0] == '^' {
-			if len(a) == 0 {
-				return -1
-			}
-			if len(b) == 0 {
-				return 1
-			}
-			if a[0] != '^' {
-				return 1
-			}
-			if b[0] != '^' {
-				return -1
-			}
-			a, b = a[1:], b[1:]
-			continue
-		}
-		if len(a) == 0 || len(b) == 0 {
-			break
-		}
-		num := isDigit(a[0])
-		seg := func(s string) (string, string) {
-			i := 0
-			for i < len(s) && (num && isDigit(s[i]) || !num && isAlnum(s[i]) && !isDigit(s[i])) {
-				i++
-			}
-			return s[:i], s[i:]
-		}
-		var sa, sb string
-		sa, a = seg(a)
-		sb, b = seg(b)
-		if sb == "" {
-			if num {
-				return 1
-			}
-			return -1
-		}
-		if num {
-			sa = strings.TrimLeft(sa, "0")
-			sb = strings.TrimLeft(sb, "0")
-			if len(sa) != len(sb) {
-				if len(sa) > len(sb) {
-					return 1
-				}
-				return -1
-			}
-		}
-		if c := strings.Compare(sa, sb); c != 0 {
-			return c
-		}
-	}
-	switch {
-	case len(a) == 0 && len(b) == 0:
-		return 0
-	case len(a) == 0:
-		return -1
-	}
-	return 1
+	return rpmver.Vercmp(digits(av), digits(bv))
 }

@@ -71,6 +71,10 @@ type Result struct {
 	Revision string   // of the repomd.xml now published
 	Repomd   *Repomd  // now published
 	Removed  []string // old metadata files deleted by retention
+	// Warnings are faults after the new repomd.xml went live (retention,
+	// bookkeeping): the publication stands, the cleanup is retried by the
+	// next run.
+	Warnings []error
 }
 
 // Special values of Options.ChangelogLimit.
@@ -149,15 +153,20 @@ func scan(dir string, excludes []string) ([]rpmFile, error) {
 	if err := scanDir(dir, "", excludes, &out, 0); err != nil {
 		return nil, err
 	}
-	// createrepo_c's order: by file name, then by directory.
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].key.Path, out[j].key.Path
+	sortFiles(out)
+	return out, nil
+}
+
+// sortFiles puts files in createrepo_c's order: by file name, then by
+// directory.
+func sortFiles(files []rpmFile) {
+	sort.Slice(files, func(i, j int) bool {
+		a, b := files[i].key.Path, files[j].key.Path
 		if ba, bb := path.Base(a), path.Base(b); ba != bb {
 			return ba < bb
 		}
 		return a < b
 	})
-	return out, nil
 }
 
 // scanDir lists one directory with a single getdents pass and stats each
@@ -226,14 +235,18 @@ func scanDir(root, rel string, excludes []string, out *[]rpmFile, depth int) err
 			}
 		case unix.S_IFREG:
 			if isRPM {
-				*out = append(*out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: fileKey{
-					Path: r, Size: st.Size, Ino: st.Ino,
-					MTime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, CTime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
-				}})
+				*out = append(*out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: unixKey(r, st)})
 			}
 		}
 	}
 	return nil
+}
+
+func unixKey(rel string, st *unix.Stat_t) fileKey {
+	return fileKey{
+		Path: rel, Size: st.Size, Ino: st.Ino,
+		MTime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, CTime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+	}
 }
 
 func excluded(globs []string, rel, name string) bool {
@@ -280,19 +293,49 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
+	unlock, err := lockDir(ctx, dir, &o)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	defer unlock()
+	return index(ctx, dir, &o, nil)
+}
+
+// lockDir takes the directory's lock and, as its holder, cleans what
+// earlier runs that were killed left behind.
+func lockDir(ctx context.Context, dir string, o *Options) (func(), error) {
 	state := filepath.Join(dir, stateDir)
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return nil, err
 	}
 	unlock, err := lock(ctx, filepath.Join(state, lockName), o.LockWait)
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", dir, err)
+		return nil, err
 	}
-	defer unlock()
+	if err := cleanLeftovers(dir, o.Logger); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
 
+// index runs under the lock. pl, when set, adds staged packages and
+// leaves others out, and takes part in the commit (see [Add]).
+func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, error) {
+	state := filepath.Join(dir, stateDir)
 	start := time.Now()
 	files, err := scan(dir, o.Excludes)
 	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	pruned, err := loadPruned(dir)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", dir, err)
+	}
+	if pl != nil {
+		pruned = append(pruned, pl.prune...)
+	}
+	if files, err = pl.apply(files, pruned); err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	o.Logger.Debug("scanned", "dir", dir, "files", len(files), "took", time.Since(start))
@@ -332,12 +375,15 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 		if err != nil {
 			return result{err: fmt.Errorf("%s: %w", f.key.Path, err)}
 		}
-		return result{meta: cacheMeta{fileKey: f.key, PkgID: p.PkgID, NEVRA: p.NEVRA()}, frags: render(p, &o)}
+		return result{meta: cacheMeta{fileKey: f.key, PkgID: p.PkgID, NEVRA: p.NEVRA()}, frags: render(p, o)}
 	}, func(i int, r result) error {
 		if o.Progress != nil {
 			defer o.Progress(i+1, len(files))
 		}
 		if r.err != nil {
+			if pl.staged(files[i]) {
+				return r.err // checked before it was staged: changed since
+			}
 			if !errors.Is(r.err, ErrCorrupt) && !errors.Is(r.err, fs.ErrNotExist) {
 				return r.err
 			}
@@ -378,11 +424,15 @@ func Index(ctx context.Context, dir string, o Options) (*Result, error) {
 
 	o.Logger.Debug("read packages", "read", res.Read, "reused", res.Reused, "took", time.Since(start))
 	start = time.Now()
-	if err := publish(ctx, dir, nc, res, &o); err != nil {
+	if err := publish(ctx, dir, nc, res, o, pl); err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	if err := nc.commit(old); err != nil {
 		o.Logger.Warn("index cache not saved; the next update reads every package", "err", err)
+		res.Warnings = append(res.Warnings, fmt.Errorf("save the index cache: %w", err))
+	}
+	for _, w := range res.Warnings {
+		o.Logger.Warn("published, but", "dir", dir, "err", w)
 	}
 	committed = true
 	o.Logger.Debug("published", "revision", res.Revision, "changed", res.Changed, "took", time.Since(start))

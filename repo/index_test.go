@@ -185,7 +185,7 @@ func TestUnchangedKeepsRepomdAndUpdateReuses(t *testing.T) {
 	alpha, _ := filepath.Glob(filepath.Join(dir, "alpha-*.rpm"))
 	st, _ := os.Stat(alpha[0])
 	data, _ := os.ReadFile(alpha[0])
-	data[len(data)-1] ^= 0xff // payload byte: header unchanged, checksum not
+	data[74] ^= 0xff // in the lead's name field, past its NUL: no digest covers it, the checksum changes
 	os.Remove(alpha[0])
 	os.WriteFile(alpha[0], data, 0o644)
 	os.Chtimes(alpha[0], st.ModTime(), st.ModTime())

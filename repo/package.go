@@ -20,6 +20,7 @@ import (
 	"github.com/cavaliergopher/rpm"
 
 	"github.com/acn-project/acn/internal/rpmtag"
+	"github.com/acn-project/acn/internal/rpmver"
 )
 
 // ErrCorrupt is wrapped when a file is not a readable RPM package.
@@ -49,13 +50,7 @@ type Package struct {
 }
 
 // NEVRA is name-[epoch:]version-release.arch, the identity of a package.
-func (p *Package) NEVRA() string {
-	evr := p.Version + "-" + p.Release
-	if p.Epoch != "" && p.Epoch != "0" {
-		evr = p.Epoch + ":" + evr
-	}
-	return p.Name + "-" + evr + "." + p.Arch
-}
+func (p *Package) NEVRA() string { return rpmver.NEVRA(p.Name, p.Epoch, p.Version, p.Release, p.Arch) }
 
 // Dep is one dependency entry as repodata writes it.
 type Dep struct {
@@ -158,6 +153,54 @@ type fullReader struct{ r io.Reader }
 
 func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
 
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// payloadCheck prepares the integrity check of a package whose headers
+// were read from br, which has read n bytes of f: it takes the main
+// header's bytes and feeds it the part of the payload already in br.
+func payloadCheck(f io.ReaderAt, br *bufio.Reader, n int64, pkg *rpm.Package) (*integrity, error) {
+	start, end := pkg.HeaderRange()
+	if start < 0 || end < start || int64(end-start) > 2*maxHeaderBytes {
+		return nil, fmt.Errorf("%w: bad header range", ErrCorrupt)
+	}
+	header := make([]byte, end-start)
+	if _, err := f.ReadAt(header, int64(start)); err != nil {
+		return nil, fmt.Errorf("%w: truncated header: %v", ErrCorrupt, err)
+	}
+	integ, err := newIntegrity(pkg, header)
+	if err != nil {
+		return nil, err
+	}
+	buffered := int64(br.Buffered())
+	consumed := n - buffered
+	switch d := int64(end) - consumed; {
+	case d >= 0 && d <= buffered:
+		b, _ := br.Peek(int(buffered))
+		integ.Write(b[d:])
+	case d < 0 && -d <= 1<<20: // read past the header: take that part again
+		b := make([]byte, -d)
+		if _, err := f.ReadAt(b, int64(end)); err != nil {
+			return nil, err
+		}
+		integ.Write(b)
+		b, _ = br.Peek(int(buffered))
+		integ.Write(b)
+	default:
+		return nil, fmt.Errorf("%w: header ends at byte %d, read up to %d", ErrCorrupt, end, consumed)
+	}
+	return integ, nil
+}
+
 type readBuf struct {
 	br  *bufio.Reader
 	big []byte
@@ -205,7 +248,9 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	// as it is filled; the rest of the file is then hashed straight from
 	// the file, in large reads. (Mapping the file measured slower.)
 	br := bufs.br
-	br.Reset(io.TeeReader(f, h))
+	var read countReader
+	read.r = f
+	br.Reset(io.TeeReader(&read, h))
 	defer br.Reset(nil)
 	// The headers are checked in that buffer (it holds them whole in most
 	// packages), without reads of their own.
@@ -224,7 +269,14 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if _, err := io.CopyBuffer(h, onlyReader{f}, bufs.big); err != nil {
+	integ, err := payloadCheck(f, br, read.n, pkg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.CopyBuffer(io.MultiWriter(h, integ), onlyReader{f}, bufs.big); err != nil {
+		return nil, err
+	}
+	if err := integ.check(); err != nil {
 		return nil, err
 	}
 	p = fromHeader(pkg, changelogLimit)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,7 +161,11 @@ const generationsName = "generations.json"
 
 // publish writes the metadata files from the new cache, then repomd.xml,
 // then applies retention.
-func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *Options) (err error) {
+//
+// pl's staged packages move into place just before repomd.xml, and leave
+// again if repomd.xml is not replaced: the rename of repomd.xml is the one
+// commit point. After it, faults are warnings in res.
+func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *Options, pl *plan) (err error) {
 	rd := filepath.Join(dir, "repodata")
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		return err
@@ -241,6 +246,9 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 
 	if oldMD != nil && sameMetadata(oldMD, md) {
 		res.Revision, res.Repomd = oldMD.Revision, oldMD
+		if err := pl.committed(dir, oldMD); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Errorf("record pruned packages: %w", err))
+		}
 		return nil
 	}
 	md.Revision = o.Revision
@@ -251,12 +259,36 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		}
 		md.Revision = strconv.FormatInt(rev, 10)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(rd, "repomd.xml"), md.marshal(), 0o644); err != nil {
+	if err := pl.place(dir, oldMD, md); err != nil {
 		return err
 	}
+	repomd := filepath.Join(rd, "repomd.xml")
+	if err := atomicfile.WriteFile(repomd, md.marshal(), 0o644); err != nil {
+		// The rename is the commit: an error after it (the directory
+		// fsync) leaves the new metadata published.
+		if now := readRepomd(repomd); now == nil || now.Revision != md.Revision || !sameMetadata(now, md) {
+			pl.unplace(dir)
+			return err
+		}
+		res.Warnings = append(res.Warnings, fmt.Errorf("sync %s: %w", rd, err))
+	}
 	res.Changed, res.Revision, res.Repomd = true, md.Revision, md
-	res.Removed, err = retain(dir, oldMD, md, o)
-	return err
+	if err := pl.committed(dir, oldMD); err != nil {
+		res.Warnings = append(res.Warnings, fmt.Errorf("record pruned packages: %w", err))
+	}
+	removed, keep, err := retain(dir, oldMD, md, o)
+	res.Removed = removed
+	if err != nil {
+		res.Warnings = append(res.Warnings, fmt.Errorf("retention: %w", err))
+	}
+	if keep != nil {
+		gone, err := expirePruned(dir, keep)
+		res.Removed = append(res.Removed, gone...)
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Errorf("remove expired packages: %w", err))
+		}
+	}
+	return nil
 }
 
 // sameMetadata reports whether publishing md would tell a client nothing
@@ -305,7 +337,9 @@ func hrefs(md *Repomd) []string {
 // retain records the new generation and deletes the files of generations
 // that are both older than the RetainOldMD newest superseded ones and
 // superseded longer ago than RetainOldMDByAge.
-func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, error) {
+//
+// It returns the files of the generations kept, nil if it could not tell.
+func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, map[string]bool, error) {
 	state := filepath.Join(dir, stateDir, generationsName)
 	var gens []generation
 	if b, err := os.ReadFile(state); err == nil {
@@ -339,6 +373,7 @@ func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, error) {
 			dropped = append(dropped, g)
 		}
 	}
+	retained := maps.Clone(keep)
 	var removed []string
 	var errs []error
 	for _, g := range dropped {
@@ -364,7 +399,8 @@ func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, error) {
 			errs = append(errs, err)
 		}
 	} else {
+		os.Remove(state + ".tmp")
 		errs = append(errs, err)
 	}
-	return removed, errors.Join(errs...)
+	return removed, retained, errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"compress/bzip2"
 	"context"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cavaliergopher/rpm"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -354,15 +356,47 @@ func checkPackage(ctx context.Context, fetch fetcher, p pkgRef) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(h, rc)
+	c := &counter{h: h}
+	r := bufio.NewReaderSize(io.TeeReader(rc, c), 64<<10)
+	integ, ierr := streamIntegrity(r)
+	if ierr == nil {
+		_, err = io.Copy(integ, r)
+	} else {
+		_, err = io.Copy(io.Discard, r)
+	}
 	if err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != p.pkgid {
 		return fmt.Errorf("checksum %s, primary says %s", got, p.pkgid)
 	}
-	if p.size != 0 && n != p.size {
-		return fmt.Errorf("size %d, primary says %d", n, p.size)
+	if p.size != 0 && c.n != p.size {
+		return fmt.Errorf("size %d, primary says %d", c.n, p.size)
 	}
-	return nil
+	if ierr == nil {
+		ierr = integ.check()
+	}
+	return ierr
+}
+
+// streamIntegrity reads a package's headers from r and returns the check
+// that the rest of r, its payload, must pass.
+func streamIntegrity(r io.Reader) (integ *integrity, err error) {
+	hb, start, err := readHeaders(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(bytes.NewReader(hb), int64(len(hb))); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			integ, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
+		}
+	}()
+	pkg, err := rpm.Read(bytes.NewReader(hb))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return newIntegrity(pkg, hb[start:])
 }

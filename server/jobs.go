@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,14 +12,13 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder"
-	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/specs"
 )
 
 // ErrImmutable is wrapped when a build would replace a published package
 // with different bytes under the same name.
-var ErrImmutable = errors.New("server: package versions are immutable")
+var ErrImmutable = repo.ErrImmutable
 
 // runJob builds one job and publishes its packages. A failure is recorded
 // in the job and its log; nothing published changes.
@@ -144,71 +142,38 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 	return published, nil
 }
 
-// publish adds one RPM to a repository and republishes it. A file of the
-// same name with other bytes is refused: a NEVRA, once published, is
-// immutable.
+// publish adds one RPM to a repository and republishes it, through
+// repo.Add: staged, checked, immutable, with the repository's retention.
+// The package is live if and only if publish returns nil.
 func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpm string) error {
 	mu := s.repoMu[rc.Name]
 	mu.Lock()
 	defer mu.Unlock()
-	dir := s.repoDir(rc.Name)
-	dst := filepath.Join(dir, filepath.Base(rpm))
-	if same, err := sameFile(rpm, dst); err != nil {
-		return err
-	} else if !same {
-		if _, err := os.Stat(dst); err == nil {
-			return fmt.Errorf("%w: %s is already in %s with different content; bump the release to publish a change",
-				ErrImmutable, filepath.Base(rpm), rc.Name)
-		}
-		if err := copyAtomic(rpm, dst); err != nil {
-			return err
-		}
-	}
-	if err := s.prune(rc, dir, rpm); err != nil {
-		return err
-	}
-	return s.index(ctx, rc)
-}
-
-func (s *Server) index(ctx context.Context, rc *RepoConfig) error {
 	start := s.now()
-	_, err := repo.Index(context.WithoutCancel(ctx), s.repoDir(rc.Name), repo.Options{
-		Update: true, Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute,
-	})
+	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), []string{rpm}, s.addOptions(rc))
 	s.metrics.publish(s.now().Sub(start))
 	s.small.forget(filepath.Join(s.repoDir(rc.Name), "repodata", "repomd.xml"))
-	return err
-}
-
-// prune keeps the newest rc.Keep versions of the package just added.
-func (s *Server) prune(rc *RepoConfig, dir, added string) error {
-	if rc.Keep <= 0 {
-		return nil
-	}
-	p, err := repo.Open(added)
 	if err != nil {
 		return err
 	}
-	var same []*repo.Package
-	files, _ := filepath.Glob(filepath.Join(dir, p.Name+"-*.rpm"))
-	for _, f := range files {
-		q, err := repo.Open(f)
-		if err != nil || q.Name != p.Name || q.Arch != p.Arch {
-			continue
-		}
-		q.Location = f
-		same = append(same, q)
-	}
-	sort.Slice(same, func(i, j int) bool {
-		return repo.CompareEVR(same[i].Epoch, same[i].Version, same[i].Release, same[j].Epoch, same[j].Version, same[j].Release) > 0
-	})
-	for _, q := range same[min(rc.Keep, len(same)):] {
-		s.log.Info("retention: removing", "repo", rc.Name, "file", filepath.Base(q.Location))
-		if err := os.Remove(q.Location); err != nil {
-			return err
-		}
-	}
+	s.logAdd(rc, res)
 	return nil
+}
+
+func (s *Server) addOptions(rc *RepoConfig) repo.AddOptions {
+	return repo.AddOptions{
+		Options: repo.Options{Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute},
+		Keep:    rc.Keep,
+	}
+}
+
+func (s *Server) logAdd(rc *RepoConfig, res *repo.AddResult) {
+	for _, f := range res.Pruned {
+		s.log.Info("retention: left out of the metadata", "repo", rc.Name, "file", f)
+	}
+	for _, err := range res.Skipped {
+		s.log.Warn("left out of the repository", "repo", rc.Name, "err", err)
+	}
 }
 
 // Promote copies the exact RPM of a package version from one repository
@@ -219,55 +184,17 @@ func (s *Server) Promote(ctx context.Context, pkg, version, from, to string) (st
 	if src == nil || dst == nil {
 		return "", fmt.Errorf("promote: %w: repository %q or %q", ErrNotFound, from, to)
 	}
-	for _, e := range s.catalog(from).Entries {
-		if e.Name != pkg || (e.Version != version && e.Version+"-"+e.Release != version && e.EVR() != version) {
-			continue
-		}
-		file := filepath.Join(s.repoDir(from), filepath.FromSlash(e.Location))
-		if err := s.publish(ctx, dst, file); err != nil {
-			return "", err
-		}
-		return to + "/" + filepath.Base(file), nil
+	mu := s.repoMu[dst.Name]
+	mu.Lock()
+	defer mu.Unlock()
+	file, res, err := repo.Promote(context.WithoutCancel(ctx), s.repoDir(from), s.repoDir(to), pkg, version, s.addOptions(dst))
+	s.small.forget(filepath.Join(s.repoDir(to), "repodata", "repomd.xml"))
+	if errors.Is(err, repo.ErrNotFound) {
+		return "", fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	return "", fmt.Errorf("promote: %w: %s %s is not in %s", ErrNotFound, pkg, version, from)
-}
-
-func sameFile(a, b string) (bool, error) {
-	ha, err := fileSum(a)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	hb, err := fileSum(b)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil && ha == hb, err
-}
-
-func fileSum(name string) ([32]byte, error) {
-	var sum [32]byte
-	f, err := os.Open(name)
-	if err != nil {
-		return sum, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return sum, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
-}
-
-// copyAtomic copies src to dst through a temporary file and a rename.
-func copyAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return atomicfile.Write(dst, 0o644, func(f *os.File) error {
-		_, err := io.Copy(f, in)
-		return err
-	})
+	s.logAdd(dst, res)
+	return to + "/" + file, nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/acn-project/acn/internal/rpmver"
 )
 
 // Sentinel errors wrapped by [*Error]; test with [errors.Is].
@@ -91,16 +93,17 @@ type Spec struct {
 }
 
 // EVR is [epoch:]version-release.
-func (s *Spec) EVR() string {
-	if s.Epoch != nil {
-		return fmt.Sprintf("%d:%s-%s", *s.Epoch, s.Version, s.Release)
-	}
-	return s.Version + "-" + s.Release
-}
+func (s *Spec) EVR() string { return rpmver.EVR(s.epoch(), s.Version, s.Release) }
 
-// NEVRA names the binary package, e.g. appstruct-1.4.0-1.noarch.
-func (s *Spec) NEVRA() string {
-	return fmt.Sprintf("%s-%s-%s.%s", s.Name, s.Version, s.Release, s.Arch)
+// NEVRA names the binary package, e.g. appstruct-1.4.0-1.noarch or
+// appstruct-2:1.4.0-1.noarch, as the repository metadata does.
+func (s *Spec) NEVRA() string { return rpmver.NEVRA(s.Name, s.epoch(), s.Version, s.Release, s.Arch) }
+
+func (s *Spec) epoch() string {
+	if s.Epoch == nil {
+		return ""
+	}
+	return strconv.FormatUint(uint64(*s.Epoch), 10)
 }
 
 // Dep is one dependency such as "nginx >= 1.20". A rich dependency

@@ -25,7 +25,7 @@ func TestParseFull(t *testing.T) {
 	if got, want := s.EVR(), "4:2.1.0-3"; got != want {
 		t.Errorf("EVR = %q, want %q", got, want)
 	}
-	if got, want := s.NEVRA(), "full-2.1.0-3.x86_64"; got != want {
+	if got, want := s.NEVRA(), "full-4:2.1.0-3.x86_64"; got != want {
 		t.Errorf("NEVRA = %q, want %q", got, want)
 	}
 	wantReq := []Dep{{"nginx", ">=", "1.20"}, {"python3", "", ""}, {"(bash or zsh)", "", ""}}

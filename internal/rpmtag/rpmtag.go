@@ -67,12 +67,14 @@ const (
 	EnhanceName       = 5055 // version and flags follow
 	Encoding          = 5062
 	PayloadDigest     = 5092
+	PayloadDigestAlgo = 5093
 )
 
 // Signature header tags.
 const (
 	SigSHA1            = 269
 	SigLongArchiveSize = 271
+	SigLongSize        = 270
 	SigSHA256          = 273
 	SigSize            = 1000
 	SigMD5             = 1004

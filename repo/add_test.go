@@ -1,0 +1,353 @@
+package repo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/acn-project/acn/repo"
+)
+
+// buildRPM builds a one-file noarch package with the real rpmbuild and
+// returns its path; content makes two builds of one version differ.
+func buildRPM(t *testing.T, name, version, release, content string) string {
+	t.Helper()
+	top := t.TempDir()
+	spec := filepath.Join(top, name+".spec")
+	os.WriteFile(spec, []byte(fmt.Sprintf(`Name: %s
+Version: %s
+Release: %s
+Summary: test package
+License: MIT
+BuildArch: noarch
+
+%%description
+A test package.
+
+%%install
+mkdir -p %%{buildroot}/usr/share/%s
+echo '%s' > %%{buildroot}/usr/share/%s/content
+
+%%files
+/usr/share/%s/content
+`, name, version, release, name, content, name, name)), 0o644)
+	out := filepath.Join(top, "rpms")
+	cmd := exec.Command("rpmbuild", "-bb", "--quiet", "--define", "_topdir "+filepath.Join(top, "top"),
+		"--define", "_rpmdir "+out, "--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm", spec)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmbuild: %v\n%s", err, b)
+	}
+	return filepath.Join(out, fmt.Sprintf("%s-%s-%s.noarch.rpm", name, version, release))
+}
+
+// published lists the file names primary names.
+func published(t *testing.T, dir string) []string {
+	t.Helper()
+	cat, err := repo.LoadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range cat.Entries {
+		out = append(out, e.Location)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func exists(name string) bool { _, err := os.Lstat(name); return err == nil }
+
+func addOne(t *testing.T, dir, rpm string, o repo.AddOptions) *repo.AddResult {
+	t.Helper()
+	res, err := repo.Add(context.Background(), dir, []string{rpm}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// noLeftovers checks that nothing of an Add stays outside the repository's
+// published state.
+func noLeftovers(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{".acn/staging", ".acn/journal.json"} {
+		if exists(filepath.Join(dir, f)) {
+			t.Errorf("%s left behind", f)
+		}
+	}
+}
+
+func TestAdd(t *testing.T) {
+	dir := t.TempDir()
+	v1 := buildRPM(t, "hello", "1.0", "1", "one")
+	res := addOne(t, dir, v1, repo.AddOptions{})
+	if !slices.Equal(res.Added, []string{"hello-1.0-1.noarch.rpm"}) || !res.Changed {
+		t.Errorf("first add: %+v", res)
+	}
+	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+		t.Error(err)
+	}
+	noLeftovers(t, dir)
+
+	// The same bytes again: nothing to do.
+	if res := addOne(t, dir, v1, repo.AddOptions{}); len(res.Added) != 0 || res.Changed {
+		t.Errorf("adding the same file again: %+v", res)
+	}
+
+	// Other bytes under a published NEVRA: refused, nothing changes.
+	before, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+	other := buildRPM(t, "hello", "1.0", "1", "changed")
+	_, err := repo.Add(context.Background(), dir, []string{other}, repo.AddOptions{})
+	if !errors.Is(err, repo.ErrImmutable) {
+		t.Errorf("rebuild of a published version: %v", err)
+	}
+	// Also under another file name.
+	renamed := filepath.Join(t.TempDir(), "hello-renamed.rpm")
+	b, _ := os.ReadFile(other)
+	os.WriteFile(renamed, b, 0o644)
+	if _, err := repo.Add(context.Background(), dir, []string{renamed}, repo.AddOptions{}); !errors.Is(err, repo.ErrImmutable) {
+		t.Errorf("rebuild under another name: %v", err)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml")); !bytes.Equal(now, before) || exists(filepath.Join(dir, "hello-renamed.rpm")) {
+		t.Error("a refused add changed the repository")
+	}
+	noLeftovers(t, dir)
+
+	// A corrupt foreign file in the directory is left out, not a failure.
+	os.WriteFile(filepath.Join(dir, "foreign.rpm"), []byte("not a package"), 0o644)
+	res = addOne(t, dir, buildRPM(t, "hello", "1.1", "1", "two"), repo.AddOptions{})
+	if len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Error(), "foreign.rpm") {
+		t.Errorf("foreign file: %+v", res.Skipped)
+	}
+	if got := published(t, dir); !slices.Equal(got, []string{"hello-1.0-1.noarch.rpm", "hello-1.1-1.noarch.rpm"}) {
+		t.Errorf("published %v", got)
+	}
+
+	// A damaged package is refused before anything is staged.
+	cut := filepath.Join(t.TempDir(), "hello-1.2-1.noarch.rpm")
+	b, _ = os.ReadFile(buildRPM(t, "hello", "1.2", "1", "three"))
+	os.WriteFile(cut, b[:len(b)-10], 0o644)
+	if _, err := repo.Add(context.Background(), dir, []string{cut}, repo.AddOptions{}); !errors.Is(err, repo.ErrCorrupt) {
+		t.Errorf("damaged package: %v", err)
+	}
+	noLeftovers(t, dir)
+}
+
+// TestAddFailsBeforeCommit makes each step before the rename of
+// repomd.xml fail: the package never shows, nothing stays behind.
+func TestAddFailsBeforeCommit(t *testing.T) {
+	dir := t.TempDir()
+	addOne(t, dir, buildRPM(t, "hello", "1.0", "1", "one"), repo.AddOptions{})
+	before, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+	v2 := buildRPM(t, "hello", "2.0", "1", "two")
+	for _, step := range []string{"staged", "placed"} {
+		restore := repo.SetFailpoint(func(s string) error {
+			if s == step {
+				return errors.New("injected fault")
+			}
+			return nil
+		})
+		_, err := repo.Add(context.Background(), dir, []string{v2}, repo.AddOptions{Keep: 1})
+		restore()
+		if err == nil {
+			t.Fatalf("%s: Add succeeded", step)
+		}
+		if now, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml")); !bytes.Equal(now, before) {
+			t.Errorf("%s: repomd.xml changed", step)
+		}
+		if exists(filepath.Join(dir, "hello-2.0-1.noarch.rpm")) {
+			t.Errorf("%s: the package of a failed add is in the directory", step)
+		}
+		noLeftovers(t, dir)
+		// A plain index afterwards publishes nothing of it either.
+		index(t, dir, repo.Options{Update: true})
+		if got := published(t, dir); !slices.Equal(got, []string{"hello-1.0-1.noarch.rpm"}) {
+			t.Errorf("%s: published %v", step, got)
+		}
+	}
+}
+
+// TestAddKilled kills a real process at each step of an Add (SIGKILL, no
+// cleanup of its own): the repository is the old or the new generation,
+// and the next run completes or undoes what was in progress.
+func TestAddKilled(t *testing.T) {
+	if step := os.Getenv("ACN_TEST_KILL_AT"); step != "" {
+		repo.SetFailpoint(func(s string) error {
+			if s == step {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				time.Sleep(time.Hour)
+			}
+			return nil
+		})
+		_, err := repo.Add(context.Background(), os.Getenv("ACN_TEST_DIR"), []string{os.Getenv("ACN_TEST_RPM")}, repo.AddOptions{Keep: 1})
+		t.Fatalf("not killed: %v", err)
+	}
+	v1 := buildRPM(t, "hello", "1.0", "1", "one")
+	v2 := buildRPM(t, "hello", "2.0", "1", "two")
+	for _, c := range []struct {
+		step string
+		live bool // the new generation went live before the kill
+	}{{"staged", false}, {"placed", false}, {"committed", true}} {
+		t.Run(c.step, func(t *testing.T) {
+			dir := t.TempDir()
+			addOne(t, dir, v1, repo.AddOptions{})
+			cmd := exec.Command(os.Args[0], "-test.run=^TestAddKilled$")
+			cmd.Env = append(os.Environ(), "ACN_TEST_KILL_AT="+c.step, "ACN_TEST_DIR="+dir, "ACN_TEST_RPM="+v2)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("helper was not killed: %v\n%s", err, out)
+			}
+			want := []string{"hello-1.0-1.noarch.rpm"}
+			if c.live {
+				want = []string{"hello-2.0-1.noarch.rpm"}
+			}
+			if got := published(t, dir); !slices.Equal(got, want) {
+				t.Errorf("after the kill: published %v, want %v", got, want)
+			}
+			if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+				t.Errorf("after the kill: %v", err)
+			}
+			// The next run cleans up.
+			index(t, dir, repo.Options{Update: true})
+			if got := published(t, dir); !slices.Equal(got, want) {
+				t.Errorf("after the next run: published %v, want %v", got, want)
+			}
+			noLeftovers(t, dir)
+			if !c.live && exists(filepath.Join(dir, "hello-2.0-1.noarch.rpm")) {
+				t.Error("the package of the killed add stayed in the directory")
+			}
+			// Retention (keep 1) recorded hello 1.0, kept on disk for
+			// the metadata that named it.
+			if c.live && !exists(filepath.Join(dir, "hello-1.0-1.noarch.rpm")) {
+				t.Error("hello 1.0 deleted while retained metadata names it")
+			}
+		})
+	}
+}
+
+// TestRetentionKeepsFilesForOldMetadata: keep 1 leaves old versions out of
+// the new metadata at once, but their files stay while a retained
+// generation names them, and go with it.
+func TestRetentionKeepsFilesForOldMetadata(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Unix(1_800_000_000, 0)
+	o := repo.AddOptions{Keep: 1, Options: repo.Options{RetainOldMD: 1, RetainOldMDByAge: time.Minute, Now: func() time.Time { return clock }}}
+	file := func(v string) string { return filepath.Join(dir, "hello-"+v+"-1.noarch.rpm") }
+	addOne(t, dir, buildRPM(t, "hello", "1.0", "1", "one"), o)
+	genA, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+
+	clock = clock.Add(time.Hour)
+	res := addOne(t, dir, buildRPM(t, "hello", "2.0", "1", "two"), o)
+	if !slices.Equal(res.Pruned, []string{"hello-1.0-1.noarch.rpm"}) {
+		t.Errorf("pruned %v", res.Pruned)
+	}
+	if got := published(t, dir); !slices.Equal(got, []string{"hello-2.0-1.noarch.rpm"}) {
+		t.Errorf("published %v", got)
+	}
+	if !exists(file("1.0")) {
+		t.Fatal("hello 1.0 deleted while the previous metadata names it")
+	}
+	// A client still holding the previous repomd.xml gets all it names.
+	old := t.TempDir()
+	os.MkdirAll(filepath.Join(old, "repodata"), 0o755)
+	os.WriteFile(filepath.Join(old, "repodata", "repomd.xml"), genA, 0o644)
+	md, _ := repo.ParseRepomd(bytes.NewReader(genA))
+	for _, d := range md.Data {
+		b, err := os.ReadFile(filepath.Join(dir, d.Location.Href))
+		if err != nil {
+			t.Fatalf("old generation: %v", err)
+		}
+		os.WriteFile(filepath.Join(old, d.Location.Href), b, 0o644)
+	}
+	b, _ := os.ReadFile(file("1.0"))
+	os.WriteFile(filepath.Join(old, "hello-1.0-1.noarch.rpm"), b, 0o644)
+	if _, err := repo.Verify(context.Background(), old, nil); err != nil {
+		t.Errorf("the previous generation, as a client holding it sees the directory: %v", err)
+	}
+	// A plain index does not bring it back.
+	clock = clock.Add(time.Hour)
+	index(t, dir, repo.Options{Update: true, RetainOldMD: 1, RetainOldMDByAge: time.Minute, Now: o.Now})
+	if got := published(t, dir); !slices.Equal(got, []string{"hello-2.0-1.noarch.rpm"}) {
+		t.Errorf("after index: published %v", got)
+	}
+
+	// Two generations later the one naming 1.0 has expired: so has 1.0.
+	clock = clock.Add(time.Hour)
+	addOne(t, dir, buildRPM(t, "hello", "3.0", "1", "three"), o)
+	if exists(file("1.0")) {
+		t.Error("hello 1.0 still there after the metadata naming it expired")
+	}
+	if !exists(file("2.0")) {
+		t.Error("hello 2.0 deleted while the previous metadata names it")
+	}
+	clock = clock.Add(time.Hour)
+	addOne(t, dir, buildRPM(t, "hello", "4.0", "1", "four"), o)
+	if exists(file("2.0")) || !exists(file("3.0")) {
+		t.Errorf("after 4.0: 2.0 present %v, 3.0 present %v", exists(file("2.0")), exists(file("3.0")))
+	}
+	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestPromote(t *testing.T) {
+	from, to := t.TempDir(), t.TempDir()
+	addOne(t, from, buildRPM(t, "hello", "1.0", "1", "one"), repo.AddOptions{})
+	addOne(t, from, buildRPM(t, "hello", "1.1", "1", "two"), repo.AddOptions{})
+	file, _, err := repo.Promote(context.Background(), from, to, "hello", "1.0", repo.AddOptions{})
+	if err != nil || file != "hello-1.0-1.noarch.rpm" {
+		t.Fatalf("promote: %q %v", file, err)
+	}
+	a, _ := os.ReadFile(filepath.Join(from, file))
+	b, _ := os.ReadFile(filepath.Join(to, file))
+	if !bytes.Equal(a, b) {
+		t.Error("promotion did not copy the exact file")
+	}
+	if got := published(t, to); !slices.Equal(got, []string{file}) {
+		t.Errorf("target publishes %v", got)
+	}
+	if _, _, err := repo.Promote(context.Background(), from, to, "hello", "9.9", repo.AddOptions{}); !errors.Is(err, repo.ErrNotFound) {
+		t.Errorf("unknown version: %v", err)
+	}
+}
+
+// TestLeftoversCleaned: what killed runs leave is removed by the next
+// lock holder; what a client may fetch is not.
+func TestLeftoversCleaned(t *testing.T) {
+	dir := repoDir(t)
+	index(t, dir, repo.Options{})
+	index(t, dir, repo.Options{Revision: "2", Compress: "xz"}) // a second generation, retained
+	rd := filepath.Join(dir, "repodata")
+	before, _ := os.ReadDir(rd)
+	junk := []string{
+		"repodata/.primary.tmp-123", "repodata/.repomd.xml.tmp-9", "repodata/.other_db.tmp-5",
+		"repodata/" + strings.Repeat("ab", 32) + "-primary.xml.gz",
+		".acn/index-cache.tmp-77", ".acn/cache-1.primary", ".acn/generations.json.tmp", ".acn/staging/x.rpm",
+	}
+	for _, j := range junk {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, j)), 0o755)
+		os.WriteFile(filepath.Join(dir, j), []byte("x"), 0o644)
+	}
+	index(t, dir, repo.Options{Update: true, Revision: "2", Compress: "xz"})
+	for _, j := range junk {
+		if exists(filepath.Join(dir, j)) {
+			t.Errorf("%s was not cleaned", j)
+		}
+	}
+	after, _ := os.ReadDir(rd)
+	if len(after) != len(before) {
+		t.Errorf("repodata had %d files, now %d", len(before), len(after))
+	}
+	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+		t.Error(err)
+	}
+}
