@@ -575,7 +575,13 @@ func (s *Server) apiPromote(w http.ResponseWriter, r *http.Request) {
 	got, err := s.Promote(context.WithoutCancel(r.Context()), req.Package, req.Version, req.From, req.To)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.fail(w, r, httpError{code: http.StatusNotFound, msg: fmt.Sprintf("no %s %s in repository %q, or no repository %q", req.Package, req.Version, req.From, req.To), err: err})
+		msg := fmt.Sprintf("%s %s is not in %s", req.Package, req.Version, req.From)
+		for _, name := range []string{req.From, req.To} {
+			if s.repoConfig(name) == nil {
+				msg = fmt.Sprintf("no repository %q", name)
+			}
+		}
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: msg, err: err})
 		return
 	case errors.Is(err, ErrImmutable):
 		s.fail(w, r, httpError{code: http.StatusConflict, msg: fmt.Sprintf("%s %s is already in %s with different content", req.Package, req.Version, req.To), err: err})
