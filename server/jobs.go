@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +29,15 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 		defer s.lockPackage(j.Package)()
 	}
 	start := s.now()
-	s.setJob(j, func(j *Job) { j.Status, j.Started, j.Error, j.Attempts = Building, start.UTC(), "", j.Attempts+1 })
+	if rpms, ok := s.published(j); ok {
+		// Interrupted after it published: done.
+		s.log.Info("an interrupted job had published", "job", j.ID, "ref", j.Ref)
+		s.finish(j, start, rpms, nil)
+		return
+	}
+	s.setJob(j, func(j *Job) {
+		j.Status, j.Started, j.Error, j.Attempts, j.Publishing = Building, start.UTC(), "", j.Attempts+1, nil
+	})
 	os.MkdirAll(filepath.Dir(j.Log), 0o755)
 	logf, err := os.Create(j.Log)
 	if err != nil {
@@ -100,7 +110,9 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 		return nil, err
 	}
 	out := filepath.Join(filepath.Dir(j.Log), "out")
-	var published []string
+	// Build everything first: a job whose build fails publishes nothing.
+	var intent []Published
+	files := map[string][]string{}
 	for _, sp := range list {
 		// One build per dist suffix among the repositories that take it.
 		byDist := map[string][]*RepoConfig{}
@@ -121,36 +133,113 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 			fmt.Fprintf(logf, "==> building %s\n", spd.NEVRA())
 			res, err := builder.Build(ctx, snap.FS, &spd, builder.Options{
 				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
-				CacheDir: filepath.Join(s.cfg.Data, "sources"), Logger: s.log,
+				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
 			})
 			if res != nil && res.LogPath != "" {
-				if b, rerr := os.ReadFile(res.LogPath); rerr == nil {
-					logf.Write(b)
+				if f, rerr := os.Open(res.LogPath); rerr == nil {
+					io.Copy(logf, f)
+					f.Close()
 				}
 			}
 			if err != nil {
-				return published, err
+				return nil, err
+			}
+			sum, err := fileSHA256(res.Path)
+			if err != nil {
+				return nil, err
 			}
 			for _, rc := range byDist[dist] {
-				if err := s.publish(ctx, rc, res.Path); err != nil {
-					return published, err
-				}
-				published = append(published, rc.Name+"/"+filepath.Base(res.Path))
+				files[rc.Name] = append(files[rc.Name], res.Path)
+				intent = append(intent, Published{Repo: rc.Name, File: filepath.Base(res.Path), SHA256: sum})
 			}
+		}
+	}
+	// Then publish, one publication per repository. What is about to be
+	// published is recorded first, so that a job interrupted from here on
+	// is found published when it is retried (see published).
+	s.setJob(j, func(j *Job) { j.Publishing = intent })
+	var published []string
+	for i := range s.cfg.Repos {
+		rc := &s.cfg.Repos[i]
+		if len(files[rc.Name]) == 0 {
+			continue
+		}
+		if err := s.publish(ctx, rc, files[rc.Name]); err != nil {
+			if len(published) > 0 {
+				return published, fmt.Errorf("publish in %s (after publishing %s): %w", rc.Name, strings.Join(published, ", "), err)
+			}
+			return nil, fmt.Errorf("publish in %s: %w", rc.Name, err)
+		}
+		for _, f := range files[rc.Name] {
+			published = append(published, rc.Name+"/"+filepath.Base(f))
 		}
 	}
 	return published, nil
 }
 
-// publish adds one RPM to a repository and republishes it, through
+// Published is one package a job publishes: repository, file name and
+// the file's SHA-256.
+type Published struct {
+	Repo   string `json:"repo"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// published reports whether an earlier attempt of j published everything
+// it meant to: then the job succeeded, and building again (perhaps into
+// other bytes) would only be refused as a change to a published NEVRA.
+func (s *Server) published(j *Job) ([]string, bool) {
+	if len(j.Publishing) == 0 {
+		return nil, false
+	}
+	var rpms []string
+	for _, p := range j.Publishing {
+		if s.repoConfig(p.Repo) == nil || p.File != filepath.Base(p.File) {
+			return nil, false
+		}
+		sum, err := fileSHA256(filepath.Join(s.repoDir(p.Repo), p.File))
+		if err != nil || sum != p.SHA256 || !listed(s.catalog(p.Repo), p.File) {
+			return nil, false
+		}
+		rpms = append(rpms, p.Repo+"/"+p.File)
+	}
+	return rpms, true
+}
+
+// listed reports whether the repository's metadata names a file.
+func listed(c *repo.Catalog, file string) bool {
+	for _, e := range c.Entries {
+		if e.Location == file {
+			return true
+		}
+	}
+	return false
+}
+
+func fileSHA256(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("checksum %s: %w", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *Server) scratchDir() string { return filepath.Join(s.cfg.Data, "scratch") }
+
+// publish adds RPMs to a repository and republishes it, through
 // repo.Add: staged, checked, immutable, with the repository's retention.
-// The package is live if and only if publish returns nil.
-func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpm string) error {
+// The packages are live if and only if publish returns nil.
+func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpms []string) error {
 	mu := s.repoMu[rc.Name]
 	mu.Lock()
 	defer mu.Unlock()
 	start := s.now()
-	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), []string{rpm}, s.addOptions(rc))
+	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), rpms, s.addOptions(rc))
 	s.metrics.publish(s.now().Sub(start))
 	s.small.forget(filepath.Join(s.repoDir(rc.Name), "repodata", "repomd.xml"))
 	if err != nil {

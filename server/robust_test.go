@@ -434,3 +434,36 @@ func TestGitRemoteFaults(t *testing.T) {
 	}
 	slow.stop()
 }
+
+// TestInterruptedAfterPublishing: a job that died after its packages went
+// live is found published when retried, not built again into other bytes
+// (which would be refused as a change to a published NEVRA).
+func TestInterruptedAfterPublishing(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("1.0", map[string]string{"specs/rand.yaml": "name: rand\nversion: \"1\"\nsummary: S\nlicense: MIT\n" +
+		"build:\n  - head -c 64 /dev/urandom > \"$DESTDIR/r\"\nfiles:\n  - src: $DESTDIR/r\n    dst: /opt/r\n"})
+	r.Git("tag", "rand/v1")
+	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}})
+	if j := d.wait("rand/v1"); j.Status != server.Succeeded {
+		t.Fatalf("build: %+v", j)
+	}
+	data := d.data
+	d.stop()
+	// As if the daemon had died between publishing and recording it.
+	name := filepath.Join(data, "state.json")
+	b, _ := os.ReadFile(name)
+	var st map[string]any
+	json.Unmarshal(b, &st)
+	job := st["jobs"].([]any)[0].(map[string]any)
+	if job["publishing"] == nil {
+		t.Fatalf("the job did not record what it published: %s", b)
+	}
+	job["status"], job["rpms"] = "building", nil
+	b, _ = json.Marshal(st)
+	os.WriteFile(name, b, 0o644)
+
+	d = start(t, server.Config{Data: data, Git: server.GitConfig{URL: r.Dir}})
+	if j := d.wait("rand/v1"); j.Status != server.Succeeded || len(j.RPMs) != 1 || j.Attempts != 1 {
+		t.Errorf("retried after publishing: %+v", j)
+	}
+}

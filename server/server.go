@@ -87,7 +87,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	for _, d := range []string{cfg.Data, filepath.Join(cfg.Data, "builds"), filepath.Join(cfg.Data, "git")} {
+	for _, d := range []string{cfg.Data, filepath.Join(cfg.Data, "builds"), filepath.Join(cfg.Data, "git"), filepath.Join(cfg.Data, "scratch")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}

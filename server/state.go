@@ -48,6 +48,8 @@ type Job struct {
 	Log      string    `json:"-"`              // path of the build log
 	Manual   bool      `json:"manual,omitempty"`
 	Attempts int       `json:"attempts,omitempty"` // times the build started
+	// Publishing is what the job was publishing when it last ran.
+	Publishing []Published `json:"publishing,omitempty"`
 }
 
 // tagRecord is what the daemon remembers of a tag it queued, after the
