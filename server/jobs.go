@@ -135,13 +135,20 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
 			})
+			last := ""
 			if res != nil && res.LogPath != "" {
 				if f, rerr := os.Open(res.LogPath); rerr == nil {
 					io.Copy(logf, f)
 					f.Close()
 				}
+				last = lastLine(logTail(res.LogPath, 4096, ""))
 			}
 			if err != nil {
+				if last != "" {
+					// The step's last words say why, often enough (a full disk,
+					// a missing tool): the job's error shows them.
+					return nil, fmt.Errorf("%w; last output: %s", err, last)
+				}
 				return nil, err
 			}
 			sum, err := fileSHA256(res.Path)
@@ -204,6 +211,23 @@ func (s *Server) published(j *Job) ([]string, bool) {
 		rpms = append(rpms, p.Repo+"/"+p.File)
 	}
 	return rpms, true
+}
+
+// lastLine is the last line of a log that a step wrote (acn's own lines
+// start with "==> "), at most 300 bytes.
+func lastLine(b []byte) string {
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "==> ") {
+			continue
+		}
+		if len(l) > 300 {
+			l = l[:300] + "..."
+		}
+		return strings.ToValidUTF8(l, "?")
+	}
+	return ""
 }
 
 // listed reports whether the repository's metadata names a file.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/server"
 )
 
@@ -465,5 +467,61 @@ func TestInterruptedAfterPublishing(t *testing.T) {
 	d = start(t, server.Config{Data: data, Git: server.GitConfig{URL: r.Dir}})
 	if j := d.wait("rand/v1"); j.Status != server.Succeeded || len(j.RPMs) != 1 || j.Attempts != 1 {
 		t.Errorf("retried after publishing: %+v", j)
+	}
+}
+
+// TestDiskFull: with the data directory on a small file system, a build
+// that fills it fails with a clear error, the published repository stays
+// whole, nothing is left behind, and acn builds again once there is room.
+func TestDiskFull(t *testing.T) {
+	data := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", data).CombinedOutput(); err != nil {
+		t.Fatalf("mount a small tmpfs (the tests run as root): %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", data).Run() })
+	r := gittest.New(t)
+	big := func(v, size string) map[string]string {
+		return map[string]string{"specs/big.yaml": "name: big\nversion: \"" + v + "\"\nsummary: S\nlicense: MIT\n" +
+			"build:\n  - head -c " + size + " /dev/urandom > \"$DESTDIR/blob\"\nfiles:\n  - src: $DESTDIR/blob\n    dst: /opt/blob\n"}
+	}
+	r.Commit("1", big("1", "100000"))
+	r.Git("tag", "big/v1")
+	d := start(t, server.Config{Data: data, Git: server.GitConfig{URL: r.Dir}})
+	if j := d.wait("big/v1"); j.Status != server.Succeeded {
+		t.Fatalf("first build: %+v", j)
+	}
+	_, before := d.get("/repos/acn/repodata/repomd.xml")
+
+	r.Commit("2", big("2", "20000000"))
+	r.Git("tag", "big/v2")
+	d.hook("")
+	j := d.wait("big/v2")
+	if j.Status != server.Failed || !strings.Contains(strings.ToLower(j.Error), "no space left on device") {
+		t.Errorf("a build that fills the disk: %+v", j)
+	}
+	if _, now := d.get("/repos/acn/repodata/repomd.xml"); now != before {
+		t.Errorf("repomd.xml changed after a failed build")
+	}
+	if res, err := repo.Verify(context.Background(), d.url+"/repos/acn", nil); err != nil {
+		t.Errorf("the repository after a full disk: %v %+v", err, res)
+	}
+	for _, pat := range []string{"scratch/*", "builds/*/out", "repos/acn/.acn/staging/*"} {
+		if m, _ := filepath.Glob(filepath.Join(data, pat)); len(m) > 0 {
+			t.Errorf("left behind: %v", m)
+		}
+	}
+
+	// Room again.
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", data).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v\n%s", err, out)
+	}
+	r.Commit("3", big("3", "20000000"))
+	r.Git("tag", "big/v3")
+	d.hook("")
+	if j := d.wait("big/v3"); j.Status != server.Succeeded {
+		t.Errorf("after space returned: %+v", j)
+	}
+	if res, err := repo.Verify(context.Background(), d.url+"/repos/acn", nil); err != nil {
+		t.Errorf("the repository after recovery: %v %+v", err, res)
 	}
 }
