@@ -154,6 +154,26 @@ func TestAPIErrors(t *testing.T) {
 		}
 	}
 
+	// A 100 MB body: refused after at most 1 MiB, with or without a token.
+	for _, auth := range []string{"Bearer " + token, ""} {
+		body := io.MultiReader(strings.NewReader(`{"ref":"`), io.LimitReader(zeros{}, 100<<20))
+		req, _ := http.NewRequest(http.MethodPost, d.url+"/api/v1/builds", body)
+		req.ContentLength = -1
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			// The server may close the connection while the client still
+			// sends: also a refusal.
+			continue
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 400, false: 401}[auth != ""]; resp.StatusCode != want {
+			t.Errorf("a 100 MB body (auth %q): %d, want %d", auth, resp.StatusCode, want)
+		}
+	}
+
 	// The spec repository unreachable: 502, and the daemon says so.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	gone := "http://" + ln.Addr().String() + "/specs.git"
@@ -524,4 +544,11 @@ func TestDiskFull(t *testing.T) {
 	if res, err := repo.Verify(context.Background(), d.url+"/repos/acn", nil); err != nil {
 		t.Errorf("the repository after recovery: %v %+v", err, res)
 	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
@@ -158,6 +161,30 @@ func TestLayout(t *testing.T) {
 			}
 		}
 	}
+	// Repository logic (what goes into a repository, when a file moves,
+	// what is indexed) lives in repo: the daemon only calls repo.Add,
+	// repo.Promote and the readers.
+	forbidden := map[string]bool{"repo.Index": true, "repo.Open": true, "repo.Prune": true, "os.Rename": true, "os.Link": true, "os.Symlink": true}
+	files, _ := filepath.Glob("../../server/*.go")
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && forbidden[id.Name+"."+sel.Sel.Name] {
+					t.Errorf("%s: server calls %s.%s: repository logic belongs in repo", fset.Position(sel.Pos()), id.Name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{.Doc}}", "../../...").Output()
 	if err != nil {
 		t.Fatal(err)
