@@ -312,10 +312,19 @@ func lockDir(dir string) (func(), error) {
 var ErrLocked = errors.New("server: data directory locked")
 
 // cleanLeftovers removes what a daemon that was killed left behind: the
-// output directories of builds it was running.
+// output and scratch directories of builds it was running. The caller
+// holds the data directory's lock, so no other process uses them.
 func (s *Server) cleanLeftovers() {
 	outs, _ := filepath.Glob(filepath.Join(s.cfg.Data, "builds", "*", "out"))
-	for _, d := range outs {
+	scratch, _ := filepath.Glob(filepath.Join(s.scratchDir(), "*"))
+	for _, d := range append(outs, scratch...) {
+		// Build steps may leave read-only directories.
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
 		if err := os.RemoveAll(d); err != nil {
 			s.log.Warn("clean up", "dir", d, "err", err)
 		} else {
