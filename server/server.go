@@ -349,7 +349,17 @@ func (s *Server) openSpecs(ctx context.Context) (*specs.Repo, error) {
 func (s *Server) sync(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Git.Timeout.Duration)
 	defer cancel()
-	moved, err := s.syncOnce(ctx)
+	moved, err := func() (moved []string, err error) {
+		// A fetch parses what a remote sends: a panic in it fails that
+		// fetch, not the daemon.
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("sync panicked", "panic", v, "stack", string(debug.Stack()))
+				err = fmt.Errorf("internal error while fetching (a bug in acn; the log has the details): %v", v)
+			}
+		}()
+		return s.syncOnce(ctx)
+	}()
 	s.syncMu.Lock()
 	s.lastSync, s.syncErr = s.now(), err
 	if err == nil {
