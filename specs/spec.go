@@ -21,7 +21,19 @@ var (
 	ErrMissingKey = errors.New("specs: missing required key")
 	ErrInvalid    = errors.New("specs: invalid value")
 	ErrEscapes    = errors.New("specs: path escapes its root")
+	// ErrAlias is wrapped for a YAML alias (*name) or merge key (<<): a
+	// spec is plain data, each value written where it applies.
+	ErrAlias = errors.New("specs: YAML alias or merge key not allowed")
+	// ErrTooLarge is wrapped for a spec file over [MaxSpecSize].
+	ErrTooLarge = errors.New("specs: spec file too large")
 )
+
+// MaxSpecSize bounds a spec file, so that parsing one takes bounded time
+// and memory whatever was pushed.
+const MaxSpecSize = 256 << 10
+
+// maxErrors bounds the errors one file reports; the rest are counted.
+const maxErrors = 20
 
 // Error is a problem in one spec file, located by line and key.
 type Error struct {
@@ -257,7 +269,22 @@ var (
 // Parse decodes and validates one spec file. file is the path reported in
 // errors and kept in Spec.File; when it has the form specs/<name>.yaml the
 // name key must match it. The returned error joins every [*Error] found.
-func Parse(file string, data []byte) (*Spec, error) {
+//
+// Parse takes time and memory linear in len(data), which must not exceed
+// [MaxSpecSize]. YAML aliases and merge keys are refused ([ErrAlias]), so
+// that every value is read from where it is written and an error points
+// there.
+func Parse(file string, data []byte) (s *Spec, err error) {
+	if len(data) > MaxSpecSize {
+		return nil, tooLarge(file, int64(len(data)))
+	}
+	// yaml.v3 has panicked on crafted input before; a spec must never take
+	// its caller down.
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, &Error{File: file, Err: &detail{sentinel: ErrSyntax, msg: fmt.Sprintf("YAML parser failed: %v", r)}}
+		}
+	}()
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -266,8 +293,19 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: file, Err: &detail{sentinel: ErrMissingKey, msg: "empty document"}}
 	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxError(file, err)
+		}
+		return nil, &Error{File: file, Line: next.Line, Err: &detail{sentinel: ErrSyntax, msg: "a spec is one YAML document; found a second one"}}
+	}
 	root := doc.Content[0]
 	p := &parser{file: file}
+	p.checkAliases(root)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
 	p.checkShape(root, typeRaw, "")
 	if err := p.err(); err != nil {
 		return nil, err
@@ -276,21 +314,98 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if err := root.Decode(&r); err != nil {
 		return nil, syntaxError(file, err)
 	}
-	s := p.validate(root, &r)
+	s = p.validate(root, &r)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-type parser struct {
-	file string
-	errs []error
+func tooLarge(file string, size int64) error {
+	return &Error{File: file, Err: &detail{sentinel: ErrTooLarge,
+		msg: fmt.Sprintf("%d bytes, the limit is %d KiB", size, MaxSpecSize>>10)}}
 }
 
-func (p *parser) err() error { return errors.Join(p.errs...) }
+// checkAliases reports every alias and merge key in the document. With
+// none, the node tree is the document as written: no value is shared, no
+// expansion can grow it, and each error can name the line of its value.
+// The walk is linear in the number of nodes (yaml.v3 bounds their depth);
+// a field path is rendered only for an error reported.
+func (p *parser) checkAliases(n *yaml.Node) {
+	var path []string // keys and [i] from the root to n
+	var walk func(n *yaml.Node)
+	report := func(line int, format string, args ...any) {
+		if p.full() {
+			p.dropped++
+			return
+		}
+		p.add(line, renderField(path), ErrAlias, format, args...)
+	}
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.AliasNode:
+			report(n.Line, "*%s: write the value out here", n.Value)
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				path = append(path, k.Value)
+				if k.Tag == "!!merge" {
+					report(k.Line, "<<: write the keys out here")
+				} else {
+					walk(k)
+					walk(v)
+				}
+				path = path[:len(path)-1]
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				path = append(path, "["+strconv.Itoa(i)+"]")
+				walk(c)
+				path = path[:len(path)-1]
+			}
+		}
+	}
+	walk(n)
+}
+
+// renderField joins a path of keys and [i] indexes as errors show it,
+// e.g. files[2].dst, shortened if a deep document makes it long.
+func renderField(path []string) string {
+	var b strings.Builder
+	for _, part := range path {
+		if b.Len() > 0 && !strings.HasPrefix(part, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+		if b.Len() > 120 {
+			b.WriteString("...")
+			break
+		}
+	}
+	return b.String()
+}
+
+type parser struct {
+	file    string
+	errs    []error
+	dropped int // errors past maxErrors
+}
+
+func (p *parser) err() error {
+	if p.dropped > 0 {
+		return errors.Join(append(p.errs, &Error{File: p.file, Err: fmt.Errorf("%d more errors not shown", p.dropped)})...)
+	}
+	return errors.Join(p.errs...)
+}
+
+// full reports whether no more errors will be shown.
+func (p *parser) full() bool { return len(p.errs) >= maxErrors }
 
 func (p *parser) add(line int, field string, sentinel error, format string, args ...any) {
+	if p.full() {
+		p.dropped++
+		return
+	}
 	err := error(&detail{sentinel: sentinel})
 	if format != "" {
 		err = &detail{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
@@ -358,9 +473,15 @@ func lineOf(m *yaml.Node, key string) int {
 	return 0
 }
 
+// item returns the i-th node of a sequence. It never returns nil, so that
+// an error can always take a line from it: without the item, the sequence
+// itself, else an empty node (line 0: the whole file).
 func item(n *yaml.Node, i int) *yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-		return nil
+	if n == nil {
+		return &yaml.Node{}
+	}
+	if n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+		return n
 	}
 	return n.Content[i]
 }
