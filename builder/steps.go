@@ -61,11 +61,15 @@ func (s *scratch) remove() error {
 	return os.RemoveAll(s.root)
 }
 
-// copyTree writes the git tree into dir. Symbolic links are recreated as
-// links; they are not followed.
-func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
+// copyTree writes the git tree into dir, every name as git stores it.
+// Symbolic links are recreated as links; they are not followed. It stops
+// as soon as ctx ends, between files and within a file's content.
+func copyTree(ctx context.Context, fsys fs.FS, dir string, mtime time.Time) error {
 	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(p))
@@ -92,7 +96,7 @@ func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, in); err != nil {
+		if _, err := io.Copy(out, ctxReader{ctx, in}); err != nil {
 			out.Close()
 			return err
 		}
@@ -101,6 +105,19 @@ func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
 		}
 		return os.Chtimes(dst, mtime, mtime)
 	})
+}
+
+// ctxReader fails reads once ctx has ended.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // fetchSource places one source in dir, downloading it into the cache

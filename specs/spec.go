@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -754,8 +755,8 @@ func cleanDst(dst string) (string, error) {
 	if hasDotDot(dst) {
 		return "", ErrEscapes
 	}
-	if strings.ContainsRune(dst, 0) {
-		return "", &detail{sentinel: ErrInvalid, msg: "contains a NUL byte"}
+	if !utf8.ValidString(dst) || strings.ContainsFunc(dst, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", &detail{sentinel: ErrInvalid, msg: "a path in a package must be UTF-8 without control characters"}
 	}
 	c := path.Clean(dst)
 	if c == "/" {

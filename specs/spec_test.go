@@ -127,6 +127,8 @@ func TestParseErrors(t *testing.T) {
 		{"destdir escapes", base + "files:\n  - src: $DESTDIR/../x\n    dst: /etc/x\n", 6, "files[0].src", ErrEscapes, ""},
 		{"dst escapes", base + "files:\n  - src: a\n    dst: /usr/../../etc/x\n", 7, "files[0].dst", ErrEscapes, ""},
 		{"relative dst", base + "files:\n  - src: a\n    dst: etc/x\n", 7, "files[0].dst", ErrInvalid, "absolute"},
+		{"newline in dst", base + "files:\n  - src: a\n    dst: \"/a\\nb\"\n", 7, "files[0].dst", ErrInvalid, "UTF-8 without control characters"},
+		{"binary dst", base + "files:\n  - src: a\n    dst: !!binary L2H/\n", 7, "files[0].dst", ErrInvalid, "UTF-8 without control characters"},
 		{"root dst", base + "files:\n  - src: a\n    dst: /\n", 7, "files[0].dst", ErrInvalid, "root"},
 		{"missing dst", base + "files:\n  - src: a\n", 6, "files[0].dst", ErrMissingKey, ""},
 		{"missing src", base + "files:\n  - dst: /a\n", 6, "files[0].src", ErrMissingKey, ""},
