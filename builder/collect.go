@@ -2,6 +2,7 @@ package builder
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -49,7 +50,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			}
 		}
 		byName[e.name] = &e
-		from[e.name] = f.Field()
+		from[e.name] = fmt.Sprintf("%s (line %d)", f.Field(), f.Line)
 	}
 
 	for _, f := range s.Files {

@@ -373,12 +373,15 @@ func (s *Snapshot) Spec(name string) (*Spec, error) {
 	file := path.Join(SpecDir, name+".yaml")
 	data, err := readSpec(s.FS, file)
 	if err != nil {
-		var pe *Error
+		var se *Error
+		var pe *fs.PathError
 		switch {
-		case errors.As(err, &pe):
+		case errors.As(err, &se):
 			return nil, err
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("no spec %s at %s", file, s.Ref)
+		case errors.Is(err, ErrEscapes) && errors.As(err, &pe):
+			return nil, &Error{File: file, Err: pe.Err} // a link that leaves the repository
 		}
 		return nil, fmt.Errorf("read %s at %s: %w", file, s.Ref, err)
 	}

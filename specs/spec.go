@@ -612,16 +612,16 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 	}
 
 	files := find(root, "files")
-	seen := map[string]int{}
+	seen := map[string]*File{}
 	for i, rf := range r.Files {
 		f := p.file1(item(files, i), i, rf)
 		if f == nil {
 			continue
 		}
 		if prev, ok := seen[f.Dst]; ok && !f.Tree {
-			p.add(f.Line, f.Field()+".dst", ErrInvalid, "%s is already packaged by files[%d]", f.Dst, prev)
+			p.add(f.Line, f.Field()+".dst", ErrInvalid, "%s is already packaged by %s (line %d)", f.Dst, prev.Field(), prev.Line)
 		}
-		seen[f.Dst] = i
+		seen[f.Dst] = f
 		s.Files = append(s.Files, *f)
 	}
 

@@ -138,7 +138,7 @@ func TestParseErrors(t *testing.T) {
 		{"symlink no target", base + "files:\n  - dst: /a\n    type: symlink\n", 6, "files[0].target", ErrMissingKey, ""},
 		{"target on file", base + "files:\n  - src: a\n    dst: /a\n    target: b\n", 8, "files[0].target", ErrInvalid, ""},
 		{"dir with src", base + "files:\n  - src: a\n    dst: /a\n    type: dir\n", 6, "files[0].src", ErrInvalid, ""},
-		{"duplicate dst", base + "files:\n  - src: a\n    dst: /a\n  - src: b\n    dst: /a\n", 8, "files[1].dst", ErrInvalid, "already packaged"},
+		{"duplicate dst", base + "files:\n  - src: a\n    dst: /a\n  - src: b\n    dst: /a\n", 8, "files[1].dst", ErrInvalid, "/a is already packaged by files[0] (line 6)"},
 		{"bad owner", base + "files:\n  - src: a\n    dst: /a\n    owner: 'r t'\n", 8, "files[0].owner", ErrInvalid, ""},
 		{"bad sha", base + "sources:\n  - url: https://x.invalid/a.tgz\n    sha256: abc\n", 7, "sources[0].sha256", ErrInvalid, "64 hex"},
 		{"source not url", base + "sources:\n  - url: a.tgz\n    sha256: " + strings.Repeat("a", 64) + "\n", 6, "sources[0].url", ErrInvalid, ""},
