@@ -30,11 +30,16 @@ type Options struct {
 	Ref       string // for messages: the ref the tree came from
 	// CacheDir keeps downloaded sources by checksum.
 	CacheDir string
-	// ScratchDir is where build steps run; default os.TempDir().
+	// ScratchDir is where build steps run; default os.TempDir(). Pass the
+	// same directory to [CleanStale].
 	ScratchDir  string
 	Timeout     time.Duration // default DefaultTimeout; a spec's timeout wins
 	KeepScratch bool          // leave the scratch directory for debugging
 	HTTPClient  *http.Client  // for sources; default http.DefaultClient
+	// LogLimit bounds the build steps' output kept in the log; default
+	// DefaultLogLimit. Past it the output is read and discarded, one line
+	// says so, and the steps run on to their end or their timeout.
+	LogLimit int64
 	// Progress, when set, is called as file contents are packed with the
 	// bytes done and the total; the last call has done == total.
 	Progress func(done, total int64)
@@ -86,6 +91,9 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.LogLimit <= 0 {
+		o.LogLimit = DefaultLogLimit
 	}
 	if spec.Timeout != 0 {
 		o.Timeout = spec.Timeout
@@ -147,7 +155,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	if err := copyTree(tree, sc.src, o.Time); err != nil {
+	if err := copyTree(ctx, tree, sc.src, o.Time); err != nil {
 		fmt.Fprintf(log, "==> copy tree: %v\n", err)
 		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)
 	}
@@ -159,7 +167,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 		}
 	}
 	o.Logger.Info("running build steps", "package", spec.NEVRA(), "steps", len(spec.Build), "log", logPath)
-	if err := runSteps(ctx, spec, sc, o.Time, log); err != nil {
+	if err := runSteps(ctx, spec, sc, o.Time, log, o.LogLimit); err != nil {
 		return nil, nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return destFS(sc.destDir)

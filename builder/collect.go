@@ -2,11 +2,13 @@ package builder
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
@@ -29,6 +31,10 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		errs = append(errs, &specs.Error{File: s.File, Line: f.Line, Field: f.Field() + "." + key, Err: err})
 	}
 	put := func(f specs.File, e entry) {
+		if !packageable(e.name) {
+			fail(f, "src", specs.Errorf(specs.ErrInvalid, "%q cannot be packaged: a file name in a package must be UTF-8 without control characters", e.name))
+			return
+		}
 		if prev, ok := byName[e.name]; ok {
 			switch {
 			case prev.isDir() && e.isDir():
@@ -44,7 +50,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			}
 		}
 		byName[e.name] = &e
-		from[e.name] = f.Field()
+		from[e.name] = fmt.Sprintf("%s (line %d)", f.Field(), f.Line)
 	}
 
 	for _, f := range s.Files {
@@ -134,6 +140,21 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		out[i] = *byName[n]
 	}
 	return out, nil
+}
+
+// packageable reports whether name can be a file name in a package:
+// rpm's file lists and the repository's XML metadata hold UTF-8 text, one
+// name per line or element.
+func packageable(name string) bool {
+	if !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func perm(m uint32, def uint32) uint32 {

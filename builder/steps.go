@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -35,8 +36,10 @@ type scratch struct {
 	tmp     string
 }
 
+// newScratch makes a scratch tree under parent, named for this process so
+// that CleanStale can tell when it is stale.
 func newScratch(parent string) (*scratch, error) {
-	root, err := os.MkdirTemp(parent, "acn-build-*")
+	root, err := os.MkdirTemp(parent, scratchPattern())
 	if err != nil {
 		return nil, err
 	}
@@ -50,22 +53,21 @@ func newScratch(parent string) (*scratch, error) {
 	return s, nil
 }
 
+// remove kills any process still working in the tree, then deletes it.
 func (s *scratch) remove() error {
-	// Build steps may leave read-only directories behind.
-	_ = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	return os.RemoveAll(s.root)
+	_, err := killIn(s.root)
+	return errors.Join(err, removeTree(s.root))
 }
 
-// copyTree writes the git tree into dir. Symbolic links are recreated as
-// links; they are not followed.
-func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
+// copyTree writes the git tree into dir, every name as git stores it.
+// Symbolic links are recreated as links; they are not followed. It stops
+// as soon as ctx ends, between files and within a file's content.
+func copyTree(ctx context.Context, fsys fs.FS, dir string, mtime time.Time) error {
 	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(p))
@@ -92,7 +94,7 @@ func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, in); err != nil {
+		if _, err := io.Copy(out, ctxReader{ctx, in}); err != nil {
 			out.Close()
 			return err
 		}
@@ -101,6 +103,19 @@ func copyTree(fsys fs.FS, dir string, mtime time.Time) error {
 		}
 		return os.Chtimes(dst, mtime, mtime)
 	})
+}
+
+// ctxReader fails reads once ctx has ended.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // fetchSource places one source in dir, downloading it into the cache
@@ -214,24 +229,14 @@ func stepEnv(s *specs.Spec, sc *scratch, when time.Time) []string {
 }
 
 // runSteps runs each build step with bash -e in the tree copy, appending
-// all output to log. The whole process group of a step is killed when ctx
-// ends (timeout or cancellation).
-func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, log io.Writer) error {
+// all output to log, at most limit bytes of it.
+func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, log io.Writer, limit int64) error {
 	env := stepEnv(s, sc, when)
+	out := &logCap{w: log, left: limit, limit: limit}
 	for i, step := range s.Build {
 		fmt.Fprintf(log, "==> step %d/%d\n%s\n", i+1, len(s.Build), indent(step))
 		start := time.Now()
-		// A fixed umask makes installed modes independent of the caller's;
-		// it shares the step's first line so bash's line numbers still match.
-		cmd := exec.CommandContext(ctx, "bash", "-e", "-c", "umask 022; "+step)
-		cmd.Dir = sc.src
-		cmd.Env = env
-		cmd.Stdout = log
-		cmd.Stderr = log
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-		cmd.WaitDelay = 5 * time.Second
-		err := cmd.Run()
+		err := runStep(ctx, step, sc, env, out)
 		took := time.Since(start).Round(time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -243,6 +248,78 @@ func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, l
 		fmt.Fprintf(log, "==> step %d done in %s\n", i+1, took)
 	}
 	return nil
+}
+
+// outputGrace is how long a step's output is still read after all its
+// processes were killed: only a process beyond reach (see procs.go) can
+// hold the pipe open that long.
+const outputGrace = 2 * time.Second
+
+// runStep runs one step in its own process group, its output going
+// through a pipe into out. When ctx ends the group is killed; when the
+// step's shell exits, whatever it started is killed too.
+func runStep(ctx context.Context, step string, sc *scratch, env []string, out io.Writer) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	// A fixed umask makes installed modes independent of the caller's;
+	// it shares the step's first line so bash's line numbers still match.
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", "umask 022; "+step)
+	cmd.Dir = sc.src
+	cmd.Env = env
+	cmd.Stdout = pw
+	cmd.Stderr = pw
+	cmd.SysProcAttr = stepAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(out, pr)
+		close(copied)
+	}()
+	err = waitKillGroup(cmd)
+	_, _ = killIn(sc.root)
+	select {
+	case <-copied:
+	case <-time.After(outputGrace):
+		pr.Close()
+		<-copied
+	}
+	return err
+}
+
+// DefaultLogLimit bounds the build steps' output kept in a build log.
+const DefaultLogLimit = 64 << 20
+
+// logCap writes to w until limit bytes, then discards the rest and says
+// so once. It never fails a write, so that a step's output never blocks.
+type logCap struct {
+	w           io.Writer
+	left, limit int64
+	truncated   bool
+}
+
+func (c *logCap) Write(p []byte) (int, error) {
+	n := len(p)
+	if c.left > 0 {
+		keep := p[:min(int64(len(p)), c.left)]
+		c.left -= int64(len(keep))
+		if _, err := c.w.Write(keep); err != nil {
+			c.left = 0
+		}
+		p = p[len(keep):]
+	}
+	if len(p) > 0 && !c.truncated {
+		c.truncated = true
+		fmt.Fprintf(c.w, "\n==> log truncated at %s; later output of the build steps is discarded\n", humanize.Bytes(c.limit))
+	}
+	return n, nil
 }
 
 func indent(s string) string {

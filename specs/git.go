@@ -20,10 +20,12 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -74,6 +76,9 @@ var scpRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:`)
 func Open(ctx context.Context, loc string, opts OpenOptions) (*Repo, error) {
 	if !IsRemote(loc) {
 		r, err := git.PlainOpenWithOptions(loc, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+		if err == nil {
+			r, err = streaming(r)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open git repository %s: %w", loc, err)
 		}
@@ -124,7 +129,27 @@ func Open(ctx context.Context, loc string, opts OpenOptions) (*Repo, error) {
 			}
 		}
 	}
+	r, err = streaming(r)
+	if err != nil {
+		return nil, fmt.Errorf("open mirror %s of %s: %w", dir, redact(loc), err)
+	}
 	return &Repo{Location: loc, repo: r}, nil
+}
+
+// largeObject is the size above which a blob is streamed from the object
+// store as it is read rather than loaded whole.
+const largeObject = 1 << 20
+
+// streaming reopens r's object store so that blobs over largeObject are
+// streamed: a huge file in the tree then costs no memory to stat, to refuse
+// or to copy. The reopened repository has no worktree; acn never uses one.
+func streaming(r *git.Repository) (*git.Repository, error) {
+	fss, ok := r.Storer.(*filesystem.Storage)
+	if !ok {
+		return r, nil
+	}
+	st := filesystem.NewStorageWithOptions(fss.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{LargeObjectThreshold: largeObject})
+	return git.Open(st, nil)
 }
 
 func mirrorName(loc string) string {
@@ -238,7 +263,7 @@ func (r *Repo) Resolve(ref string) (*Snapshot, error) {
 		return nil, fmt.Errorf("resolve %q in %s: read tree of %s: %w", ref, redact(r.Location), h, err)
 	}
 	when := c.Committer.When.UTC()
-	return &Snapshot{Ref: ref, Commit: c.Hash, Time: when, FS: newTreeFS(t, when), repo: r}, nil
+	return &Snapshot{Ref: ref, Commit: c.Hash, Time: when, FS: newTreeFS(r.repo.Storer, t, when), repo: r}, nil
 }
 
 func (r *Repo) resolve(ref string) (*plumbing.Hash, error) {
@@ -339,17 +364,56 @@ func (s *Snapshot) Specs() ([]*Spec, error) {
 	return out, errors.Join(errs...)
 }
 
-// Spec parses specs/<name>.yaml.
+// Spec parses specs/<name>.yaml. A file over [MaxSpecSize] is refused
+// before it is read.
 func (s *Snapshot) Spec(name string) (*Spec, error) {
+	if !nameRE.MatchString(name) {
+		return nil, fmt.Errorf("no spec for %q at %s: not a package name", name, s.Ref)
+	}
 	file := path.Join(SpecDir, name+".yaml")
-	data, err := fs.ReadFile(s.FS, file)
+	data, err := readSpec(s.FS, file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		var se *Error
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &se):
+			return nil, err
+		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("no spec %s at %s", file, s.Ref)
+		case errors.Is(err, ErrEscapes) && errors.As(err, &pe):
+			return nil, &Error{File: file, Err: pe.Err} // a link that leaves the repository
 		}
 		return nil, fmt.Errorf("read %s at %s: %w", file, s.Ref, err)
 	}
 	return Parse(file, data)
+}
+
+// readSpec reads a spec file, refusing one over MaxSpecSize before it is
+// opened (the object store rebuilds a deltified blob in memory on open).
+func readSpec(fsys fs.FS, file string) ([]byte, error) {
+	fi, err := fs.Stat(fsys, file)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{File: file, Err: &detail{sentinel: ErrInvalid, msg: "not a regular file"}}
+	}
+	if fi.Size() > MaxSpecSize {
+		return nil, tooLarge(file, fi.Size())
+	}
+	f, err := fsys.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSpecSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxSpecSize {
+		return nil, tooLarge(file, int64(len(data)))
+	}
+	return data, nil
 }
 
 // Select picks the specs a build of this snapshot means. A package tag

@@ -2,12 +2,16 @@ package specs_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -336,4 +340,131 @@ func TestHTTPRemoteWithToken(t *testing.T) {
 	if err != nil || s.Commit.String() != c2 {
 		t.Fatalf("Resolve over http: %v", err)
 	}
+}
+
+// TestSpecTooLarge: a huge spec pushed to the repository is refused with
+// its name and the limit, before it is read whole, loose or packed.
+func TestSpecTooLarge(t *testing.T) {
+	r := gittest.New(t)
+	big := spec("big", "1") + "description: |\n" + strings.Repeat("  "+strings.Repeat("x", 98)+"\n", 500_000) // 50 MB
+	r.Commit("big", map[string]string{"specs/big.yaml": big, "specs/small.yaml": spec("small", "1")})
+	r.Commit("bigger", map[string]string{"specs/big.yaml": big + "  y\n"})
+	for _, packed := range []bool{false, true} {
+		if packed {
+			r.Git("gc", "-q") // one of the two is now a delta of the other
+		}
+		repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range []string{"HEAD", "HEAD~1"} {
+			snap, err := repo.Resolve(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			_, err = snap.Spec("big")
+			runtime.ReadMemStats(&m1)
+			var pe *specs.Error
+			if !errors.As(err, &pe) || !errors.Is(err, specs.ErrTooLarge) || pe.File != "specs/big.yaml" {
+				t.Fatalf("packed %v, %s: error %v: want a specs.Error for specs/big.yaml matching ErrTooLarge", packed, ref, err)
+			}
+			if !strings.Contains(err.Error(), "256 KiB") {
+				t.Errorf("error %q does not name the limit", err)
+			}
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("packed %v, %s: refusing the spec allocated %d MiB", packed, ref, alloc>>20)
+			}
+			// The other specs still parse; the big one is reported among them.
+			list, err := snap.Specs()
+			if len(list) != 1 || list[0].Name != "small" || !errors.Is(err, specs.ErrTooLarge) {
+				t.Errorf("Specs() = %v, %v", list, err)
+			}
+		}
+	}
+}
+
+// TestTreeFSOddNames: every name git can store is readable, as git stores
+// it; entries no path can name are left out rather than breaking a walk.
+func TestTreeFSOddNames(t *testing.T) {
+	r := gittest.New(t)
+	odd := []string{"new\nline", "tab\there", "bad\xffutf8", `back\..\slash`, " lead", "-dash", "quote\"'", "ünïcödé", "\x01ctl"}
+	files := map[string]string{"specs/x.yaml": spec("x", "1")}
+	for i, name := range odd {
+		files["odd/"+name] = fmt.Sprint(i)
+	}
+	r.Commit("odd", files)
+	// A tree git itself would not write: "..", ".", "a/b", a NUL-free
+	// duplicate, next to a regular file.
+	blob := gitStdin(t, r.Dir, "hi\n", "hash-object", "-w", "--stdin")
+	evil := gitStdin(t, r.Dir, string(treeBytes(blob, "..", ".", "ok", "ok", "x/y")), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
+	head := r.Git("rev-parse", "HEAD^{tree}")
+	root := gitStdin(t, r.Dir, r.Git("ls-tree", head)+"\n040000 tree "+evil+"\tevil\n", "mktree")
+	commit := r.Git("commit-tree", root, "-p", "HEAD", "-m", "evil")
+	r.Git("update-ref", "refs/heads/main", commit)
+
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := fs.ReadDir(s.FS, "odd")
+	if err != nil || len(ents) != len(odd) {
+		t.Fatalf("ReadDir(odd) = %d entries, %v; want %d", len(ents), err, len(odd))
+	}
+	for i, name := range odd {
+		if got := read(t, s, "odd/"+name); got != fmt.Sprint(i) {
+			t.Errorf("%q: %q", name, got)
+		}
+	}
+	ents, err = fs.ReadDir(s.FS, "evil")
+	if err != nil || len(ents) != 1 || ents[0].Name() != "ok" {
+		t.Errorf("ReadDir(evil) = %v, %v; want only ok", ents, err)
+	}
+	var walked []string
+	err = fs.WalkDir(s.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			walked = append(walked, p)
+		}
+		return nil
+	})
+	if err != nil || len(walked) != len(odd)+2 {
+		t.Errorf("walked %q, %v", walked, err)
+	}
+	for _, name := range []string{"evil/..", "evil/x/y", "odd/new\nline/..", "odd/\x00"} {
+		if _, err := fs.Stat(s.FS, name); err == nil {
+			t.Errorf("%q: no error", name)
+		}
+	}
+}
+
+// gitStdin runs git with input and returns its trimmed output.
+func gitStdin(t *testing.T, dir, input string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// treeBytes is a raw tree object listing blob under each name, in order.
+func treeBytes(blob string, names ...string) []byte {
+	h, _ := hex.DecodeString(blob)
+	var b []byte
+	for _, n := range names {
+		b = append(b, "100644 "+n+"\x00"...)
+		b = append(b, h...)
+	}
+	return b
 }

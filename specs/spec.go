@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -23,7 +24,19 @@ var (
 	ErrMissingKey = errors.New("specs: missing required key")
 	ErrInvalid    = errors.New("specs: invalid value")
 	ErrEscapes    = errors.New("specs: path escapes its root")
+	// ErrAlias is wrapped for a YAML alias (*name) or merge key (<<): a
+	// spec is plain data, each value written where it applies.
+	ErrAlias = errors.New("specs: YAML alias or merge key not allowed")
+	// ErrTooLarge is wrapped for a spec file over [MaxSpecSize].
+	ErrTooLarge = errors.New("specs: spec file too large")
 )
+
+// MaxSpecSize bounds a spec file, so that parsing one takes bounded time
+// and memory whatever was pushed.
+const MaxSpecSize = 256 << 10
+
+// maxErrors bounds the errors one file reports; the rest are counted.
+const maxErrors = 20
 
 // Error is a problem in one spec file, located by line and key.
 type Error struct {
@@ -260,7 +273,22 @@ var (
 // Parse decodes and validates one spec file. file is the path reported in
 // errors and kept in Spec.File; when it has the form specs/<name>.yaml the
 // name key must match it. The returned error joins every [*Error] found.
-func Parse(file string, data []byte) (*Spec, error) {
+//
+// Parse takes time and memory linear in len(data), which must not exceed
+// [MaxSpecSize]. YAML aliases and merge keys are refused ([ErrAlias]), so
+// that every value is read from where it is written and an error points
+// there.
+func Parse(file string, data []byte) (s *Spec, err error) {
+	if len(data) > MaxSpecSize {
+		return nil, tooLarge(file, int64(len(data)))
+	}
+	// yaml.v3 has panicked on crafted input before; a spec must never take
+	// its caller down.
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, &Error{File: file, Err: &detail{sentinel: ErrSyntax, msg: fmt.Sprintf("YAML parser failed: %v", r)}}
+		}
+	}()
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -269,8 +297,19 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: file, Err: &detail{sentinel: ErrMissingKey, msg: "empty document"}}
 	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxError(file, err)
+		}
+		return nil, &Error{File: file, Line: next.Line, Err: &detail{sentinel: ErrSyntax, msg: "a spec is one YAML document; found a second one"}}
+	}
 	root := doc.Content[0]
 	p := &parser{file: file}
+	p.checkAliases(root)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
 	p.checkShape(root, typeRaw, "")
 	if err := p.err(); err != nil {
 		return nil, err
@@ -279,21 +318,98 @@ func Parse(file string, data []byte) (*Spec, error) {
 	if err := root.Decode(&r); err != nil {
 		return nil, syntaxError(file, err)
 	}
-	s := p.validate(root, &r)
+	s = p.validate(root, &r)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-type parser struct {
-	file string
-	errs []error
+func tooLarge(file string, size int64) error {
+	return &Error{File: file, Err: &detail{sentinel: ErrTooLarge,
+		msg: fmt.Sprintf("%d bytes, the limit is %d KiB", size, MaxSpecSize>>10)}}
 }
 
-func (p *parser) err() error { return errors.Join(p.errs...) }
+// checkAliases reports every alias and merge key in the document. With
+// none, the node tree is the document as written: no value is shared, no
+// expansion can grow it, and each error can name the line of its value.
+// The walk is linear in the number of nodes (yaml.v3 bounds their depth);
+// a field path is rendered only for an error reported.
+func (p *parser) checkAliases(n *yaml.Node) {
+	var path []string // keys and [i] from the root to n
+	var walk func(n *yaml.Node)
+	report := func(line int, format string, args ...any) {
+		if p.full() {
+			p.dropped++
+			return
+		}
+		p.add(line, renderField(path), ErrAlias, format, args...)
+	}
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.AliasNode:
+			report(n.Line, "*%s: write the value out here", n.Value)
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				path = append(path, k.Value)
+				if k.Tag == "!!merge" {
+					report(k.Line, "<<: write the keys out here")
+				} else {
+					walk(k)
+					walk(v)
+				}
+				path = path[:len(path)-1]
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				path = append(path, "["+strconv.Itoa(i)+"]")
+				walk(c)
+				path = path[:len(path)-1]
+			}
+		}
+	}
+	walk(n)
+}
+
+// renderField joins a path of keys and [i] indexes as errors show it,
+// e.g. files[2].dst, shortened if a deep document makes it long.
+func renderField(path []string) string {
+	var b strings.Builder
+	for _, part := range path {
+		if b.Len() > 0 && !strings.HasPrefix(part, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+		if b.Len() > 120 {
+			b.WriteString("...")
+			break
+		}
+	}
+	return b.String()
+}
+
+type parser struct {
+	file    string
+	errs    []error
+	dropped int // errors past maxErrors
+}
+
+func (p *parser) err() error {
+	if p.dropped > 0 {
+		return errors.Join(append(p.errs, &Error{File: p.file, Err: fmt.Errorf("%d more errors not shown", p.dropped)})...)
+	}
+	return errors.Join(p.errs...)
+}
+
+// full reports whether no more errors will be shown.
+func (p *parser) full() bool { return len(p.errs) >= maxErrors }
 
 func (p *parser) add(line int, field string, sentinel error, format string, args ...any) {
+	if p.full() {
+		p.dropped++
+		return
+	}
 	err := error(&detail{sentinel: sentinel})
 	if format != "" {
 		err = &detail{sentinel: sentinel, msg: fmt.Sprintf(format, args...)}
@@ -361,9 +477,15 @@ func lineOf(m *yaml.Node, key string) int {
 	return 0
 }
 
+// item returns the i-th node of a sequence. It never returns nil, so that
+// an error can always take a line from it: without the item, the sequence
+// itself, else an empty node (line 0: the whole file).
 func item(n *yaml.Node, i int) *yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-		return nil
+	if n == nil {
+		return &yaml.Node{}
+	}
+	if n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+		return n
 	}
 	return n.Content[i]
 }
@@ -493,16 +615,16 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 	}
 
 	files := find(root, "files")
-	seen := map[string]int{}
+	seen := map[string]*File{}
 	for i, rf := range r.Files {
 		f := p.file1(item(files, i), i, rf)
 		if f == nil {
 			continue
 		}
 		if prev, ok := seen[f.Dst]; ok && !f.Tree {
-			p.add(f.Line, f.Field()+".dst", ErrInvalid, "%s is already packaged by files[%d]", f.Dst, prev)
+			p.add(f.Line, f.Field()+".dst", ErrInvalid, "%s is already packaged by %s (line %d)", f.Dst, prev.Field(), prev.Line)
 		}
-		seen[f.Dst] = i
+		seen[f.Dst] = f
 		s.Files = append(s.Files, *f)
 	}
 
@@ -636,8 +758,8 @@ func cleanDst(dst string) (string, error) {
 	if hasDotDot(dst) {
 		return "", ErrEscapes
 	}
-	if strings.ContainsRune(dst, 0) {
-		return "", &detail{sentinel: ErrInvalid, msg: "contains a NUL byte"}
+	if !utf8.ValidString(dst) || strings.ContainsFunc(dst, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", &detail{sentinel: ErrInvalid, msg: "a path in a package must be UTF-8 without control characters"}
 	}
 	c := path.Clean(dst)
 	if c == "/" {

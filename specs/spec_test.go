@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,8 @@ func TestParseErrors(t *testing.T) {
 		{"destdir escapes", base + "files:\n  - src: $DESTDIR/../x\n    dst: /etc/x\n", 6, "files[0].src", ErrEscapes, ""},
 		{"dst escapes", base + "files:\n  - src: a\n    dst: /usr/../../etc/x\n", 7, "files[0].dst", ErrEscapes, ""},
 		{"relative dst", base + "files:\n  - src: a\n    dst: etc/x\n", 7, "files[0].dst", ErrInvalid, "absolute"},
+		{"newline in dst", base + "files:\n  - src: a\n    dst: \"/a\\nb\"\n", 7, "files[0].dst", ErrInvalid, "UTF-8 without control characters"},
+		{"binary dst", base + "files:\n  - src: a\n    dst: !!binary L2H/\n", 7, "files[0].dst", ErrInvalid, "UTF-8 without control characters"},
 		{"root dst", base + "files:\n  - src: a\n    dst: /\n", 7, "files[0].dst", ErrInvalid, "root"},
 		{"missing dst", base + "files:\n  - src: a\n", 6, "files[0].dst", ErrMissingKey, ""},
 		{"missing src", base + "files:\n  - dst: /a\n", 6, "files[0].src", ErrMissingKey, ""},
@@ -135,7 +138,7 @@ func TestParseErrors(t *testing.T) {
 		{"symlink no target", base + "files:\n  - dst: /a\n    type: symlink\n", 6, "files[0].target", ErrMissingKey, ""},
 		{"target on file", base + "files:\n  - src: a\n    dst: /a\n    target: b\n", 8, "files[0].target", ErrInvalid, ""},
 		{"dir with src", base + "files:\n  - src: a\n    dst: /a\n    type: dir\n", 6, "files[0].src", ErrInvalid, ""},
-		{"duplicate dst", base + "files:\n  - src: a\n    dst: /a\n  - src: b\n    dst: /a\n", 8, "files[1].dst", ErrInvalid, "already packaged"},
+		{"duplicate dst", base + "files:\n  - src: a\n    dst: /a\n  - src: b\n    dst: /a\n", 8, "files[1].dst", ErrInvalid, "/a is already packaged by files[0] (line 6)"},
 		{"bad owner", base + "files:\n  - src: a\n    dst: /a\n    owner: 'r t'\n", 8, "files[0].owner", ErrInvalid, ""},
 		{"bad sha", base + "sources:\n  - url: https://x.invalid/a.tgz\n    sha256: abc\n", 7, "sources[0].sha256", ErrInvalid, "64 hex"},
 		{"source not url", base + "sources:\n  - url: a.tgz\n    sha256: " + strings.Repeat("a", 64) + "\n", 6, "sources[0].url", ErrInvalid, ""},
@@ -231,7 +234,20 @@ func FuzzParse(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	f.Add([]byte(base + "files:\n  - src: a/../../b\n    dst: /x\n"))
+	for _, seed := range []string{
+		"files:\n  - src: a/../../b\n    dst: /x\n",
+		"provides: &d [\"greet-api >\"]\nrequires: *d\n",
+		"requires: &r [a]\nprovides: *r\n",
+		"files:\n  - &f {src: a, dst: /a}\n  - <<: *f\n    dst: /b\n",
+		"scripts:\n  <<: {post: x}\n",
+		"env:\n  &k A: one\n  *k : two\n",
+		"files: &a [*a]\n",
+		"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n",
+		"files: [[[[[[[[[[]]]]]]]]]]\n",
+		"---\nname: y\n",
+	} {
+		f.Add([]byte(base + seed))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("specs/fuzz.yaml", data)
 		if err != nil {
@@ -255,4 +271,103 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("bad NEVR accepted: %q %q %q", s.Name, s.Version, s.Release)
 		}
 	})
+}
+
+// TestParseAliases: a spec is plain data. Aliases and merge keys are
+// refused wherever they are, at the line of the alias, so that no value
+// is shared, nothing expands, and no error needs to look through one. The
+// first row crashed the daemon: an alias to a node holding an error.
+func TestParseAliases(t *testing.T) {
+	laughs := "lol: &a [x, x, x, x, x, x, x, x, x]\n"
+	for i, prev := range "abcdefgh" {
+		next := string("bcdefghi"[i])
+		laughs += next + ": &" + next + " [" + strings.Repeat("*"+string(prev)+", ", 8) + "*" + string(prev) + "]\n"
+	}
+	tests := []struct {
+		name  string
+		yaml  string
+		line  int
+		field string
+	}{
+		{"alias to an invalid value", base + "provides: &d [\"greet-api >\"]\nrequires: *d\n", 6, "requires"},
+		{"alias to a valid value", base + "provides: &d [greet-api]\nrequires: *d\n", 6, "requires"},
+		{"scalar alias", "name: &n x\nversion: *n\nsummary: S\nlicense: MIT\n", 2, "version"},
+		{"alias in a list", base + "requires: [a, &b b]\nprovides: [c, *b]\n", 6, "provides[1]"},
+		{"alias as a key", base + "env:\n  &k A: one\n  *k : two\n", 7, "env.k"},
+		{"alias to a mapping", base + "files:\n  - &f {src: a, dst: /a}\n  - *f\n", 7, "files[1]"},
+		{"alias cycle", base + "files: &a [*a]\n", 5, "files[0]"},
+		{"merge key with alias", base + "files:\n  - &f {src: a, dst: /a}\n  - <<: *f\n    dst: /b\n", 7, "files[1].<<"},
+		{"merge key inline", base + "scripts:\n  <<: {post: x}\n", 6, "scripts.<<"},
+		{"alias under an unknown key", base + "x-defaults: &d {a: 1}\ny: *d\n", 6, "y"},
+		{"billion laughs", base + laughs, 6, "b[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("specs/x.yaml", []byte(tt.yaml))
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *specs.Error", err)
+			}
+			if !errors.Is(err, ErrAlias) {
+				t.Errorf("error %v is not ErrAlias", err)
+			}
+			if pe.File != "specs/x.yaml" || pe.Line != tt.line || pe.Field != tt.field {
+				t.Errorf("got line %d field %q, want line %d field %q (%v)", pe.Line, pe.Field, tt.line, tt.field, err)
+			}
+		})
+	}
+	// An anchor nothing refers to changes nothing.
+	if _, err := Parse("specs/x.yaml", []byte(base+"requires: &r [a]\n")); err != nil {
+		t.Errorf("unused anchor: %v", err)
+	}
+}
+
+// TestParseBounded feeds Parse the largest and deepest documents it
+// accepts and checks that what it allocates stays a small multiple of the
+// input, that errors are capped, and that every failure is a located
+// *Error.
+func TestParseBounded(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		is   error
+	}{
+		{"flow list at the size limit", base + "build: [" + strings.Repeat("a,", (MaxSpecSize-200)/2) + "a]\n", nil},
+		{"block list at the size limit", base + "build:\n" + strings.Repeat("- a\n", (MaxSpecSize-200)/4), nil},
+		{"nested lists", base + "files: " + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + "\n", ErrInvalid},
+		{"nested mappings", base + "files: " + strings.Repeat("{a: ", 9990) + "x" + strings.Repeat("}", 9990) + "\n", ErrInvalid},
+		{"too deep", base + "files: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n", ErrSyntax},
+		{"nested aliases", base + "a: &a " + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + "\nb: " + strings.Repeat("[*a, ", 9000) + strings.Repeat("]", 9000) + "\n", ErrAlias},
+		{"many aliases", base + "a: &a x\nb: [" + strings.Repeat("*a, ", (MaxSpecSize-200)/4) + "]\n", ErrAlias},
+		{"many bad entries", base + "files:\n" + strings.Repeat("- {src: a, dst: /a}\n", (MaxSpecSize-200)/20), ErrInvalid},
+		{"one byte over the limit", base + "description: " + strings.Repeat("x", MaxSpecSize) + "\n", ErrTooLarge},
+		{"second document", base + "---\nname: y\n", ErrSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			_, err := Parse("specs/x.yaml", []byte(tt.yaml))
+			runtime.ReadMemStats(&m1)
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 128<<20 {
+				t.Errorf("parsing %d bytes allocated %d MiB", len(tt.yaml), alloc>>20)
+			}
+			if tt.is == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var pe *Error
+			if !errors.As(err, &pe) || !errors.Is(err, tt.is) {
+				t.Fatalf("error %v: want a *specs.Error matching %v", err, tt.is)
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n > maxErrors+1 {
+				t.Errorf("%d errors reported, want at most %d", n, maxErrors+1)
+			}
+			if len(err.Error()) > 64<<10 {
+				t.Errorf("error is %d bytes long", len(err.Error()))
+			}
+		})
+	}
 }

@@ -7,21 +7,92 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // treeFS is a git tree as an fs.FS. Open follows symbolic links that stay
 // inside the tree and refuses, with ErrEscapes, any that leave it; Lstat
 // and ReadLink see the links themselves.
+//
+// Names are the bytes git stores. Unlike [fs.ValidPath], a name need not
+// be UTF-8 and may hold any byte but '/' and NUL (a newline, a backslash),
+// so that every file of a tree can be read and copied; an entry that no
+// path can name ("", ".", "..", a '/' or NUL inside, a repeated name) is
+// left out.
+//
+// Each directory's tree object is decoded and indexed once, so that
+// opening every file of a directory of n entries costs O(n), not O(n²).
+// Sizes come from object headers, and blobs over largeObject are streamed
+// by the object store: a huge file costs no memory to stat or to refuse.
+// Safe for concurrent use.
 type treeFS struct {
-	root *object.Tree
+	s    storer.EncodedObjectStorer
+	root *dirIndex
 	time time.Time
+
+	mu   sync.Mutex
+	dirs map[plumbing.Hash]*dirIndex
 }
 
-func newTreeFS(t *object.Tree, when time.Time) *treeFS { return &treeFS{root: t, time: when} }
+// dirIndex is one decoded tree: its usable entries sorted by name, and
+// their positions by name.
+type dirIndex struct {
+	entries []object.TreeEntry
+	byName  map[string]int
+}
+
+func newDirIndex(t *object.Tree) *dirIndex {
+	d := &dirIndex{byName: make(map[string]int, len(t.Entries))}
+	for _, e := range t.Entries {
+		if _, dup := d.byName[e.Name]; dup || !validName(e.Name) || e.Mode == filemode.Submodule {
+			continue // submodules are not part of this repository's content
+		}
+		d.byName[e.Name] = len(d.entries)
+		d.entries = append(d.entries, e)
+	}
+	sort.Slice(d.entries, func(i, j int) bool { return d.entries[i].Name < d.entries[j].Name })
+	for i, e := range d.entries {
+		d.byName[e.Name] = i
+	}
+	return d
+}
+
+func (d *dirIndex) find(name string) *object.TreeEntry {
+	if i, ok := d.byName[name]; ok {
+		return &d.entries[i]
+	}
+	return nil
+}
+
+func newTreeFS(s storer.EncodedObjectStorer, t *object.Tree, when time.Time) *treeFS {
+	root := newDirIndex(t)
+	return &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}}
+}
+
+// dir decodes and indexes the tree h once.
+func (t *treeFS) dir(h plumbing.Hash) (*dirIndex, error) {
+	t.mu.Lock()
+	d := t.dirs[h]
+	t.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	tree, err := object.GetTree(t.s, h)
+	if err != nil {
+		return nil, err
+	}
+	d = newDirIndex(tree)
+	t.mu.Lock()
+	t.dirs[h] = d
+	t.mu.Unlock()
+	return d, nil
+}
 
 var (
 	_ fs.ReadLinkFS = (*treeFS)(nil)
@@ -32,16 +103,38 @@ var (
 type node struct {
 	name string
 	mode filemode.FileMode
-	tree *object.Tree // for directories
+	dir  *dirIndex // for directories
 	ent  *object.TreeEntry
 }
 
-const maxLinks = 40
+const (
+	maxLinks = 40
+	// maxLinkTarget bounds a symbolic link's target, as PATH_MAX does.
+	maxLinkTarget = 4096
+)
+
+// validName reports whether name can be one element of a path.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+}
+
+// validPath is fs.ValidPath without its UTF-8 rule.
+func validPath(name string) bool {
+	if name == "." {
+		return true
+	}
+	for _, part := range strings.Split(name, "/") {
+		if !validName(part) {
+			return false
+		}
+	}
+	return true
+}
 
 // walk resolves name component by component, following links in every
 // component but the last unless followLast.
 func (t *treeFS) walk(op, name string, followLast bool) (*node, error) {
-	if !fs.ValidPath(name) {
+	if !validPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	hops := 0
@@ -49,31 +142,26 @@ func (t *treeFS) walk(op, name string, followLast bool) (*node, error) {
 	if name != "." {
 		parts = strings.Split(name, "/")
 	}
-	cur := &node{name: ".", mode: filemode.Dir, tree: t.root}
+	root := &node{name: ".", mode: filemode.Dir, dir: t.root}
+	cur := root
 	var done []string // resolved path of cur
 	for len(parts) > 0 {
 		part := parts[0]
 		parts = parts[1:]
-		if cur.tree == nil {
+		if cur.dir == nil {
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		var ent *object.TreeEntry
-		for i := range cur.tree.Entries {
-			if cur.tree.Entries[i].Name == part {
-				ent = &cur.tree.Entries[i]
-				break
-			}
-		}
+		ent := cur.dir.find(part)
 		if ent == nil {
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
 		switch ent.Mode {
 		case filemode.Dir:
-			sub, err := cur.tree.Tree(part)
+			sub, err := t.dir(ent.Hash)
 			if err != nil {
 				return nil, &fs.PathError{Op: op, Path: name, Err: err}
 			}
-			cur = &node{name: part, mode: ent.Mode, tree: sub, ent: ent}
+			cur = &node{name: part, mode: ent.Mode, dir: sub, ent: ent}
 			done = append(done, part)
 		case filemode.Symlink:
 			if len(parts) == 0 && !followLast {
@@ -82,7 +170,7 @@ func (t *treeFS) walk(op, name string, followLast bool) (*node, error) {
 			if hops++; hops > maxLinks {
 				return nil, &fs.PathError{Op: op, Path: name, Err: errors.New("too many levels of symbolic links")}
 			}
-			target, err := t.readBlob(ent)
+			target, err := t.linkTarget(ent)
 			if err != nil {
 				return nil, &fs.PathError{Op: op, Path: name, Err: err}
 			}
@@ -93,12 +181,12 @@ func (t *treeFS) walk(op, name string, followLast bool) (*node, error) {
 			if next != "." {
 				parts = append(strings.Split(next, "/"), parts...)
 			}
-			cur = &node{name: ".", mode: filemode.Dir, tree: t.root}
+			cur = root
 			done = nil
 		case filemode.Regular, filemode.Executable, filemode.Deprecated:
 			cur = &node{name: part, mode: ent.Mode, ent: ent}
 			done = append(done, part)
-		default: // submodules are not part of this repository's content
+		default:
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
 	}
@@ -125,12 +213,27 @@ func LinkEscapes(name, target string) bool {
 	return !ok
 }
 
-func (t *treeFS) readBlob(ent *object.TreeEntry) (string, error) {
-	f, err := t.root.TreeEntryFile(ent)
+// linkTarget reads a symbolic link's blob, refusing one longer than any
+// path the kernel would follow.
+func (t *treeFS) linkTarget(ent *object.TreeEntry) (string, error) {
+	size, err := t.s.EncodedObjectSize(ent.Hash)
 	if err != nil {
 		return "", err
 	}
-	return f.Contents()
+	if size > maxLinkTarget {
+		return "", &detail{sentinel: ErrInvalid, msg: "symbolic link " + ent.Name + " has a target of more than 4096 bytes"}
+	}
+	b, err := object.GetBlob(t.s, ent.Hash)
+	if err != nil {
+		return "", err
+	}
+	rc, err := b.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxLinkTarget))
+	return string(data), err
 }
 
 func (t *treeFS) Open(name string) (fs.File, error) {
@@ -138,15 +241,18 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi := t.info(n)
-	if n.tree != nil {
-		return &treeDir{fs: t, n: n, fi: fi}, nil
-	}
-	f, err := t.root.TreeEntryFile(n.ent)
+	fi, err := t.info(n)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	rc, err := f.Reader()
+	if n.dir != nil {
+		return &treeDir{fs: t, n: n, fi: fi}, nil
+	}
+	b, err := object.GetBlob(t.s, n.ent.Hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	rc, err := b.Reader()
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -158,7 +264,11 @@ func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.info(n), nil
+	fi, err := t.info(n)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return fi, nil
 }
 
 func (t *treeFS) Lstat(name string) (fs.FileInfo, error) {
@@ -166,7 +276,11 @@ func (t *treeFS) Lstat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return t.info(n), nil
+	fi, err := t.info(n)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	return fi, nil
 }
 
 func (t *treeFS) ReadLink(name string) (string, error) {
@@ -177,7 +291,7 @@ func (t *treeFS) ReadLink(name string) (string, error) {
 	if n.mode != filemode.Symlink {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	s, err := t.readBlob(n.ent)
+	s, err := t.linkTarget(n.ent)
 	if err != nil {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
@@ -189,44 +303,56 @@ func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.tree == nil {
+	if n.dir == nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
-	return t.entries(n.tree)
+	return t.entries(n.dir), nil
 }
 
-func (t *treeFS) entries(tree *object.Tree) ([]fs.DirEntry, error) {
-	out := make([]fs.DirEntry, 0, len(tree.Entries))
-	for i := range tree.Entries {
-		e := &tree.Entries[i]
-		if e.Mode == filemode.Submodule {
-			continue
-		}
-		n := &node{name: e.Name, mode: e.Mode, ent: e}
-		out = append(out, fs.FileInfoToDirEntry(t.info(n)))
+func (t *treeFS) entries(d *dirIndex) []fs.DirEntry {
+	out := make([]fs.DirEntry, len(d.entries))
+	for i := range d.entries {
+		out[i] = &dirEntry{fs: t, ent: &d.entries[i]}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out, nil
+	return out
 }
 
-func (t *treeFS) info(n *node) *treeInfo {
-	fi := &treeInfo{name: n.name, time: t.time}
-	switch n.mode {
+// dirEntry reads the object header for its size only when Info is called.
+type dirEntry struct {
+	fs  *treeFS
+	ent *object.TreeEntry
+}
+
+func (e *dirEntry) Name() string      { return e.ent.Name }
+func (e *dirEntry) IsDir() bool       { return e.ent.Mode == filemode.Dir }
+func (e *dirEntry) Type() fs.FileMode { return modeOf(e.ent.Mode).Type() }
+func (e *dirEntry) Info() (fs.FileInfo, error) {
+	return e.fs.info(&node{name: e.ent.Name, mode: e.ent.Mode, ent: e.ent})
+}
+func (e *dirEntry) String() string { return fs.FormatDirEntry(e) }
+
+func modeOf(m filemode.FileMode) fs.FileMode {
+	switch m {
 	case filemode.Dir:
-		fi.mode = fs.ModeDir | 0o755
+		return fs.ModeDir | 0o755
 	case filemode.Symlink:
-		fi.mode = fs.ModeSymlink | 0o777
+		return fs.ModeSymlink | 0o777
 	case filemode.Executable:
-		fi.mode = 0o755
-	default:
-		fi.mode = 0o644
+		return 0o755
 	}
+	return 0o644
+}
+
+func (t *treeFS) info(n *node) (*treeInfo, error) {
+	fi := &treeInfo{name: n.name, mode: modeOf(n.mode), time: t.time}
 	if n.ent != nil && n.mode != filemode.Dir {
-		if f, err := t.root.TreeEntryFile(n.ent); err == nil {
-			fi.size = f.Size
+		size, err := t.s.EncodedObjectSize(n.ent.Hash)
+		if err != nil {
+			return nil, err
 		}
+		fi.size = size
 	}
-	return fi
+	return fi, nil
 }
 
 type treeInfo struct {
@@ -266,7 +392,7 @@ func (d *treeDir) Close() error { return nil }
 
 func (d *treeDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !d.read {
-		d.list, _ = d.fs.entries(d.n.tree)
+		d.list = d.fs.entries(d.n.dir)
 		d.read = true
 	}
 	if n <= 0 {
