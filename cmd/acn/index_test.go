@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/acn-project/acn/repo"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// acnBinary builds the real acn binary once per test run.
+func acnBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "acn-bin-*")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "acn")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// smallCorpus builds n small packages with the real rpmbuild (one spec,
+// n subpackages, as bench/ does) and returns their directory.
+func smallCorpus(t *testing.T, n int) string {
+	t.Helper()
+	top := t.TempDir()
+	spec := filepath.Join(top, "gen.spec")
+	if out, err := exec.Command("python3", "../../bench/gen-rpms.py", spec, strconv.Itoa(n), "kill", "small").CombinedOutput(); err != nil {
+		t.Fatalf("gen-rpms: %v\n%s", err, out)
+	}
+	rpms := filepath.Join(top, "rpms")
+	cmd := exec.Command("rpmbuild", "-bb", "--quiet", "--define", "_topdir "+filepath.Join(top, "top"), "--define", "_rpmdir "+rpms,
+		"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm", "--define", "__os_install_post %{nil}", spec)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rpmbuild: %v\n%s", err, out)
+	}
+	os.Remove(filepath.Join(rpms, "killset-1-1.noarch.rpm"))
+	return rpms
+}
+
+// publishedSet lists the package files the published metadata names.
+func publishedSet(t *testing.T, dir string) []string {
+	t.Helper()
+	cat, err := repo.LoadCatalog(dir)
+	if err != nil {
+		t.Fatalf("published metadata: %v", err)
+	}
+	var out []string
+	for _, e := range cat.Entries {
+		out = append(out, e.Location)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func rpmNames(t *testing.T, dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	for i := range m {
+		m[i] = filepath.Base(m[i])
+	}
+	slices.Sort(m)
+	return m
+}
+
+func dnfMakecache(t *testing.T, dir string) error {
+	root := t.TempDir()
+	out, err := exec.Command("dnf", "-q", "--releasever=9", "--setopt=reposdir="+root, "--setopt=cachedir="+filepath.Join(root, "cache"),
+		"--installroot="+root, "--repofrompath=r,file://"+dir, "--repo=r", "makecache").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("dnf makecache: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// leftovers lists what no finished run would leave: temporary files, and
+// metadata files no repomd.xml seen so far named.
+func leftovers(dir string, named map[string]bool) []string {
+	var out []string
+	rd, _ := os.ReadDir(filepath.Join(dir, "repodata"))
+	for _, f := range rd {
+		if n := f.Name(); n != "repomd.xml" && !named["repodata/"+n] {
+			out = append(out, "repodata/"+n)
+		}
+	}
+	st, _ := os.ReadDir(filepath.Join(dir, ".acn"))
+	for _, f := range st {
+		if n := f.Name(); strings.Contains(n, ".tmp") || n == "staging" || n == "journal.json" {
+			out = append(out, ".acn/"+n)
+		}
+	}
+	return out
+}
+
+// TestIndexKilled kills acn index --update with SIGKILL at random points
+// of runs that publish a change (one package more or less each time, xz
+// and sqlite so that publication takes a while). After every kill the
+// repository verifies, dnf makecache works, and the published packages are
+// exactly the previous or the new generation's; leftovers never pile up,
+// and a finished run leaves none. ACN_KILL_LOOPS sets the number of kills
+// (bench/killindex.sh runs 50).
+func TestIndexKilled(t *testing.T) {
+	loops := 15
+	if n, err := strconv.Atoi(os.Getenv("ACN_KILL_LOOPS")); err == nil && n > 0 {
+		loops = n
+	}
+	bin := acnBinary(t)
+	src := smallCorpus(t, 2*max(loops, 60))
+	dir, aside := t.TempDir(), t.TempDir()
+	// Half the packages to start with; each run then adds one (removing
+	// one would make the current metadata name a missing file).
+	for i, name := range rpmNames(t, src) {
+		to := dir
+		if i%2 == 1 {
+			to = aside
+		}
+		os.Link(filepath.Join(src, name), filepath.Join(to, name))
+	}
+	args := []string{"index", "--update", "--compress", "xz", "--sqlite", "--log-level", "error"}
+	named := map[string]bool{}
+	see := func() {
+		md, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := repo.ParseRepomd(strings.NewReader(string(md)))
+		if err != nil {
+			t.Fatalf("repomd.xml after a kill: %v", err)
+		}
+		for _, d := range m.Data {
+			named[d.Location.Href] = true
+		}
+	}
+	// The kill delays spread over a whole run's length, measured once
+	// (a range to draw from, not an expectation).
+	start := time.Now()
+	if out, err := exec.Command(bin, append(args, dir)...).CombinedOutput(); err != nil {
+		t.Fatalf("first index: %v\n%s", err, out)
+	}
+	span := time.Since(start)
+	see()
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t.Logf("seed %d, a full run took %s", seed, span)
+	var interrupted, maxLeft int
+	for i := range loops {
+		before := publishedSet(t, dir)
+		// One package more: every run has something to publish.
+		if more := rpmNames(t, aside); len(more) > 0 {
+			os.Rename(filepath.Join(aside, more[0]), filepath.Join(dir, more[0]))
+		}
+		after := rpmNames(t, dir)
+
+		cmd := exec.Command(bin, append(args, dir)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(span) + 1)))
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok && ee.Sys().(syscall.WaitStatus).Signaled() {
+			interrupted++
+		} else if err != nil {
+			t.Fatalf("kill %d: acn index failed on its own: %v", i, err)
+		}
+
+		see()
+		got := publishedSet(t, dir)
+		if !slices.Equal(got, before) && !slices.Equal(got, after) {
+			t.Fatalf("kill %d: published %d packages, neither the previous generation (%d) nor the new one (%d)", i, len(got), len(before), len(after))
+		}
+		if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		if err := dnfMakecache(t, dir); err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		left := leftovers(dir, named)
+		maxLeft = max(maxLeft, len(left))
+		// At most what one killed run writes (metadata and cache temp
+		// files): earlier runs' are gone.
+		if len(left) > 24 {
+			t.Fatalf("kill %d: leftovers pile up: %d files: %v", i, len(left), left)
+		}
+	}
+	if out, err := exec.Command(bin, append(args, dir)...).CombinedOutput(); err != nil {
+		t.Fatalf("index after the kills: %v\n%s", err, out)
+	}
+	see()
+	if left := leftovers(dir, named); len(left) > 0 {
+		t.Errorf("a finished run left: %v", left)
+	}
+	if cache, _ := filepath.Glob(filepath.Join(dir, ".acn", "cache-*")); len(cache) != 3 {
+		t.Errorf("index cache files: %v", cache)
+	}
+	if got := publishedSet(t, dir); !slices.Equal(got, rpmNames(t, dir)) {
+		t.Errorf("after the kills, published %d of %d packages", len(got), len(rpmNames(t, dir)))
+	}
+	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%d runs, %d killed before they finished, at most %d leftover files at once", loops, interrupted, maxLeft)
+}
