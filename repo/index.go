@@ -348,7 +348,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 	}
 	nc, err := createCache(state, fp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("index %s: create the index cache: %w", dir, err)
 	}
 	committed := false
 	defer func() {
@@ -419,7 +419,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		return res, fmt.Errorf("index %s: nothing published (--strict): %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
 	}
 	if err := nc.finish(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("index %s: write the index cache: %w", dir, err)
 	}
 
 	o.Logger.Debug("read packages", "read", res.Read, "reused", res.Reused, "took", time.Since(start))

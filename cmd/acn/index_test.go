@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -224,4 +225,117 @@ func TestIndexKilled(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d runs, %d killed before they finished, at most %d leftover files at once", loops, interrupted, maxLeft)
+}
+
+// TestIndexDiskFull runs acn index --update on a small tmpfs filled to
+// leave 0, 12 KiB, 24 KiB ... free, so that publication runs out of space at
+// every step in turn. Each time the repository stays intact and verifies;
+// the exit status tells the truth (0 if and only if the new generation is
+// live, any later fault a warning); a failure says the disk is full; and
+// once space returns the next run publishes and leaves nothing behind.
+func TestIndexDiskFull(t *testing.T) {
+	bin := acnBinary(t)
+	src := smallCorpus(t, 40)
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	repoDir := filepath.Join(dir, "repo")
+	os.Mkdir(repoDir, 0o755)
+	names := rpmNames(t, src)
+	cp := func(name string) {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repoDir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names[:10] {
+		cp(n)
+	}
+	args := []string{"index", "--update", "--compress", "xz", "--sqlite", "--retain-old-md", "1", "--log-level", "error", repoDir}
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("first index: %v\n%s", err, out)
+	}
+	filler := filepath.Join(dir, "filler")
+	const stepBytes = 12 << 10
+	var failed, warned int
+	for step := 0; step < 24; step++ {
+		before := publishedSet(t, repoDir)
+		cp(names[10+step])
+		after := rpmNames(t, repoDir)
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := int64(st.Bavail) * st.Bsize
+		f, err := os.Create(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fill := free - int64(step)*stepBytes; fill > 0 {
+			if err := syscall.Fallocate(int(f.Fd()), 0, 0, fill); err != nil {
+				t.Fatalf("fill the disk: %v", err)
+			}
+		}
+		f.Close()
+
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		t.Logf("step %d (%d KiB free): %v %s", step, step*stepBytes>>10, err, strings.TrimSpace(string(out)))
+		got := publishedSet(t, repoDir)
+		if _, verr := repo.Verify(context.Background(), repoDir, nil); verr != nil {
+			t.Fatalf("step %d: the published repository is damaged: %v", step, verr)
+		}
+		switch {
+		case err != nil:
+			failed++
+			if !slices.Equal(got, before) {
+				t.Errorf("step %d: exit status %v, but a new generation is live", step, err)
+			}
+			if !strings.Contains(string(out), "no space left on device") && !strings.Contains(string(out), "database or disk is full") {
+				t.Errorf("step %d: the error does not say the disk is full:\n%s", step, out)
+			}
+		case !slices.Equal(got, after):
+			t.Errorf("step %d: exit status 0, but the new generation is not live:\n%s", step, out)
+		case strings.Contains(string(out), "warning"):
+			warned++
+		}
+
+		os.Remove(filler) // space returns
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("step %d: with space again: %v\n%s", step, err, out)
+		}
+		if got := publishedSet(t, repoDir); !slices.Equal(got, after) {
+			t.Errorf("step %d: with space again, published %d of %d", step, len(got), len(after))
+		}
+		if left := leftovers(repoDir, retainedNames(t, repoDir)); len(left) > 0 {
+			t.Errorf("step %d: left behind: %v", step, left)
+		}
+	}
+	if failed == 0 || failed == 24 {
+		t.Errorf("%d of 24 runs ran out of space: the test does not cover both sides", failed)
+	}
+	t.Logf("%d runs failed for lack of space, %d published with a warning", failed, warned)
+}
+
+// retainedNames reads the metadata files the retained generations name.
+func retainedNames(t *testing.T, dir string) map[string]bool {
+	named := map[string]bool{}
+	b, err := os.ReadFile(filepath.Join(dir, ".acn", "generations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gens []struct{ Files []string }
+	if err := json.Unmarshal(b, &gens); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gens {
+		for _, f := range g.Files {
+			named[f] = true
+		}
+	}
+	return named
 }
