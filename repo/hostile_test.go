@@ -45,8 +45,8 @@ func TestHostileFiles(t *testing.T) {
 		"truncated.rpm":      b[:3000],
 		"cut-payload.rpm":    b[:len(b)-1],
 		"header-only.rpm":    b[:p.HeaderEnd],
-		"huge-count.rpm":     patched(main+8, 0x7fffffff),    // index entries
-		"huge-store.rpm":     patched(main+12, 0x7fffffff),   // data bytes
+		"huge-count.rpm":     patched(main+8, 0x7fffffff),   // index entries
+		"huge-store.rpm":     patched(main+12, 0x7fffffff),  // data bytes
 		"huge-entry.rpm":     patched(main+16+16+12, 1<<30), // one entry's count
 		"huge-sig-count.rpm": patched(96+8, 0x10000000),
 		"elf.rpm":            self[:min(len(self), 1<<20)],
