@@ -169,7 +169,7 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 		return nil, err
 	}
 	ir, err := index(ctx, dir, &o.Options, pl)
-	if err != nil && (ir == nil || !errors.Is(err, ErrSkipped)) {
+	if err != nil && (ir == nil || o.Strict || !errors.Is(err, ErrSkipped)) {
 		return nil, fmt.Errorf("add to %s: %w", dir, err)
 	}
 	res = &AddResult{Result: *ir}
