@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -177,6 +178,11 @@ func (s *Server) Promote(ctx context.Context, pkg, version, from, to string) (st
 	defer mu.Unlock()
 	file, res, err := repo.Promote(context.WithoutCancel(ctx), s.repoDir(from), s.repoDir(to), pkg, version, s.addOptions(dst))
 	s.small.forget(filepath.Join(s.repoDir(to), "repodata", "repomd.xml"))
+	if errors.Is(err, repo.ErrNotFound) {
+		// Said with the repository's name: its directory is no business
+		// of the client's.
+		return "", fmt.Errorf("promote: %w: %s %s is not in %s", repo.ErrNotFound, pkg, version, from)
+	}
 	if err != nil {
 		return "", err
 	}
