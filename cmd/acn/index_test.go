@@ -339,3 +339,38 @@ func retainedNames(t *testing.T, dir string) map[string]bool {
 	}
 	return named
 }
+
+// TestIndexPublishedDespiteCleanupFault: once the new repomd.xml is live,
+// a fault in what follows (here the record of generations cannot be
+// replaced) is a warning and exit status 0, not a failure that would make
+// a caller believe nothing was published; the next run, with the fault
+// gone, finishes the job.
+func TestIndexPublishedDespiteCleanupFault(t *testing.T) {
+	src := smallCorpus(t, 4)
+	dir := t.TempDir()
+	names := rpmNames(t, src)
+	for _, n := range names[:3] {
+		os.Link(filepath.Join(src, n), filepath.Join(dir, n))
+	}
+	if _, stderr, code := acn(t, nil, "index", dir); code != 0 {
+		t.Fatalf("first index (%d): %s", code, stderr)
+	}
+	gens := filepath.Join(dir, ".acn", "generations.json")
+	os.Remove(gens)
+	os.Mkdir(gens, 0o755) // a rename over it fails, for root too
+	os.Link(filepath.Join(src, names[3]), filepath.Join(dir, names[3]))
+	stdout, stderr, code := acn(t, nil, "index", "--update", dir)
+	if code != 0 || !strings.Contains(stdout, "published revision") || !strings.Contains(stderr, "warning: "+dir+" is published, but") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if got := publishedSet(t, dir); len(got) != 4 {
+		t.Errorf("published %v", got)
+	}
+	os.Remove(gens)
+	if _, stderr, code := acn(t, nil, "index", "--update", "--revision", "next", dir); code != 0 || stderr != "" {
+		t.Errorf("with the fault gone (%d): %s", code, stderr)
+	}
+	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+		t.Error(err)
+	}
+}
