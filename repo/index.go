@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -373,6 +374,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	if pl != nil {
+		pruned = slices.DeleteFunc(pruned, func(p prunedFile) bool { return slices.Contains(pl.unprune, p.Path) })
 		pruned = append(pruned, pl.prune...)
 	}
 	if files, err = pl.apply(files, pruned); err != nil {
