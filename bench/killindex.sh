@@ -10,7 +10,6 @@
 # Usage: bench/killindex.sh [N]   (needs rpmbuild, dnf)
 set -euo pipefail
 N=${1:-50}
-here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$(dirname "$0")/.."
 ACN_KILL_LOOPS=$N go test -count=1 -timeout 60m -v -run '^TestIndexKilled$' ./cmd/acn/ |
-  grep -E 'seed|runs,|FAIL|ok|PASS' 
+  grep -E 'seed|runs,|FAIL|^ok|PASS'

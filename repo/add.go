@@ -49,8 +49,13 @@ var failpoint = func(step string) error { return nil }
 // plan is what an Add changes beyond indexing the directory: packages
 // waiting in the staging directory, and files to leave out.
 type plan struct {
-	stage []stagedFile
-	prune []prunedFile
+	stage   []stagedFile
+	prune   []prunedFile
+	unprune []string // pruned files published again
+}
+
+func (pl *plan) empty() bool {
+	return pl == nil || len(pl.stage) == 0 && len(pl.prune) == 0 && len(pl.unprune) == 0
 }
 
 type stagedFile struct {
@@ -133,6 +138,14 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("add to %s: read the published metadata: %w", dir, err)
 	}
+	prunedList, err := loadPruned(dir)
+	if err != nil {
+		return nil, fmt.Errorf("add to %s: %w", dir, err)
+	}
+	wasPruned := map[string]bool{}
+	for _, p := range prunedList {
+		wasPruned[p.Path] = true
+	}
 	pl := &plan{}
 	var added []*Package
 	for _, src := range rpms {
@@ -150,6 +163,12 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 		}
 		added = append(added, p)
 		if !fresh {
+			if wasPruned[rel] {
+				// Retention took it out of the metadata, its file is
+				// still there: published again.
+				p.Location = rel
+				pl.unprune = append(pl.unprune, rel)
+			}
 			continue
 		}
 		if err := os.MkdirAll(staging, 0o755); err != nil {
@@ -164,18 +183,22 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 	}
 	if o.Keep > 0 {
 		pl.prune = retention(published, added, o.Keep, pruneAll)
+		pl.unprune = slices.DeleteFunc(pl.unprune, func(rel string) bool {
+			return slices.ContainsFunc(pl.prune, func(p prunedFile) bool { return p.Path == rel })
+		})
 	}
 	if err := failpoint("staged"); err != nil {
 		return nil, err
 	}
 	ir, err := index(ctx, dir, &o.Options, pl)
-	if err != nil && (ir == nil || !errors.Is(err, ErrSkipped)) {
+	if err != nil && (ir == nil || o.Strict || !errors.Is(err, ErrSkipped)) {
 		return nil, fmt.Errorf("add to %s: %w", dir, err)
 	}
 	res = &AddResult{Result: *ir}
 	for _, s := range pl.stage {
 		res.Added = append(res.Added, s.rel)
 	}
+	res.Added = append(res.Added, pl.unprune...)
 	for _, p := range pl.prune {
 		res.Pruned = append(res.Pruned, p.Path)
 	}
@@ -218,7 +241,8 @@ func retention(published []*Entry, added []*Package, keep int, all bool) []prune
 	for _, p := range added {
 		k := key{p.Name, p.Arch}
 		want[k] = true
-		groups[k] = append(groups[k], ver{p.Epoch, p.Version, p.Release, ""})
+		// Location is set when the file is already in the directory.
+		groups[k] = append(groups[k], ver{p.Epoch, p.Version, p.Release, p.Location})
 	}
 	for _, e := range published {
 		k := key{e.Name, e.Arch}
@@ -310,16 +334,17 @@ type journal struct {
 	Previous string       `json:"previous,omitempty"` // primary of the metadata it replaces
 	Files    []string     `json:"files"`
 	Prune    []prunedFile `json:"prune,omitempty"`
+	Unprune  []string     `json:"unprune,omitempty"`
 }
 
 // place moves the staged files into the repository, after the journal
 // that lets a crash be undone.
 // On error, nothing of it stays.
 func (pl *plan) place(dir string, oldMD, md *Repomd) error {
-	if pl == nil || (len(pl.stage) == 0 && len(pl.prune) == 0) {
+	if pl.empty() {
 		return nil
 	}
-	j := journal{Primary: md.Find("primary").Location.Href, Previous: primaryHref(oldMD), Prune: pl.prune}
+	j := journal{Primary: md.Find("primary").Location.Href, Previous: primaryHref(oldMD), Prune: pl.prune, Unprune: pl.unprune}
 	for _, s := range pl.stage {
 		j.Files = append(j.Files, s.rel)
 	}
@@ -368,13 +393,13 @@ func (pl *plan) unplace(dir string) {
 
 // committed records the publication's prunes and drops the journal.
 func (pl *plan) committed(dir string, oldMD *Repomd) error {
-	if pl == nil || (len(pl.stage) == 0 && len(pl.prune) == 0) {
+	if pl.empty() {
 		return nil
 	}
 	if err := failpoint("committed"); err != nil {
 		return err
 	}
-	if err := rollForward(dir, pl.prune, primaryHref(oldMD)); err != nil {
+	if err := rollForward(dir, pl.prune, pl.unprune, primaryHref(oldMD)); err != nil {
 		return err // the journal stays: the next run completes it
 	}
 	return os.Remove(filepath.Join(dir, stateDir, journalName))
@@ -410,14 +435,15 @@ func savePruned(dir string, list []prunedFile) error {
 
 // rollForward adds a publication's prunes to the list, each kept until
 // the generation before it (whose primary is until) expires.
-func rollForward(dir string, prune []prunedFile, until string) error {
-	if len(prune) == 0 {
+func rollForward(dir string, prune []prunedFile, unprune []string, until string) error {
+	if len(prune) == 0 && len(unprune) == 0 {
 		return nil
 	}
 	list, err := loadPruned(dir)
 	if err != nil {
 		list = nil // damaged: start over rather than never recover
 	}
+	list = slices.DeleteFunc(list, func(p prunedFile) bool { return slices.Contains(unprune, p.Path) })
 	have := map[string]bool{}
 	for _, p := range list {
 		have[p.Path] = true

@@ -351,3 +351,33 @@ func TestLeftoversCleaned(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAddPrunedAgain: a version retention left out, whose file is still
+// on disk, is published again when it is added again (a promotion of an
+// older build), unless retention leaves it out again.
+func TestAddPrunedAgain(t *testing.T) {
+	dir := t.TempDir()
+	v1 := buildRPM(t, "hello", "1.0", "1", "one")
+	addOne(t, dir, v1, repo.AddOptions{Keep: 1})
+	addOne(t, dir, buildRPM(t, "hello", "2.0", "1", "two"), repo.AddOptions{Keep: 1})
+	if got := published(t, dir); !slices.Equal(got, []string{"hello-2.0-1.noarch.rpm"}) {
+		t.Fatalf("published %v", got)
+	}
+	res := addOne(t, dir, v1, repo.AddOptions{Keep: 1})
+	if !slices.Equal(res.Pruned, []string{"hello-1.0-1.noarch.rpm"}) || len(res.Added) != 0 {
+		t.Errorf("keep 1, 1.0 again: added %v, pruned %v", res.Added, res.Pruned)
+	}
+	res = addOne(t, dir, v1, repo.AddOptions{Keep: 2})
+	if !slices.Equal(res.Added, []string{"hello-1.0-1.noarch.rpm"}) {
+		t.Errorf("keep 2, 1.0 again: added %v, pruned %v", res.Added, res.Pruned)
+	}
+	want := []string{"hello-1.0-1.noarch.rpm", "hello-2.0-1.noarch.rpm"}
+	if got := published(t, dir); !slices.Equal(got, want) {
+		t.Errorf("published %v", got)
+	}
+	// And it stays published: a plain index does not leave it out.
+	index(t, dir, repo.Options{Update: true})
+	if got := published(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after index: published %v", got)
+	}
+}

@@ -118,7 +118,11 @@ func (c *Catalog) each(kind string, fn func(io.Reader) error) error {
 	if d == nil {
 		return fmt.Errorf("repomd.xml has no %s", kind)
 	}
-	f, err := os.Open(filepath.Join(c.dir, filepath.FromSlash(d.Location.Href)))
+	rel := filepath.FromSlash(d.Location.Href)
+	if !filepath.IsLocal(rel) {
+		return fmt.Errorf("repomd.xml: %s location %q leaves the repository", kind, d.Location.Href)
+	}
+	f, err := os.Open(filepath.Join(c.dir, rel))
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func finishJournal(dir string, log *slog.Logger) error {
 	}
 	if j.Primary != "" && primaryHref(readRepomd(filepath.Join(dir, "repodata", "repomd.xml"))) == j.Primary {
 		log.Info("completing an interrupted publication", "dir", dir, "files", j.Files)
-		if err := rollForward(dir, j.Prune, j.Previous); err != nil {
+		if err := rollForward(dir, j.Prune, j.Unprune, j.Previous); err != nil {
 			return err
 		}
 	} else {

@@ -30,6 +30,20 @@ func FuzzReadPackage(f *testing.F) {
 			t.Fatal(err)
 		}
 		p, err := readPackage(name, "x.rpm", "sha256", 10)
+		// Verify reads a stream where Index reads a file: both must
+		// take the same package as intact.
+		r := bytes.NewReader(data)
+		integ, serr := streamIntegrity(r)
+		if serr == nil {
+			integ.Write(data[len(data)-r.Len():])
+			serr = integ.check()
+		}
+		if serr != nil && !errors.Is(serr, ErrCorrupt) {
+			t.Fatalf("verify: error %v does not wrap ErrCorrupt", serr)
+		}
+		if err == nil && serr != nil {
+			t.Fatalf("index takes the package, verify says %v", serr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)

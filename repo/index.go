@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ var (
 	ErrDuplicate = errors.New("repo: two files with the same NEVRA")
 	ErrLocked    = errors.New("repo: another index run holds the lock")
 	ErrSkipped   = errors.New("repo: some files were left out")
+	ErrOutside   = errors.New("repo: link leads outside the repository")
 )
 
 // Options configure [Index]. The zero value is createrepo_c's default.
@@ -148,13 +150,39 @@ type rpmFile struct {
 }
 
 // scan lists the RPM files under dir.
-func scan(dir string, excludes []string) ([]rpmFile, error) {
-	var out []rpmFile
-	if err := scanDir(dir, "", excludes, &out, 0); err != nil {
-		return nil, err
+//
+// A link is followed, as createrepo_c follows it, but only within dir: a
+// link that leads outside is left out and reported in outside (its
+// error wraps ErrOutside), so that nothing outside the repository is read
+// or published through it.
+func scan(dir string, excludes []string) (files []rpmFile, outside []error, err error) {
+	s := &scanner{root: dir, excludes: excludes}
+	if s.real, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, nil, err
 	}
+	if err := s.dir("", 0); err != nil {
+		return nil, nil, err
+	}
+	out := s.out
 	sortFiles(out)
-	return out, nil
+	return out, s.outside, nil
+}
+
+type scanner struct {
+	root, real string // as given, and with links resolved
+	excludes   []string
+	out        []rpmFile
+	outside    []error
+}
+
+// inside reports whether the link at rel leads to a place within the root.
+func (s *scanner) inside(rel string) bool {
+	target, err := filepath.EvalSymlinks(filepath.Join(s.root, filepath.FromSlash(rel)))
+	if err != nil {
+		return true // dangling or unreadable: the stat reports it
+	}
+	r, err := filepath.Rel(s.real, target)
+	return err == nil && filepath.IsLocal(r)
 }
 
 // sortFiles puts files in createrepo_c's order: by file name, then by
@@ -173,7 +201,8 @@ func sortFiles(files []rpmFile) {
 // entry relative to the directory's descriptor. Links are followed, as
 // createrepo_c follows them; hidden entries and the top repodata/ are
 // skipped.
-func scanDir(root, rel string, excludes []string, out *[]rpmFile, depth int) error {
+func (s *scanner) dir(rel string, depth int) error {
+	root, excludes := s.root, s.excludes
 	if depth > 64 {
 		return fmt.Errorf("%s: directories nested too deep (a link loop?)", filepath.Join(root, rel))
 	}
@@ -182,9 +211,15 @@ func scanDir(root, rel string, excludes []string, out *[]rpmFile, depth int) err
 		return err
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	// The entry types come with the names (getdents): links are known
+	// without a stat of their own.
+	entries, err := d.ReadDir(-1)
 	if err != nil {
 		return err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
 	}
 	fd := int(d.Fd())
 	// Stat calls dominate a scan; a large directory is statted in
@@ -228,14 +263,20 @@ func scanDir(root, rel string, excludes []string, out *[]rpmFile, depth int) err
 			}
 			return fmt.Errorf("stat %s: %w", filepath.Join(root, r), err)
 		}
+		if entries[i].Type()&fs.ModeSymlink != 0 && !s.inside(r) {
+			if isRPM || st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				s.outside = append(s.outside, fmt.Errorf("%s: %w", r, ErrOutside))
+			}
+			continue
+		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
-			if err := scanDir(root, r, excludes, out, depth+1); err != nil {
+			if err := s.dir(r, depth+1); err != nil {
 				return err
 			}
 		case unix.S_IFREG:
 			if isRPM {
-				*out = append(*out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: unixKey(r, st)})
+				s.out = append(s.out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: unixKey(r, st)})
 			}
 		}
 	}
@@ -324,7 +365,7 @@ func lockDir(ctx context.Context, dir string, o *Options) (func(), error) {
 func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, error) {
 	state := filepath.Join(dir, stateDir)
 	start := time.Now()
-	files, err := scan(dir, o.Excludes)
+	files, outside, err := scan(dir, o.Excludes)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
@@ -333,6 +374,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	if pl != nil {
+		pruned = slices.DeleteFunc(pruned, func(p prunedFile) bool { return slices.Contains(pl.unprune, p.Path) })
 		pruned = append(pruned, pl.prune...)
 	}
 	if files, err = pl.apply(files, pruned); err != nil {
@@ -348,7 +390,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 	}
 	nc, err := createCache(state, fp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("index %s: create the index cache: %w", dir, err)
 	}
 	committed := false
 	defer func() {
@@ -357,7 +399,10 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		}
 	}()
 
-	res := &Result{}
+	res := &Result{Skipped: outside}
+	for _, err := range outside {
+		o.Logger.Warn("left out", "err", err)
+	}
 	nevras := map[string]string{}
 	var dupErrs []error
 	reusable := func(f rpmFile) *cacheEntry {
@@ -419,7 +464,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		return res, fmt.Errorf("index %s: nothing published (--strict): %w: %w", dir, ErrSkipped, errors.Join(res.Skipped...))
 	}
 	if err := nc.finish(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("index %s: write the index cache: %w", dir, err)
 	}
 
 	o.Logger.Debug("read packages", "read", res.Read, "reused", res.Reused, "took", time.Since(start))

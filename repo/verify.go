@@ -49,6 +49,9 @@ func localFetcher(dir string) fetcher {
 func httpFetcher(base string, client *http.Client) fetcher {
 	base = strings.TrimRight(base, "/") + "/"
 	return func(ctx context.Context, rel string) (io.ReadCloser, error) {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) || strings.Contains(rel, "\\") {
+			return nil, fmt.Errorf("%s leaves the repository", rel)
+		}
 		u, err := url.Parse(base)
 		if err != nil {
 			return nil, err

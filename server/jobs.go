@@ -303,7 +303,7 @@ func (s *Server) Promote(ctx context.Context, pkg, version, from, to string) (st
 	file, res, err := repo.Promote(context.WithoutCancel(ctx), s.repoDir(from), s.repoDir(to), pkg, version, s.addOptions(dst))
 	s.small.forget(filepath.Join(s.repoDir(to), "repodata", "repomd.xml"))
 	if errors.Is(err, repo.ErrNotFound) {
-		return "", fmt.Errorf("%w: %w", ErrNotFound, err)
+		return "", fmt.Errorf("promote: %w: %w: %s %s is not in %s", ErrNotFound, repo.ErrNotFound, pkg, version, from)
 	}
 	if err != nil {
 		return "", err

@@ -24,8 +24,12 @@ repomd.xml is left byte for byte as it was. Files of superseded generations
 stay for --retain-old-md generations and --retain-old-md-by-age, so a client
 that fetched an older repomd.xml still gets what it names.
 
-A file that is not a readable RPM is reported and left out, and the exit
-status is 1 after the rest is published; with --strict nothing is published.
+A file that is not a readable RPM, or whose payload does not match the
+digest its header carries (as rpm -K checks), is reported and left out, and
+the exit status is 1 after the rest is published; with --strict nothing is
+published. The exit status is 0 whenever the new repomd.xml went live: a
+fault in the cleanup after it (retention, on a full disk) is a warning, and
+the next run cleans what this one, or one that was killed, left.
 Two files with the same name-epoch-version-release-arch publish nothing.
 
 Examples:
@@ -108,6 +112,11 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		}
 		if res.Revision != "" || res.Changed {
 			fmt.Fprintf(e.stdout, "%s: %d packages (%d read, %d reused), %s, %s\n", dir, res.Packages, res.Read, res.Reused, state, time.Since(start).Round(time.Millisecond))
+		}
+		// Published: a fault in the cleanup after it is not a failure,
+		// and the next run retries the cleanup.
+		for _, w := range res.Warnings {
+			fmt.Fprintf(e.stderr, "acn: warning: %s is published, but: %v\n", dir, w)
 		}
 	}
 	return err

@@ -58,9 +58,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// leftovers lists what a run may leave while it works and the next run
+// daemonLeftovers lists what a run may leave while it works and the next run
 // must clean: temp files, staging, build output and scratch directories.
-func leftovers(data string) []string {
+func daemonLeftovers(data string) []string {
 	var found []string
 	for _, pat := range []string{
 		"repos/*/repodata/.*", "repos/*/.*.tmp*", "repos/*/.acn/*.tmp*", "repos/*/.acn/staging/*",
@@ -185,21 +185,11 @@ func TestKillServeDuringPublication(t *testing.T) {
 	if len(cat.Entries) != succeeded {
 		t.Errorf("%d packages published, %d jobs succeeded", len(cat.Entries), succeeded)
 	}
-	if left := leftovers(data); len(left) > 0 {
+	if left := daemonLeftovers(data); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	dnfMakecache(t, url+"/repos/acn/")
-	t.Logf("%d kills: %d jobs succeeded, %d failed after two interruptions", loops, succeeded, loops-succeeded)
-}
-
-// dnfMakecache loads a repository with the real dnf.
-func dnfMakecache(t *testing.T, baseurl string) {
-	t.Helper()
-	root := t.TempDir()
-	out, err := exec.Command("dnf", "-q", "--releasever=9", "--setopt=reposdir="+filepath.Join(root, "repos.d"),
-		"--setopt=cachedir="+filepath.Join(root, "cache"), "--installroot="+filepath.Join(root, "root"),
-		"--repofrompath=acn,"+baseurl, "--repo=acn", "makecache").CombinedOutput()
-	if err != nil {
-		t.Fatalf("dnf makecache: %v\n%s", err, out)
+	if err := dnfMakecache(t, url+"/repos/acn/"); err != nil {
+		t.Error(err)
 	}
+	t.Logf("%d kills: %d jobs succeeded, %d failed after two interruptions", loops, succeeded, loops-succeeded)
 }

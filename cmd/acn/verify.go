@@ -11,7 +11,9 @@ const verifyAbout = `
 Checks a repository as dnf would before trusting it: every file repomd.xml
 names is fetched and its checksum and size (compressed and open) compared;
 the packages of primary, filelists and other must be the same; and every
-package file must have the checksum and size primary gives. SOURCE is a
+package file must have the checksum and size primary gives, and the header
+SHA-256, size and payload digest its own header carries (as rpm -K
+checks). SOURCE is a
 directory or an http(s) URL of the repository root. Every fault is listed;
 the exit status is 1 if there is any.
 
