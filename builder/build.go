@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -144,6 +145,9 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	return res, nil
 }
 
+// ErrTimeout is wrapped when build steps run past their timeout.
+var ErrTimeout = errors.New("builder: build timed out")
+
 // runBuild prepares the scratch tree, fetches sources and runs the steps,
 // logging everything to logPath. It returns the install root as an fs.FS.
 func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o Options, logPath string) (fs.FS, func(), error) {
@@ -153,7 +157,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	}
 	defer log.Close()
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("%w after %s", ErrTimeout, o.Timeout))
 	defer cancel()
 	if err := copyTree(ctx, tree, sc.src, o.Time); err != nil {
 		fmt.Fprintf(log, "==> copy tree: %v\n", err)
@@ -168,6 +172,10 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	}
 	o.Logger.Info("running build steps", "package", spec.NEVRA(), "steps", len(spec.Build), "log", logPath)
 	if err := runSteps(ctx, spec, sc, o.Time, log, o.LogLimit); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+			fmt.Fprintf(log, "==> %v: the steps' processes were killed\n", cause)
+			return nil, nil, fmt.Errorf("%w: %w (log: %s)", cause, err, logPath)
+		}
 		return nil, nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return destFS(sc.destDir)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,8 +57,34 @@ type RepoConfig struct {
 
 // BuildConfig bounds builds.
 type BuildConfig struct {
-	Workers int      `yaml:"workers"` // packages built at once; default 2
-	Timeout Duration `yaml:"timeout"` // per build; default 1h
+	Workers  int      `yaml:"workers"`   // packages built at once; default 2
+	Timeout  Duration `yaml:"timeout"`   // per build; default 1h
+	LogLimit Size     `yaml:"log_limit"` // step output kept per build; default 64MiB
+}
+
+// Size is a number of bytes written as 1048576, "512KiB", "64MiB" or
+// "1GiB" in YAML.
+type Size struct{ Bytes int64 }
+
+// UnmarshalYAML parses a size.
+func (z *Size) UnmarshalYAML(n *yaml.Node) error {
+	v := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	b, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || b <= 0 || b > (1<<62)/mult {
+		return fmt.Errorf("line %d: %q is not a size such as 64MiB", n.Line, n.Value)
+	}
+	z.Bytes = b * mult
+	return nil
 }
 
 // Duration is a time.Duration written as "60s" in YAML.

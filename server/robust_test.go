@@ -552,3 +552,32 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestFloodingHangingStep: a step that floods its output and never ends
+// is killed at the timeout with everything it started; its log is
+// capped; the daemon goes on.
+func TestFloodingHangingStep(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("1", map[string]string{"specs/flood.yaml": "name: flood\nversion: \"1\"\nsummary: S\nlicense: MIT\n" +
+		"build:\n  - (exec -a acn-flood-marker sleep 1000) & exec -a acn-flood-marker yes flood\n"})
+	r.Git("tag", "flood/v1")
+	var cfg server.Config
+	cfg.Git.URL = r.Dir
+	cfg.Builds.Timeout = server.Duration{Duration: 3 * time.Second}
+	cfg.Builds.LogLimit = server.Size{Bytes: 1 << 20}
+	d := start(t, cfg)
+	j := d.wait("flood/v1")
+	if j.Status != server.Failed || !strings.Contains(j.Error, "timed out") {
+		t.Errorf("flooding, hanging step: %+v", j)
+	}
+	_, log := d.get(fmt.Sprintf("/api/v1/builds/%d/log", j.ID))
+	if len(log) > 1<<20+64<<10 || !strings.Contains(log, "truncated") {
+		t.Errorf("log of %d bytes, want at most about 1 MiB and a line saying it was cut:\n%.300s", len(log), log[max(len(log)-300, 0):])
+	}
+	eventually(t, "no step process left", func() bool {
+		return exec.Command("pgrep", "-f", "acn-flood-marker").Run() != nil
+	})
+	if h := d.health(); h["status"] != "ok" {
+		t.Errorf("healthz: %v", h)
+	}
+}

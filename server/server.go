@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/specs"
 )
@@ -148,6 +149,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer unlock()
+	if err := builder.CleanStale(ctx, s.scratchDir(), s.log); err != nil {
+		s.log.Warn("clean up after earlier builds", "err", err)
+	}
 	s.cleanLeftovers()
 	if s.gitLoc == "" {
 		if s.defFS == nil {

@@ -88,7 +88,8 @@ func TestKillServeDuringPublication(t *testing.T) {
 	spec := func(v string) map[string]string {
 		return map[string]string{
 			"specs/hello.yaml": "name: hello\nversion: \"" + v + "\"\nsummary: Says hello\nlicense: MIT\n" +
-				"build:\n  - sleep 0.$((RANDOM % 3))\n  - head -c 300000 /dev/urandom > \"$DESTDIR/blob\"\n" +
+				"build:\n  - (exec -a acn-kill-test-marker sleep 300) >/dev/null 2>&1 & sleep 0.$((RANDOM % 3))\n" +
+				"  - head -c 300000 /dev/urandom > \"$DESTDIR/blob\"\n" +
 				"files:\n  - src: $DESTDIR/blob\n    dst: /usr/share/hello/blob\n",
 		}
 	}
@@ -187,6 +188,9 @@ func TestKillServeDuringPublication(t *testing.T) {
 	}
 	if left := daemonLeftovers(data); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
+	}
+	if out, err := exec.Command("pgrep", "-af", "acn-kill-test-marker").Output(); err == nil {
+		t.Errorf("build step processes outlived acn:\n%s", out)
 	}
 	if err := dnfMakecache(t, url+"/repos/acn/"); err != nil {
 		t.Error(err)
