@@ -1,3 +1,5 @@
+//go:build linux
+
 package server
 
 import (
@@ -7,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -37,14 +38,7 @@ type front struct {
 	conns map[*frontConn]struct{}
 	wg    sync.WaitGroup
 
-	// Which file each repomd.xml path names, so that the hottest request
-	// skips path cleaning.
-	mdMu sync.RWMutex
-	md   map[string]string
-
-	idleTimeout   time.Duration // between requests on a connection
-	headerTimeout time.Duration // from a request's first byte to its last
-	sendTimeout   time.Duration // without progress while sending a response
+	t timeouts // idle, header and send; net/http's after a handoff
 }
 
 const (
@@ -52,10 +46,12 @@ const (
 	inlineMax = 16 << 10 // a file in memory longer than this is sent with writev, not copied
 )
 
-func newFront(s *Server, ln net.Listener) *front {
-	return &front{s: s, ln: ln, conns: map[*frontConn]struct{}{}, md: map[string]string{},
-		http:        &chanListener{addr: ln.Addr(), c: make(chan net.Conn), done: make(chan struct{})},
-		idleTimeout: 2 * time.Minute, headerTimeout: 10 * time.Second, sendTimeout: time.Minute}
+// frontBuilt says the front is built on this system.
+const frontBuilt = true
+
+func newFront(s *Server, ln net.Listener, t timeouts) *front {
+	return &front{s: s, ln: ln, conns: map[*frontConn]struct{}{}, t: t,
+		http: &chanListener{addr: ln.Addr(), c: make(chan net.Conn), done: make(chan struct{})}}
 }
 
 // serve accepts connections until the listener is closed.
@@ -79,7 +75,7 @@ func (f *front) serve() error {
 		delay = 0
 		tc, ok := c.(*net.TCPConn)
 		if !ok {
-			go f.handoff(c, nil, nil)
+			go f.handoff(c, nil)
 			continue
 		}
 		fc := &frontConn{f: f, c: tc}
@@ -121,12 +117,12 @@ func (f *front) shutdown(ctx context.Context) {
 }
 
 // handoff gives c to net/http, which reads pre before the rest of c.
-func (f *front) handoff(c net.Conn, tc *net.TCPConn, pre []byte) {
+func (f *front) handoff(c net.Conn, pre []byte) {
 	f.s.metrics.handoffs.Add(1)
-	// net/http sets the deadlines it wants, but not before its first
-	// response: the front's must not linger into it.
+	// net/http sets the read deadlines it wants, and httpConn the write
+	// deadlines: the front's must not linger into them.
 	c.SetDeadline(time.Time{})
-	hc := &handedConn{Conn: c, tc: tc, pre: pre}
+	hc := &httpConn{Conn: c, pre: pre, send: f.t.send}
 	select {
 	case f.http.c <- hc:
 	case <-f.http.done:
@@ -140,8 +136,8 @@ type frontConn struct {
 	out []byte // response head
 
 	// When the read deadline was last set for waiting between requests,
-	// and when the write deadline was last set: a deadline set within the
-	// last second is left alone, which saves a timer update per request.
+	// and when the write deadline was last set: a deadline set recently
+	// (keepFor) is left alone, which saves a timer update per request.
 	idleSet, writeSet time.Time
 
 	mu   sync.Mutex
@@ -160,56 +156,75 @@ func (fc *frontConn) serve() {
 		f.mu.Unlock()
 		f.wg.Done()
 	}()
+	handoff := func(buf []byte) {
+		f.handoff(fc.c, buf)
+		handed = true
+	}
 	buf := make([]byte, 0, headMax)
 	served := 0 // responses sent
 	for {
-		end := bytes.Index(buf, crlfcrlf) + 4
-		if end < 4 {
-			if !fc.wait(len(buf) == 0) {
+		// Each line is judged as soon as it is complete: a head the
+		// front does not answer (HTTP/0.9, a bare LF, a header it does
+		// not parse) goes to net/http at once, never after a wait for an
+		// end that net/http would not wait for.
+		var p headParser
+		scanned, end := 0, 0 // bytes of buf read as lines; the head's length
+		waited := false
+		for end == 0 {
+			i := bytes.IndexByte(buf[scanned:], '\n')
+			if i >= 0 {
+				eol := scanned + i
+				if eol == 0 || buf[eol-1] != '\r' {
+					handoff(buf)
+					return
+				}
+				done, ok := p.line(buf[scanned : eol-1])
+				if !ok {
+					handoff(buf)
+					return
+				}
+				scanned = eol + 1
+				if done {
+					end = scanned
+				}
+				continue
+			}
+			if len(buf) == cap(buf) {
+				handoff(buf)
 				return
 			}
-			for end < 4 {
-				if len(buf) == cap(buf) {
-					f.handoff(fc.c, fc.c, buf)
-					handed = true
+			if !waited {
+				if !fc.wait(len(buf) == 0) {
 					return
 				}
-				n, err := fc.c.Read(buf[len(buf):cap(buf)])
-				from := max(len(buf)-3, 0)
-				first := len(buf) == 0
-				buf = buf[:len(buf)+n]
-				if err == io.EOF && len(buf) > 0 && (served == 0 || len(buf) >= 4) {
-					// Part of a request, then the client's end: net/http
-					// answers 400, except to under 4 bytes after a
-					// response, which it drops.
-					f.handoff(fc.c, fc.c, buf)
-					handed = true
-					return
-				}
-				if err != nil {
-					return // closed, reset, timed out or shut down
-				}
-				if i := bytes.Index(buf[from:], crlfcrlf); i >= 0 {
-					end = from + i + 4
-				} else if first && n > 0 && !fc.wait(false) {
-					return
-				}
+				waited = true
+			}
+			first := len(buf) == 0
+			n, err := fc.c.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF && len(buf) > 0 && (served == 0 || len(buf) >= 4) {
+				// Part of a request, then the client's end: net/http
+				// answers 400, except to under 4 bytes after a
+				// response, which it drops.
+				handoff(buf)
+				return
+			}
+			if err != nil {
+				return // closed, reset, timed out or shut down
+			}
+			if first && n > 0 && !fc.wait(false) {
+				return
 			}
 		}
 		fc.mu.Lock()
 		fc.busy = true
 		fc.mu.Unlock()
-		h, ok := parseHead(buf[:end])
-		var err error
-		if ok {
-			ok, err = fc.respond(&h)
-		}
+		ok, err := fc.respond(&p.h)
 		if !ok {
-			f.handoff(fc.c, fc.c, buf)
-			handed = true
+			handoff(buf)
 			return
 		}
-		if err != nil || h.close {
+		if err != nil || p.h.close {
 			fc.c.CloseWrite()
 			return
 		}
@@ -233,10 +248,10 @@ func (fc *frontConn) wait(idle bool) bool {
 	now := time.Now()
 	switch {
 	case !idle:
-		fc.c.SetReadDeadline(now.Add(fc.f.headerTimeout))
+		fc.c.SetReadDeadline(now.Add(fc.f.t.header))
 		fc.idleSet = time.Time{}
-	case now.Sub(fc.idleSet) > time.Second:
-		fc.c.SetReadDeadline(now.Add(fc.f.idleTimeout))
+	case now.Sub(fc.idleSet) > keepFor(fc.f.t.idle):
+		fc.c.SetReadDeadline(now.Add(fc.f.t.idle))
 		fc.idleSet = now
 	}
 	return true
@@ -244,13 +259,11 @@ func (fc *frontConn) wait(idle bool) bool {
 
 // writing sets the deadline for the progress of a write.
 func (fc *frontConn) writing() {
-	if now := time.Now(); now.Sub(fc.writeSet) > time.Second {
-		fc.c.SetWriteDeadline(now.Add(fc.f.sendTimeout))
+	if now := time.Now(); now.Sub(fc.writeSet) > keepFor(fc.f.t.send) {
+		fc.c.SetWriteDeadline(now.Add(fc.f.t.send))
 		fc.writeSet = now
 	}
 }
-
-var crlfcrlf = []byte("\r\n\r\n")
 
 // head is a request the front can answer.
 type head struct {
@@ -260,87 +273,117 @@ type head struct {
 	inm, ims string // If-None-Match, If-Modified-Since
 }
 
-// parseHead reads a request head (ending in an empty line) in the subset
-// of HTTP/1.1 the front answers, and says false for anything else.
-func parseHead(b []byte) (head, bool) {
-	var h head
-	line, rest, _ := bytes.Cut(b, crlf)
+// headParser reads a request head a line at a time, in the subset of
+// HTTP/1.1 the front answers.
+type headParser struct {
+	h     head
+	lines int
+	hosts int
+}
+
+// line reads the next line of the head, without its CRLF. It says done at
+// the empty line that ends the head, and not ok at the first sign of a
+// request the front does not answer.
+func (p *headParser) line(line []byte) (done, ok bool) {
+	p.lines++
+	if p.lines == 1 {
+		return false, p.requestLine(line)
+	}
+	if len(line) == 0 {
+		return true, p.hosts == 1
+	}
+	h := &p.h
+	name, value, ok := bytes.Cut(line, []byte(":"))
+	if !ok || len(name) == 0 {
+		return false, false
+	}
+	for _, c := range name {
+		if !tokenByte[c] {
+			return false, false
+		}
+	}
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false, false
+		}
+	}
+	value = bytes.Trim(value, " \t")
+	switch {
+	case bytes.EqualFold(name, []byte("Host")):
+		p.hosts++
+		for _, c := range value {
+			if !hostByte[c] {
+				return false, false
+			}
+		}
+	case bytes.EqualFold(name, []byte("Connection")):
+		if bytes.EqualFold(value, []byte("close")) {
+			h.close = true
+		} else if !bytes.EqualFold(value, []byte("keep-alive")) {
+			return false, false
+		}
+	case bytes.EqualFold(name, []byte("If-None-Match")):
+		if h.inm != "" || !(bytes.Equal(value, []byte("*")) || isETag(value)) {
+			return false, false
+		}
+		h.inm = string(value)
+	case bytes.EqualFold(name, []byte("If-Modified-Since")):
+		if h.ims != "" || len(value) == 0 {
+			return false, false
+		}
+		h.ims = string(value)
+	default:
+		if handedHeaders[string(bytes.ToLower(name))] {
+			return false, false
+		}
+	}
+	return false, true
+}
+
+func (p *headParser) requestLine(line []byte) bool {
+	h := &p.h
 	if m, ok := bytes.CutPrefix(line, []byte("GET ")); ok {
 		h.get, line = true, m
 	} else if m, ok := bytes.CutPrefix(line, []byte("HEAD ")); ok {
 		line = m
 	} else {
-		return h, false
+		return false
 	}
 	target, ok := bytes.CutSuffix(line, []byte(" HTTP/1.1"))
 	if !ok {
-		return h, false
+		return false
 	}
-	p, ok := bytes.CutPrefix(target, []byte("/repos/"))
+	path, ok := bytes.CutPrefix(target, []byte("/repos/"))
 	if !ok {
-		return h, false
+		return false
 	}
-	for _, c := range p {
+	for _, c := range path {
 		if !pathByte[c] {
-			return h, false
+			return false
 		}
 	}
-	if i := bytes.IndexByte(p, '/'); i <= 0 {
-		return h, false
+	if i := bytes.IndexByte(path, '/'); i <= 0 {
+		return false
 	}
-	h.path = p
-	hosts := 0
+	h.path = path
+	return true
+}
+
+// parseHead reads a whole request head, which ends in an empty line, and
+// says false for one the front does not answer.
+func parseHead(b []byte) (head, bool) {
+	var p headParser
 	for {
-		line, rest, _ = bytes.Cut(rest, crlf)
-		if len(line) == 0 {
-			break
+		line, rest, found := bytes.Cut(b, crlf)
+		if !found {
+			return p.h, false
 		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 {
-			return h, false
+		done, ok := p.line(line)
+		if !ok || done {
+			return p.h, ok
 		}
-		for _, c := range name {
-			if !tokenByte[c] {
-				return h, false
-			}
-		}
-		for _, c := range value {
-			if c < ' ' && c != '\t' || c == 0x7f {
-				return h, false
-			}
-		}
-		value = bytes.Trim(value, " \t")
-		switch {
-		case bytes.EqualFold(name, []byte("Host")):
-			hosts++
-			for _, c := range value {
-				if !hostByte[c] {
-					return h, false
-				}
-			}
-		case bytes.EqualFold(name, []byte("Connection")):
-			if bytes.EqualFold(value, []byte("close")) {
-				h.close = true
-			} else if !bytes.EqualFold(value, []byte("keep-alive")) {
-				return h, false
-			}
-		case bytes.EqualFold(name, []byte("If-None-Match")):
-			if h.inm != "" || !(bytes.Equal(value, []byte("*")) || isETag(value)) {
-				return h, false
-			}
-			h.inm = string(value)
-		case bytes.EqualFold(name, []byte("If-Modified-Since")):
-			if h.ims != "" || len(value) == 0 {
-				return h, false
-			}
-			h.ims = string(value)
-		default:
-			if handedHeaders[string(bytes.ToLower(name))] {
-				return h, false
-			}
-		}
+		b = rest
 	}
-	return h, hosts == 1
 }
 
 var crlf = []byte("\r\n")
@@ -349,18 +392,6 @@ var crlf = []byte("\r\n")
 var handedHeaders = map[string]bool{
 	"content-length": true, "transfer-encoding": true, "expect": true, "upgrade": true,
 	"range": true, "if-range": true, "if-match": true, "if-unmodified-since": true,
-}
-
-func isETag(v []byte) bool {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return false
-	}
-	for _, c := range v[1 : len(v)-1] {
-		if c == '"' || c == ',' || c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 var pathByte, tokenByte, hostByte [256]bool
@@ -375,115 +406,60 @@ func init() {
 }
 
 // respond answers h and says true, or says false having written nothing
-// when the request is one for net/http.
+// when the request is one for net/http. What it answers is what net/http
+// would (openRepoFile and status decide for both).
 func (fc *frontConn) respond(h *head) (bool, error) {
-	f := fc.f
-	s := f.s
-	if bytes.HasSuffix(h.path, []byte("/repomd.xml")) {
-		f.mdMu.RLock()
-		file, ok := f.md[string(h.path)]
-		f.mdMu.RUnlock()
-		if !ok {
-			if file, ok = f.resolve(h.path); !ok {
-				return false, nil
-			}
-			f.mdMu.Lock()
-			if len(f.md) < 1000 {
-				f.md[string(h.path)] = file
-			}
-			f.mdMu.Unlock()
-		}
-		if c, err := s.small.get(file); err == nil {
-			return true, fc.small(h, c)
-		}
-	}
-	if h.inm != "" || h.ims != "" {
-		return false, nil // conditional requests for other files are rare
-	}
-	file, ok := f.resolve(h.path)
+	name, rel, _ := bytes.Cut(h.path, []byte("/"))
+	rf, ok := fc.f.s.openRepoFile(string(name), string(rel))
 	if !ok {
 		return false, nil
 	}
-	clean := string(h.path[bytes.IndexByte(h.path, '/')+1:])
-	fd, err := syscall.Open(file, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return false, nil
-	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if syscall.Fstat(fd, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return false, nil
-	}
-	mtime := time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
-	b := fc.head(h, "200 OK", contentType(clean), cacheControl(clean), etag(st.Size, mtime),
-		mtime.UTC().Format(http.TimeFormat), strconv.FormatInt(st.Size, 10))
-	s.metrics.requests[http.StatusOK].Add(1)
-	if !h.get {
-		return true, fc.write(b)
-	}
-	return true, fc.sendfile(b, fd, st.Size)
-}
-
-// resolve says which file p (<repo>/<file>) names, if any.
-func (f *front) resolve(p []byte) (string, bool) {
-	repo, rel, _ := bytes.Cut(p, []byte("/"))
-	if f.s.repoConfig(string(repo)) == nil {
-		return "", false
-	}
-	file, _, ok := f.s.repoPath(string(repo), string(rel))
-	return file, ok
-}
-
-// small answers from a file held in memory, with 304 for a matching
-// If-None-Match or, without one, If-Modified-Since.
-func (fc *frontConn) small(h *head, c *smallFile) error {
-	code := http.StatusOK
-	if h.inm != "" {
-		if h.inm == c.etag[0] || h.inm == "*" {
-			code = http.StatusNotModified
-		}
-	} else if h.ims != "" {
-		if t, err := http.ParseTime(h.ims); err == nil && !c.mtime.Truncate(time.Second).After(t) {
-			code = http.StatusNotModified
-		}
-	}
+	defer rf.close()
+	code := rf.status(h.inm, h.ims)
 	fc.f.s.metrics.requests[code].Add(1)
 	if code == http.StatusNotModified {
-		return fc.write(fc.head(h, "304 Not Modified", "", revalidate[0], c.etag[0], c.lastModified[0], ""))
+		return true, fc.write(fc.head(h, &rf, false))
 	}
-	b := fc.head(h, "200 OK", xmlType[0], revalidate[0], c.etag[0], c.lastModified[0], c.length[0])
-	if !h.get {
-		return fc.write(b)
-	}
-	if len(c.data) <= inlineMax {
-		fc.out = append(b, c.data...)
-		return fc.write(fc.out)
+	b := fc.head(h, &rf, true)
+	switch {
+	case !h.get:
+		return true, fc.write(b)
+	case rf.small == nil:
+		return true, fc.sendfile(b, int(rf.f.Fd()), rf.size)
+	case len(rf.small.data) <= inlineMax:
+		fc.out = append(b, rf.small.data...)
+		return true, fc.write(fc.out)
 	}
 	fc.writing()
-	bufs := net.Buffers{b, c.data}
+	bufs := net.Buffers{b, rf.small.data}
 	_, err := bufs.WriteTo(fc.c)
-	return err
+	return true, err
 }
 
 // head writes a response head with the headers net/http would write, in
-// its order; length "" for none.
-func (fc *frontConn) head(h *head, status, ctype, cache, tag, modified, length string) []byte {
+// its order: a 200 with the representation's headers, or a 304 without
+// them (as http.ServeContent).
+func (fc *frontConn) head(h *head, rf *repoFile, ok bool) []byte {
 	b := append(fc.out[:0], "HTTP/1.1 "...)
-	b = append(b, status...)
-	b = append(b, "\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
-	b = append(b, cache...)
-	if length != "" {
-		b = append(b, "\r\nContent-Length: "...)
-		b = append(b, length...)
+	if ok {
+		b = append(b, "200 OK"...)
+	} else {
+		b = append(b, "304 Not Modified"...)
 	}
-	if status[0] == '2' {
+	b = append(b, "\r\nAccept-Ranges: bytes\r\nCache-Control: "...)
+	b = append(b, rf.cache...)
+	if ok {
+		b = append(b, "\r\nContent-Length: "...)
+		b = append(b, rf.length...)
 		b = append(b, "\r\nContent-Type: "...)
-		b = append(b, ctype...)
+		b = append(b, rf.ctype...)
 	}
 	b = append(b, "\r\nEtag: "...)
-	b = append(b, tag...)
-	b = append(b, "\r\nLast-Modified: "...)
-	b = append(b, modified...)
+	b = append(b, rf.etag...)
+	if ok {
+		b = append(b, "\r\nLast-Modified: "...)
+		b = append(b, rf.lastModified...)
+	}
 	b = append(b, "\r\nDate: "...)
 	b = appendDate(b)
 	if h.close {
@@ -594,37 +570,3 @@ func (l *chanListener) Close() error {
 }
 
 func (l *chanListener) Addr() net.Addr { return l.addr }
-
-// handedConn is a connection given to net/http: the bytes the front read
-// come first.
-type handedConn struct {
-	net.Conn
-	tc  *net.TCPConn
-	pre []byte
-}
-
-func (c *handedConn) Read(b []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(b, c.pre)
-		c.pre = c.pre[n:]
-		return n, nil
-	}
-	return c.Conn.Read(b)
-}
-
-// CloseWrite lets net/http half-close the connection before it closes it,
-// so that a client's unread request does not reset the response.
-func (c *handedConn) CloseWrite() error {
-	if c.tc != nil {
-		return c.tc.CloseWrite()
-	}
-	return nil
-}
-
-// ReadFrom keeps net/http's sendfile path.
-func (c *handedConn) ReadFrom(r io.Reader) (int64, error) {
-	if c.tc != nil {
-		return c.tc.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
-}
