@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +43,7 @@ func newFrontPair(t testing.TB) *frontPair {
 	write("big/repodata/repomd.xml", bytes.Repeat([]byte("<x/>\n"), 30000)) // over inlineMax
 	os.MkdirAll(filepath.Join(data, "repos", "acn", "sub.rpm"), 0o755)
 
-	plain := httptest.NewServer(s.Handler())
+	plain := httptest.NewServer(s.httpServer(defaultTimeouts).Handler)
 	t.Cleanup(plain.Close)
 	fr := startFront(t, s, defaultTimeouts)
 	return &frontPair{front: fr.ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s}
@@ -87,10 +86,6 @@ func exchange(t *testing.T, addr, raw string, methods ...string) []string {
 	}
 	return out
 }
-
-var dateLine = regexp.MustCompile(`\r\nDate: [^\r]*`)
-
-const anyDate = "\r\nDate: (any)"
 
 // TestFrontMatchesNetHTTP sends the same bytes to the front and to
 // net/http and wants the same bytes back (but for the date): the front
@@ -163,7 +158,7 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 		{"length and chunked", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
 			get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
 		{"chunked body then a request", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
-			get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET", "GET"}, true},
+			get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
 		{"two lengths", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, true},
 		{"body", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, true},
 		{"POST", "POST /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", []string{"POST"}, true},

@@ -32,6 +32,9 @@ type repoFile struct {
 // name. It says false for anything that is not one: a repository that is
 // not configured, a path not in its clean form or naming a hidden file (the
 // index cache under .acn), a file that does not exist, a directory.
+//
+// The file is opened beneath the repository's directory (os.Root): a
+// symbolic link that leads out of it names nothing either.
 func (s *Server) openRepoFile(name, rel string) (repoFile, bool) {
 	if s.repoConfig(name) == nil {
 		return repoFile{}, false
@@ -40,16 +43,21 @@ func (s *Server) openRepoFile(name, rel string) (repoFile, bool) {
 	if !ok {
 		return repoFile{}, false
 	}
+	root, err := s.small.root(s.repoDir(name))
+	if err != nil {
+		return repoFile{}, false
+	}
+	rel = filepath.FromSlash(clean)
 	cache := cacheControl(clean)
 	if path.Base(clean) == "repomd.xml" {
 		// The file every client asks for first, and most often: served
 		// from memory, checked against the file at each request.
-		if c, err := s.small.get(file); err == nil {
+		if c, err := s.small.get(root, file, rel); err == nil {
 			return repoFile{small: c, size: c.size, mtime: c.mtime, ctype: xmlType, cache: cache,
 				etag: c.etag, lastModified: c.lastModified, length: c.length}, true
 		}
 	}
-	f, err := os.Open(file)
+	f, err := root.Open(rel)
 	if err != nil {
 		return repoFile{}, false
 	}
@@ -214,10 +222,30 @@ func cacheControl(clean string) string {
 // most every recheck: one that another process replaces may be served up
 // to that much late (the old generation's files stay published, so a
 // client is never broken), and the server's own publications forget it at
-// once.
+// once. It also holds each repository directory open as an os.Root, which
+// files are opened beneath.
 type smallFiles struct {
 	mu    sync.Mutex
 	files map[string]*smallFile
+	roots map[string]*os.Root // by directory
+}
+
+// root is dir, opened once for the life of the server.
+func (c *smallFiles) root(dir string) (*os.Root, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.roots[dir]; r != nil {
+		return r, nil
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if c.roots == nil {
+		c.roots = map[string]*os.Root{}
+	}
+	c.roots[dir] = r
+	return r, nil
 }
 
 const recheck = 50 * time.Millisecond
@@ -242,7 +270,8 @@ const xmlType = "application/xml"
 
 var bytesUnit = []string{"bytes"}
 
-func (c *smallFiles) get(name string) (*smallFile, error) {
+// get returns the file rel beneath root, whose path is name.
+func (c *smallFiles) get(root *os.Root, name, rel string) (*smallFile, error) {
 	now := time.Now()
 	c.mu.Lock()
 	f := c.files[name]
@@ -250,7 +279,7 @@ func (c *smallFiles) get(name string) (*smallFile, error) {
 	if f != nil && now.Sub(time.Unix(0, f.checked.Load())) < recheck {
 		return f, nil
 	}
-	fi, err := os.Stat(name)
+	fi, err := root.Stat(rel)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +291,7 @@ func (c *smallFiles) get(name string) (*smallFile, error) {
 	if fi.Size() > 1<<20 || !fi.Mode().IsRegular() {
 		return nil, errors.New("server: not a small regular file")
 	}
-	data, err := os.ReadFile(name)
+	data, err := root.ReadFile(rel)
 	if err != nil || int64(len(data)) != fi.Size() {
 		return nil, errors.New("server: file changed while reading")
 	}

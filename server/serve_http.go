@@ -39,8 +39,22 @@ func (s *Server) frontOn() bool {
 // deadlines are set per send by the connections (httpConn), not by
 // WriteTimeout, which would bound a whole download.
 func (s *Server) httpServer(t timeouts) *http.Server {
-	return &http.Server{Handler: s.Handler(), ReadHeaderTimeout: t.header, ReadTimeout: t.read, IdleTimeout: t.idle,
+	return &http.Server{Handler: closeChunked(s.Handler()), ReadHeaderTimeout: t.header, ReadTimeout: t.read, IdleTimeout: t.idle,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+}
+
+// closeChunked ends the connection after a request with a chunked body.
+// net/http lets Transfer-Encoding override a Content-Length beside it and
+// hides the latter; RFC 9112 (6.1) asks to close the connection after
+// such a request, so that a proxy that went by the length cannot take
+// what follows for another request. No client of acn chunks a request.
+func closeChunked(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // httpService is acn's HTTP side: net/http, behind the front when it is

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -31,6 +32,12 @@ func startHTTP(t testing.TB, s *Server, tm timeouts) *httpService {
 	})
 	return h
 }
+
+// dateLine is the Date header, which differs between two responses that
+// are otherwise the same.
+var dateLine = regexp.MustCompile(`\r\nDate: [^\r]*`)
+
+const anyDate = "\r\nDate: (any)"
 
 // newTestServer is a Server with one repository, acn, holding a
 // repomd.xml and a 4 MiB package; front says whether connections go
