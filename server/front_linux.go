@@ -16,18 +16,25 @@ import (
 )
 
 // The front is acn's own HTTP/1.1 reader for the requests that are nearly
-// all of its traffic: the plain GET or HEAD of a repository file. It
+// all of its traffic: the plain or conditional GET or HEAD of a repository
+// file. It
 // answers those with one write of the headers and, for a package, one
 // sendfile, the way nginx does; net/http's general machinery costs about
 // a third of the throughput on them (bench/serve.sh).
 //
 // The front only ever answers what it fully understands: a request line
-// and headers in a strict subset of HTTP/1.1, for a file that exists. On
-// the first request that is anything else (a Range, a query, a 404, a
-// POST, HTTP/1.0, a header it does not parse, a head over 8 KiB), it hands
-// the connection, with every byte read so far, to net/http for the rest of
-// its life. So net/http decides every error and every unusual case, and
-// the front cannot accept a request that net/http would refuse.
+// and headers in a strict subset of HTTP/1.1, for a file that exists. As
+// soon as a line shows a request to be anything else (a Range, a query, a
+// 404, a POST, HTTP/1.0 or 0.9, a bare LF, a header it does not parse, a
+// head over 8 KiB), it hands the connection, with every byte read so far,
+// to net/http for the rest of its life. So net/http decides every error
+// and every unusual case, the front cannot accept a request that net/http
+// would refuse, and it never waits where net/http would answer. What it
+// answers, it answers as net/http would: both take the same decision
+// (openRepoFile, serve_file.go).
+//
+// This file is built on Linux only (sendfile with MSG_MORE); elsewhere,
+// and with http.front off, net/http serves every connection.
 type front struct {
 	s       *Server
 	ln      net.Listener
@@ -394,15 +401,21 @@ var handedHeaders = map[string]bool{
 	"range": true, "if-range": true, "if-match": true, "if-unmodified-since": true,
 }
 
-var pathByte, tokenByte, hostByte [256]bool
+// The bytes the front accepts in a request's path, in a header's name and
+// in the Host header.
+var (
+	pathByte  = byteSet("-._~+/")
+	tokenByte = byteSet("!#$%&'*+-.^_`|~")
+	hostByte  = byteSet("-._:[]")
+)
 
-func init() {
-	for c := 0; c < 256; c++ {
-		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-		pathByte[c] = alnum || bytes.IndexByte([]byte("-._~+/"), byte(c)) >= 0
-		tokenByte[c] = alnum || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), byte(c)) >= 0
-		hostByte[c] = alnum || bytes.IndexByte([]byte("-._:[]"), byte(c)) >= 0
+// byteSet is letters, digits and extra.
+func byteSet(extra string) (set [256]bool) {
+	for c := range 256 {
+		set[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			bytes.IndexByte([]byte(extra), byte(c)) >= 0
 	}
+	return set
 }
 
 // respond answers h and says true, or says false having written nothing
