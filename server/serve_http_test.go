@@ -40,7 +40,7 @@ var dateLine = regexp.MustCompile(`\r\nDate: [^\r]*`)
 const anyDate = "\r\nDate: (any)"
 
 // newTestServer is a Server with one repository, acn, holding a
-// repomd.xml and a 4 MiB package; front says whether connections go
+// repomd.xml and an 8 MiB package; front says whether connections go
 // through the front.
 func newTestServer(t testing.TB, front bool) *Server {
 	t.Helper()
@@ -51,7 +51,7 @@ func newTestServer(t testing.TB, front bool) *Server {
 	}
 	for name, b := range map[string][]byte{
 		"repodata/repomd.xml":  []byte("<repomd/>\n"),
-		"big-1.0-1.noarch.rpm": make([]byte, 4<<20),
+		"big-1.0-1.noarch.rpm": make([]byte, 8<<20),
 	} {
 		p := filepath.Join(s.repoDir("acn"), filepath.FromSlash(name))
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -128,12 +128,12 @@ func TestNetHTTPTimeouts(t *testing.T) {
 			io.WriteString(stalled, "GET /repos/acn/big-1.0-1.noarch.rpm HTTP/1.1\r\nHost: a\r\nRange: bytes=1-\r\n\r\n")
 			time.Sleep(2 * tm.send) // not reading: the server's sends stall
 			stalled.SetReadDeadline(time.Now().Add(30 * time.Second))
-			if n, err := io.Copy(io.Discard, stalled); err != nil || n >= 4<<20 {
+			if n, err := io.Copy(io.Discard, stalled); err != nil || n >= 8<<20 {
 				t.Errorf("stalled download: %d bytes, %v; want the server to give up", n, err)
 			}
 
-			// Slower than the send timeout as a whole, never without
-			// progress for that long.
+			// Slower than the send timeout as a whole (8 MiB at 64 KiB
+			// every 20 ms), never without progress for that long.
 			slow := dialTest(t, addr)
 			io.WriteString(slow, "GET /repos/acn/big-1.0-1.noarch.rpm HTTP/1.1\r\nHost: a\r\nRange: bytes=1-\r\n\r\n")
 			br := bufio.NewReader(slow)
@@ -144,15 +144,15 @@ func TestNetHTTPTimeouts(t *testing.T) {
 			start := time.Now()
 			var got int64
 			for {
-				n, err := io.CopyN(io.Discard, resp.Body, 32<<10)
+				n, err := io.CopyN(io.Discard, resp.Body, 64<<10)
 				got += n
 				if err != nil {
 					break
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if got != 4<<20-1 {
-				t.Errorf("slow download: %d of %d bytes in %v", got, 4<<20-1, time.Since(start))
+			if got != 8<<20-1 {
+				t.Errorf("slow download: %d of %d bytes in %v", got, 8<<20-1, time.Since(start))
 			}
 		})
 	}
