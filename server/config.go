@@ -24,6 +24,7 @@ type Config struct {
 	Git       GitConfig    `yaml:"git"`
 	Repos     []RepoConfig `yaml:"repos"`
 	Builds    BuildConfig  `yaml:"builds"`
+	HTTP      HTTPConfig   `yaml:"http"`
 	// APITokens may call the API's write endpoints (bearer tokens).
 	APITokens     []string `yaml:"api_tokens"`
 	APITokenFiles []string `yaml:"api_token_files"`
@@ -85,6 +86,14 @@ func (z *Size) UnmarshalYAML(n *yaml.Node) error {
 	}
 	z.Bytes = b * mult
 	return nil
+}
+
+// HTTPConfig is how the daemon serves HTTP.
+type HTTPConfig struct {
+	// Front answers plain downloads with acn's own HTTP/1.1 reader and
+	// sendfile, ahead of net/http. Default: on where it is built (Linux);
+	// false serves everything with net/http alone.
+	Front *bool `yaml:"front"`
 }
 
 // Duration is a time.Duration written as "60s" in YAML.

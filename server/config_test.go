@@ -17,7 +17,8 @@ func TestSampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Git.Poll.Duration != time.Minute || len(c.Repos) != 2 || !c.Repos[0].SQLite || c.Repos[0].Keep != 5 || !c.Repos[1].Promote {
+	if c.Git.Poll.Duration != time.Minute || len(c.Repos) != 2 || !c.Repos[0].SQLite || c.Repos[0].Keep != 5 || !c.Repos[1].Promote ||
+		c.HTTP.Front == nil || !*c.HTTP.Front {
 		t.Errorf("sample config: %+v", c)
 	}
 }

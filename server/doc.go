@@ -9,7 +9,9 @@
 // nothing published; the server keeps serving throughout.
 //
 // Plain downloads of repository files are read and answered by a small
-// HTTP/1.1 front (front.go); every other request is net/http's.
+// HTTP/1.1 front (front_linux.go, on Linux unless the config turns it
+// off); every other request is net/http's. Both serve a repository file
+// from one decision (serve_file.go).
 //
 // A Server owns its own http.ServeMux and uses no globals; several can run
 // in one process. Its methods are safe for concurrent use.

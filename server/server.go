@@ -126,7 +126,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 }
 
 // Handler serves the repositories, web index and API.
-func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.fastRepo(s.mux)) }
+func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
 
 func (s *Server) repoDir(name string) string { return filepath.Join(s.cfg.Data, "repos", name) }
 
@@ -164,22 +164,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.gitLoc = loc
 		s.log.Info("serving the embedded default specs", "git", loc)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		// Every connection net/http serves comes from the front.
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if hc, ok := c.(*handedConn); ok && hc.tc != nil {
-				return context.WithValue(ctx, connKey{}, hc.tc)
-			}
-			return ctx
-		}}
-	serveErr := make(chan error, 2)
-	fr := newFront(s, ln)
-	go func() { serveErr <- srv.Serve(fr.http) }()
-	go func() {
-		if err := fr.serve(); err != nil {
-			serveErr <- err
-		}
-	}()
+	web, err := s.startHTTP(ln, defaultTimeouts)
+	if err != nil {
+		return err
+	}
 
 	buildCtx, cancelBuilds := context.WithCancel(context.Background())
 	stopWorkers, stop := context.WithCancel(context.Background())
@@ -238,7 +226,7 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case err := <-serveErr:
+		case err := <-web.err:
 			runErr = fmt.Errorf("serve %s: %w", ln.Addr(), err)
 			s.log.Error("serving failed, stopping", "err", err)
 			break loop
@@ -261,11 +249,8 @@ loop:
 	s.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	frontDone := make(chan struct{})
-	go func() { fr.shutdown(shutCtx); close(frontDone) }()
-	err = srv.Shutdown(shutCtx)
+	err = web.shutdown(shutCtx)
 	ln.Close()
-	<-frontDone
 	// Workers take no new job; a build in progress is cancelled (its
 	// publish, once started, completes). Queued jobs run after a restart.
 	stop()
@@ -547,5 +532,3 @@ func (q *queue) pop(ctx context.Context) (*Job, bool) {
 		}
 	}
 }
-
-type connKey struct{}

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,35 +43,17 @@ func newFrontPair(t testing.TB) *frontPair {
 	write("big/repodata/repomd.xml", bytes.Repeat([]byte("<x/>\n"), 30000)) // over inlineMax
 	os.MkdirAll(filepath.Join(data, "repos", "acn", "sub.rpm"), 0o755)
 
-	plain := httptest.NewServer(s.Handler())
+	plain := httptest.NewServer(s.httpServer(defaultTimeouts).Handler)
 	t.Cleanup(plain.Close)
-	fr := startFront(t, s, nil)
+	fr := startFront(t, s, defaultTimeouts)
 	return &frontPair{front: fr.ln.Addr().String(), plain: plain.Listener.Addr().String(), s: s}
 }
 
-// startFront serves s through a front (and net/http behind it) on a
-// loopback port until the test ends; configure, if set, adjusts the front
-// before it starts.
-func startFront(t testing.TB, s *Server, configure func(*front)) *front {
+// startFront serves s as acn serve does, through a front and net/http
+// behind it, on a loopback port until the test ends.
+func startFront(t testing.TB, s *Server, tm timeouts) *front {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fr := newFront(s, ln)
-	if configure != nil {
-		configure(fr)
-	}
-	srv := &http.Server{Handler: s.Handler()}
-	go srv.Serve(fr.http)
-	go fr.serve()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fr.shutdown(ctx)
-		srv.Shutdown(ctx)
-	})
-	return fr
+	return startHTTP(t, s, tm).fr
 }
 
 // exchange writes raw to addr on one connection and reads the responses to
@@ -106,10 +87,6 @@ func exchange(t *testing.T, addr, raw string, methods ...string) []string {
 	return out
 }
 
-var dateLine = regexp.MustCompile(`\r\nDate: [^\r]*`)
-
-const anyDate = "\r\nDate: (any)"
-
 // TestFrontMatchesNetHTTP sends the same bytes to the front and to
 // net/http and wants the same bytes back (but for the date): the front
 // changes how a response is sent, never what.
@@ -119,6 +96,8 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 	tag := etag(info.Size(), info.ModTime())
 	past := info.ModTime().Add(-time.Hour).UTC().Format(http.TimeFormat)
 	future := info.ModTime().Add(time.Hour).UTC().Format(http.TimeFormat)
+	pkg, _ := os.Stat(filepath.Join(p.s.repoDir("acn"), "hello-1.0-1.noarch.rpm"))
+	pkgTag := etag(pkg.Size(), pkg.ModTime())
 	get := func(path string, headers ...string) string {
 		return "GET " + path + " HTTP/1.1\r\nHost: acn.example\r\n" + strings.Join(append(headers, ""), "\r\n") + "\r\n"
 	}
@@ -146,7 +125,11 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 			[]string{"GET", "GET", "GET", "GET"}, true},
 		// What the front hands to net/http.
 		{"range", get("/repos/acn/hello-1.0-1.noarch.rpm", "Range: bytes=100-199"), []string{"GET"}, true},
-		{"conditional package", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: \"x\""), []string{"GET"}, true},
+		{"conditional package", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: \"x\""), []string{"GET"}, false},
+		{"package etag", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: "+pkgTag), []string{"GET"}, false},
+		{"package not modified", get("/repos/acn/hello-1.0-1.noarch.rpm", "If-Modified-Since: "+future), []string{"GET"}, false},
+		{"package HEAD etag", strings.Replace(get("/repos/acn/hello-1.0-1.noarch.rpm", "If-None-Match: "+pkgTag), "GET", "HEAD", 1), []string{"HEAD"}, false},
+		{"two If-None-Match", get("/repos/acn/repodata/repomd.xml", "If-None-Match: "+tag, "If-None-Match: "+tag), []string{"GET"}, true},
 		{"weak etag", get("/repos/acn/repodata/repomd.xml", "If-None-Match: W/"+tag), []string{"GET"}, true},
 		{"two etags", get("/repos/acn/repodata/repomd.xml", "If-None-Match: \"a\", "+tag), []string{"GET"}, true},
 		{"missing", get("/repos/acn/nope.rpm"), []string{"GET"}, true},
@@ -164,6 +147,19 @@ func TestFrontMatchesNetHTTP(t *testing.T) {
 		{"HTTP/1.0", "GET /repos/acn/repodata/repomd.xml HTTP/1.0\r\n\r\n", []string{"GET"}, true},
 		{"space before colon", get("/repos/acn/repodata/repomd.xml", "Accept : */*"), []string{"GET"}, true},
 		{"folded", get("/repos/acn/repodata/repomd.xml", "Accept: a", " b"), []string{"GET"}, true},
+		{"folded first header", get("/repos/acn/repodata/repomd.xml", " Accept: a"), []string{"GET"}, true},
+		{"bare LF", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\nHost: a\n\n", []string{"GET"}, true},
+		{"bare LF in the headers", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\nAccept: */*\r\n\r\n", []string{"GET"}, true},
+		{"bare LF ends the head", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\n\n", []string{"GET"}, true},
+		{"HTTP/0.9", "GET /repos/acn/repodata/repomd.xml\r\n", []string{"GET"}, true},
+		{"HTTP/0.9 bare LF", "GET /repos/acn/repodata/repomd.xml\n", []string{"GET"}, true},
+		{"empty line first", "\r\n" + get("/repos/acn/repodata/repomd.xml"), []string{"GET"}, true},
+		{"CR alone", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\rHost: a\r\n\r\n", []string{"GET"}, true},
+		{"length and chunked", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+			get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
+		{"chunked body then a request", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+			get("/repos/acn/repodata/abc-primary.xml.gz"), []string{"GET"}, true},
+		{"two lengths", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, true},
 		{"body", "GET /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab", []string{"GET"}, true},
 		{"POST", "POST /repos/acn/repodata/repomd.xml HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", []string{"POST"}, true},
 		{"fast then handed", get("/repos/acn/repodata/repomd.xml") + get("/repos/acn/nope.rpm") + get("/repos/acn/repodata/repomd.xml"),
@@ -230,7 +226,7 @@ func TestFrontSlowClient(t *testing.T) {
 func TestFrontShutdown(t *testing.T) {
 	p := newFrontPair(t)
 	// The pair's front is shut down by its cleanup; this test makes its own.
-	f := startFront(t, p.s, nil)
+	f := startFront(t, p.s, defaultTimeouts)
 	ln := f.ln
 	// Larger than the socket buffers, so that it is still being sent.
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
@@ -297,9 +293,7 @@ func TestFrontShutdown(t *testing.T) {
 // closed by the front.
 func TestFrontTimeouts(t *testing.T) {
 	p := newFrontPair(t)
-	f := startFront(t, p.s, func(f *front) {
-		f.idleTimeout, f.headerTimeout, f.sendTimeout = 2*time.Second, 200*time.Millisecond, 200*time.Millisecond
-	})
+	f := startFront(t, p.s, timeouts{idle: 2 * time.Second, header: 200 * time.Millisecond, read: time.Minute, send: 200 * time.Millisecond})
 	ln := f.ln
 	big := filepath.Join(p.s.repoDir("acn"), "big-1-1.noarch.rpm")
 	if err := os.WriteFile(big, make([]byte, 16<<20), 0o644); err != nil {
