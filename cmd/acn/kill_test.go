@@ -31,8 +31,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// acnProcess starts this binary as "acn args...".
-func acnProcess(t *testing.T, logName string, args ...string) *exec.Cmd {
+// proc is an acn process a test started.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it exited and was reaped
+}
+
+// acnProcess starts this binary as "acn args...", its output appended to
+// logName.
+func acnProcess(t *testing.T, logName string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "ACN_TEST_MAIN=1")
@@ -44,8 +51,15 @@ func acnProcess(t *testing.T, logName string, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { cmd.Wait(); logf.Close() }()
-	return cmd
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
+	return p
+}
+
+// signal sends sig and waits for the process to end.
+func (p *proc) signal(sig os.Signal) {
+	p.cmd.Process.Signal(sig)
+	<-p.done
 }
 
 func freeAddr(t *testing.T) string {
@@ -96,7 +110,7 @@ func TestKillServeDuringPublication(t *testing.T) {
 	data := t.TempDir()
 	logName := filepath.Join(t.TempDir(), "acn.log")
 	addr := freeAddr(t)
-	serve := func() *exec.Cmd {
+	serve := func() *proc {
 		return acnProcess(t, logName, "serve", "--data", data, "--git", r.Dir, "--listen", addr, "--poll", "50ms", "--log-level", "debug")
 	}
 	url := "http://" + addr
@@ -118,10 +132,7 @@ func TestKillServeDuringPublication(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rand.IntN(700)) * time.Millisecond)
-		cmd.Process.Kill()
-		for cmd.ProcessState == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+		cmd.signal(syscall.SIGKILL)
 		if _, err := os.Stat(filepath.Join(repoDir, "repodata", "repomd.xml")); err != nil {
 			continue // nothing published yet
 		}
@@ -132,7 +143,7 @@ func TestKillServeDuringPublication(t *testing.T) {
 
 	// The last run: every job finishes.
 	cmd := serve()
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	defer cmd.signal(syscall.SIGTERM)
 	var jobs []struct {
 		Ref, Status, Error string
 		RPMs               []string
