@@ -89,7 +89,10 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 		return nil, err
 	}
 	out := filepath.Join(filepath.Dir(j.Log), "out")
-	var published []string
+	// Everything is built before anything is published: a job that fails
+	// publishes nothing, and each repository gets the job's packages in
+	// one publication.
+	pending := map[*RepoConfig][]string{}
 	for _, sp := range list {
 		// One build per dist suffix among the repositories that take it.
 		byDist := map[string][]*RepoConfig{}
@@ -118,28 +121,39 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				}
 			}
 			if err != nil {
-				return published, err
+				return nil, err
 			}
 			for _, rc := range byDist[dist] {
-				if err := s.publish(ctx, rc, res.Path); err != nil {
-					return published, err
-				}
-				published = append(published, rc.Name+"/"+filepath.Base(res.Path))
+				pending[rc] = append(pending[rc], res.Path)
 			}
+		}
+	}
+	var published []string
+	for i := range s.cfg.Repos {
+		rc := &s.cfg.Repos[i]
+		if len(pending[rc]) == 0 {
+			continue
+		}
+		if err := s.publish(ctx, rc, pending[rc]...); err != nil {
+			return published, err
+		}
+		for _, f := range pending[rc] {
+			published = append(published, rc.Name+"/"+filepath.Base(f))
 		}
 	}
 	return published, nil
 }
 
-// publish adds one RPM to a repository and republishes it, through
-// repo.Add: staged, checked, immutable, with the repository's retention.
-// The package is live if and only if publish returns nil.
-func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpm string) error {
+// publish adds RPMs to a repository and republishes it, in one
+// publication through repo.Add: staged, checked, immutable, with the
+// repository's retention. The packages are live if and only if publish
+// returns nil.
+func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpms ...string) error {
 	mu := s.repoMu[rc.Name]
 	mu.Lock()
 	defer mu.Unlock()
 	start := s.now()
-	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), []string{rpm}, s.addOptions(rc))
+	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), rpms, s.addOptions(rc))
 	s.metrics.publish(s.now().Sub(start))
 	s.small.forget(filepath.Join(s.repoDir(rc.Name), "repodata", "repomd.xml"))
 	if err != nil {
