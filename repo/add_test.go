@@ -381,3 +381,65 @@ func TestAddPrunedAgain(t *testing.T) {
 		t.Errorf("after index: published %v", got)
 	}
 }
+
+// TestAddDiskFull publishes on a small tmpfs filled to leave less and less
+// room: whether staging, the metadata or repomd.xml runs out of space,
+// Add either publishes the package or fails with the repository as it
+// was (no package file in place, nothing staged), and it succeeds once
+// space returns.
+func TestAddDiskFull(t *testing.T) {
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	dir := filepath.Join(mnt, "repo")
+	os.Mkdir(dir, 0o755)
+	o := repo.AddOptions{Keep: 2, Options: repo.Options{SQLite: true}}
+	addOne(t, dir, buildRPM(t, "hello", "1.0", "1", "one"), o)
+	filler := filepath.Join(mnt, "filler")
+	var failed, done int
+	for step := range 16 {
+		v := fmt.Sprintf("2.%d", step)
+		rpm := buildRPM(t, "hello", v, "1", v)
+		before := published(t, dir)
+		var st syscall.Statfs_t
+		syscall.Statfs(mnt, &st)
+		f, _ := os.Create(filler)
+		if fill := int64(st.Bavail)*st.Bsize - int64(step)*24<<10; fill > 0 {
+			if err := syscall.Fallocate(int(f.Fd()), 0, 0, fill); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+		_, err := repo.Add(context.Background(), dir, []string{rpm}, o)
+		if _, verr := repo.Verify(context.Background(), dir, nil); verr != nil {
+			t.Fatalf("step %d: %v", step, verr)
+		}
+		name := "hello-" + v + "-1.noarch.rpm"
+		if err != nil {
+			failed++
+			if !strings.Contains(err.Error(), "no space left on device") && !strings.Contains(err.Error(), "disk is full") {
+				t.Errorf("step %d: the error does not say the disk is full: %v", step, err)
+			}
+			if got := published(t, dir); !slices.Equal(got, before) || exists(filepath.Join(dir, name)) {
+				t.Errorf("step %d: a failed add changed the repository: %v", step, got)
+			}
+			noLeftovers(t, dir)
+		} else {
+			done++
+			if !slices.Contains(published(t, dir), name) {
+				t.Errorf("step %d: add succeeded, %s not published", step, name)
+			}
+		}
+		os.Remove(filler)
+		addOne(t, dir, rpm, o) // with space again
+		if !slices.Contains(published(t, dir), name) {
+			t.Errorf("step %d: with space again, %s not published", step, name)
+		}
+	}
+	if failed == 0 || done == 0 {
+		t.Errorf("%d adds failed, %d succeeded: the test does not cover both sides", failed, done)
+	}
+	t.Logf("%d adds ran out of space, %d succeeded", failed, done)
+}

@@ -22,6 +22,15 @@ var (
 	corpusErr  error
 )
 
+// TestMain removes the corpus the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if corpusDir != "" {
+		os.RemoveAll(filepath.Dir(corpusDir))
+	}
+	os.Exit(code)
+}
+
 // corpus builds testdata/corpus/*.spec with the real rpmbuild, once per
 // test binary, and returns the directory holding the RPMs.
 func corpus(t *testing.T) string {
