@@ -67,6 +67,7 @@ const (
 	stagingDir  = "staging"
 	journalName = "journal.json"
 	prunedName  = "pruned.json"
+	ledgerName  = "published"
 )
 
 // Add publishes RPM files in the repository in dir, atomically: each is
@@ -142,6 +143,10 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 	if err != nil {
 		return nil, fmt.Errorf("add to %s: %w", dir, err)
 	}
+	ledger, err := syncLedger(dir, published)
+	if err != nil {
+		return nil, fmt.Errorf("add to %s: %w", dir, err)
+	}
 	wasPruned := map[string]bool{}
 	for _, p := range prunedList {
 		wasPruned[p.Path] = true
@@ -157,7 +162,7 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 		if !strings.HasSuffix(rel, ".rpm") || strings.HasPrefix(rel, ".") {
 			rel = rpmver.FileName(p.Name, p.Version, p.Release, p.Arch)
 		}
-		fresh, err := checkImmutable(dir, rel, p, published, o.Checksum)
+		fresh, err := checkImmutable(dir, rel, p, published, ledger, o.Checksum)
 		if err != nil {
 			return nil, fmt.Errorf("add %s to %s: %w", src, dir, err)
 		}
@@ -198,6 +203,10 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 	for _, s := range pl.stage {
 		res.Added = append(res.Added, s.rel)
 	}
+	// Live now: remembered for good, whatever retention does later.
+	if err := appendLedger(dir, added, o.Checksum, ledger); err != nil {
+		res.Warnings = append(res.Warnings, err)
+	}
 	res.Added = append(res.Added, pl.unprune...)
 	for _, p := range pl.prune {
 		res.Pruned = append(res.Pruned, p.Path)
@@ -208,8 +217,11 @@ func add(ctx context.Context, dir string, rpms []string, o *AddOptions, pruneAll
 // checkImmutable reports whether p is new to the repository: not there
 // under its file name, nor as a published NEVRA. Other bytes under either
 // are refused.
-func checkImmutable(dir, rel string, p *Package, published []*Entry, checksum string) (bool, error) {
+func checkImmutable(dir, rel string, p *Package, published []*Entry, ledger map[string]string, checksum string) (bool, error) {
 	fresh := true
+	if id, ok := ledger[p.NEVRA()]; ok && strings.HasPrefix(id, checksum+":") && id != checksum+":"+p.PkgID {
+		return false, fmt.Errorf("%w: %s was published in %s before with other content; bump the release to publish a change", ErrImmutable, p.NEVRA(), dir)
+	}
 	if q, err := readPackage(filepath.Join(dir, rel), rel, checksum, 0); err == nil {
 		if q.PkgID != p.PkgID {
 			return false, fmt.Errorf("%w: %s is already in %s with other content; bump the release to publish a change", ErrImmutable, rel, dir)
@@ -488,4 +500,94 @@ func expirePruned(dir string, keep map[string]bool) ([]string, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// The ledger (.acn/published) remembers every package version an Add saw
+// published in the directory, as lines "CHECKSUMTYPE:CHECKSUM NEVRA", so
+// that a NEVRA stays immutable after retention removed its file. It only
+// grows; Add backfills it from the current metadata, so it heals after a
+// crash between a publication and its record.
+
+func loadLedger(dir string) (map[string]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateDir, ledgerName))
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger: %w", err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if id, nevra, ok := strings.Cut(line, " "); ok && nevra != "" {
+			out[nevra] = id // a torn last line from a crash has no NEVRA
+		}
+	}
+	return out, nil
+}
+
+// syncLedger loads the ledger and adds what the published metadata names
+// and the ledger lacks.
+func syncLedger(dir string, published []*Entry) (map[string]string, error) {
+	ledger, err := loadLedger(dir)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, e := range published {
+		if _, ok := ledger[e.NEVRA()]; !ok && e.PkgID != "" {
+			id := checksumKind(e.PkgID) + ":" + e.PkgID
+			ledger[e.NEVRA()] = id
+			lines = append(lines, id+" "+e.NEVRA())
+		}
+	}
+	return ledger, writeLedger(dir, lines)
+}
+
+// appendLedger records packages just published.
+func appendLedger(dir string, added []*Package, checksum string, ledger map[string]string) error {
+	var lines []string
+	for _, p := range added {
+		if _, ok := ledger[p.NEVRA()]; !ok {
+			id := checksum + ":" + p.PkgID
+			ledger[p.NEVRA()] = id
+			lines = append(lines, id+" "+p.NEVRA())
+		}
+	}
+	return writeLedger(dir, lines)
+}
+
+func writeLedger(dir string, lines []string) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, stateDir, ledgerName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("write the ledger: %w", err)
+	}
+	_, err = f.WriteString("\n" + strings.Join(lines, "\n") + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write the ledger: %w", err)
+	}
+	return nil
+}
+
+// checksumKind names the checksum type of a package's hex checksum by its
+// length, as the ledger records it.
+func checksumKind(hexsum string) string {
+	switch len(hexsum) {
+	case 40:
+		return "sha1"
+	case 128:
+		return "sha512"
+	}
+	return "sha256"
 }

@@ -297,6 +297,14 @@ func TestRetentionKeepsFilesForOldMetadata(t *testing.T) {
 	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
 		t.Error(err)
 	}
+	// Its file is gone, but 1.0 stays immutable (the ledger remembers it):
+	// other bytes are refused.
+	if _, err := repo.Add(context.Background(), dir, []string{buildRPM(t, "hello", "1.0", "1", "other")}, o); !errors.Is(err, repo.ErrImmutable) {
+		t.Errorf("hello 1.0 with other bytes after retention removed it: %v", err)
+	}
+	if _, err := repo.Add(context.Background(), dir, []string{filepath.Join(t.TempDir(), "x")}, o); err == nil {
+		t.Error("adding a missing file succeeded")
+	}
 }
 
 func TestPromote(t *testing.T) {
