@@ -125,7 +125,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	res.Files = len(ents)
-	p, err := writePayload(o.OutDir, ents, o.Time, o.Compression, o.Progress)
+	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
 	if err != nil {
 		return res, fmt.Errorf("write payload: %w", err)
 	}

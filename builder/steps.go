@@ -118,6 +118,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// ctxWriter fails writes once ctx has ended.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
 // fetchSource places one source in dir, downloading it into the cache
 // first unless a file with that checksum is already there.
 func fetchSource(ctx context.Context, client *http.Client, cacheDir string, src specs.Source, dir string) error {
