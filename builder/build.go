@@ -152,6 +152,10 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	if err := checkTree(ctx, tree, o.Ref); err != nil {
+		fmt.Fprintf(log, "==> %v\n", err)
+		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)
+	}
 	if err := copyTree(ctx, tree, sc.src, o.Time); err != nil {
 		fmt.Fprintf(log, "==> copy tree: %v\n", err)
 		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)
