@@ -102,7 +102,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	src := sources{tree: tree, ref: o.Ref}
 
 	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
-		sc, err := newScratch(o.ScratchDir)
+		sc, err := newScratch(o.ScratchDir, o.KeepScratch)
 		if err != nil {
 			return nil, fmt.Errorf("scratch directory: %w", err)
 		}

@@ -43,9 +43,14 @@ type scratch struct {
 }
 
 // newScratch makes a scratch tree under parent, named for this process so
-// that CleanStale can tell when it is stale.
-func newScratch(parent string) (*scratch, error) {
-	root, err := os.MkdirTemp(parent, scratchPattern())
+// that CleanStale can tell when it is stale; one kept for inspection is
+// named so that CleanStale leaves it alone.
+func newScratch(parent string, keep bool) (*scratch, error) {
+	pattern := scratchPattern()
+	if keep {
+		pattern = scratchPrefix + "kept-*"
+	}
+	root, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return nil, err
 	}
