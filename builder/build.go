@@ -106,7 +106,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	src := sources{tree: tree, ref: o.Ref}
 
 	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
-		sc, err := newScratch(o.ScratchDir)
+		sc, err := newScratch(o.ScratchDir, o.KeepScratch)
 		if err != nil {
 			return nil, fmt.Errorf("scratch directory: %w", err)
 		}
@@ -129,7 +129,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	res.Files = len(ents)
-	p, err := writePayload(o.OutDir, ents, o.Time, o.Compression, o.Progress)
+	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
 	if err != nil {
 		return res, fmt.Errorf("write payload: %w", err)
 	}
@@ -159,6 +159,10 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("%w after %s", ErrTimeout, o.Timeout))
 	defer cancel()
+	if err := checkTree(ctx, tree, o.Ref); err != nil {
+		fmt.Fprintf(log, "==> %v\n", err)
+		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)
+	}
 	if err := copyTree(ctx, tree, sc.src, o.Time); err != nil {
 		fmt.Fprintf(log, "==> copy tree: %v\n", err)
 		return nil, nil, fmt.Errorf("copy tree to scratch: %w", err)

@@ -30,10 +30,13 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 	fail := func(f specs.File, key string, err error) {
 		errs = append(errs, &specs.Error{File: s.File, Line: f.Line, Field: f.Field() + "." + key, Err: err})
 	}
-	put := func(f specs.File, e entry) {
+	put := func(f specs.File, e entry) error {
+		if len(byName) >= MaxPackageFiles {
+			return specs.Errorf(ErrTooLarge, "more than %d paths in one package", MaxPackageFiles)
+		}
 		if !packageable(e.name) {
 			fail(f, "src", specs.Errorf(specs.ErrInvalid, "%q cannot be packaged: a file name in a package must be UTF-8 without control characters", e.name))
-			return
+			return nil
 		}
 		if prev, ok := byName[e.name]; ok {
 			switch {
@@ -43,27 +46,35 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 				if f.Type == specs.TypeDir {
 					*prev = e
 				}
-				return
+				return nil
 			default:
 				fail(f, "dst", specs.Errorf(specs.ErrInvalid, "%s is already packaged by %s", e.name, from[e.name]))
-				return
+				return nil
 			}
 		}
 		byName[e.name] = &e
 		from[e.name] = fmt.Sprintf("%s (line %d)", f.Field(), f.Line)
+		return nil
 	}
 
+files:
 	for _, f := range s.Files {
 		base := entry{name: f.Dst, owner: f.Owner, group: f.Group, origin: s.File + ": " + f.Field()}
 		switch f.Type {
 		case specs.TypeDir:
 			base.mode = modeDir | perm(f.Mode, 0o755)
-			put(f, base)
+			if err := put(f, base); err != nil {
+				fail(f, "src", err)
+				break files
+			}
 			continue
 		case specs.TypeSymlink:
 			base.mode = modeSymlink | 0o777
 			base.link = f.Target
-			put(f, base)
+			if err := put(f, base); err != nil {
+				fail(f, "src", err)
+				break files
+			}
 			continue
 		case specs.TypeGhost:
 			base.flags = rpmtag.FileGhost
@@ -72,7 +83,10 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 			} else {
 				base.mode = modeRegular | perm(f.Mode, 0o644)
 			}
-			put(f, base)
+			if err := put(f, base); err != nil {
+				fail(f, "src", err)
+				break files
+			}
 			continue
 		case specs.TypeConfig:
 			base.flags = rpmtag.FileConfig
@@ -98,7 +112,11 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 		var matches []string
 		glob := strings.ContainsAny(rel, "*?[")
 		if glob {
-			m, err := fs.Glob(fsys, rel)
+			m, err := globMax(fsys, rel, MaxPackageFiles)
+			if errors.Is(err, ErrTooLarge) {
+				fail(f, "src", specs.Errorf(ErrTooLarge, "%s matches more than %d paths", f.Src, MaxPackageFiles))
+				break files
+			}
 			if err != nil {
 				fail(f, "src", specs.Errorf(specs.ErrInvalid, "%v", err))
 				continue
@@ -121,6 +139,9 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 					err = specs.Errorf(specs.ErrInvalid, "%s not found %s", f.Src, where)
 				}
 				fail(f, "src", err)
+				if errors.Is(err, ErrTooLarge) {
+					break files
+				}
 			}
 		}
 	}
@@ -141,6 +162,51 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 	}
 	return out, nil
 }
+
+// globMax is fs.Glob that gives up, with ErrTooLarge, past max matches at
+// any level, so that a pattern over a huge tree costs bounded memory.
+func globMax(fsys fs.FS, pattern string, max int) ([]string, error) {
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, err
+	}
+	if !hasMeta(pattern) {
+		if _, err := fs.Lstat(fsys, pattern); err != nil {
+			return nil, nil
+		}
+		return []string{pattern}, nil
+	}
+	dir, file := path.Split(pattern)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	dirs := []string{dir}
+	if hasMeta(dir) {
+		var err error
+		if dirs, err = globMax(fsys, dir, max); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for _, d := range dirs {
+		ents, err := fs.ReadDir(fsys, d)
+		if err != nil {
+			continue // as fs.Glob: what cannot be read matches nothing
+		}
+		for _, e := range ents {
+			if ok, _ := path.Match(file, e.Name()); !ok {
+				continue
+			}
+			if len(out) == max {
+				return nil, ErrTooLarge
+			}
+			out = append(out, path.Join(d, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // packageable reports whether name can be a file name in a package:
 // rpm's file lists and the repository's XML metadata hold UTF-8 text, one
@@ -169,7 +235,7 @@ func perm(m uint32, def uint32) uint32 {
 //
 // Links from the git tree must stay inside it (inTree); links that build
 // steps installed may point anywhere on the installed system.
-func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry, glob bool, put func(specs.File, entry)) error {
+func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry, glob bool, put func(specs.File, entry) error) error {
 	fi, err := fs.Lstat(fsys, name)
 	if err != nil {
 		return err
@@ -202,8 +268,7 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 		default:
 			return specs.Errorf(specs.ErrInvalid, "%s is not a regular file, directory or symbolic link", p)
 		}
-		put(f, e)
-		return nil
+		return put(f, e)
 	}
 	if !fi.IsDir() {
 		return one(name, fi, dst)

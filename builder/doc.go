@@ -2,11 +2,13 @@
 // and the git tree it came from into a binary RPM.
 //
 // [Build] runs the spec's build steps (if any) in a private scratch copy of
-// the tree with a clean environment, a timeout and a log; collects the files
-// the spec lists from the tree and from $DESTDIR; and writes the package
-// with google/rpmpack for the header, streaming every file's content
-// through the compressed cpio payload so that memory does not grow with the
-// size of the files. It adds what rpmbuild adds and rpmpack does not:
+// the tree with a clean environment, a timeout and a capped log; collects
+// the files the spec lists from the tree and from $DESTDIR; and writes the
+// package with google/rpmpack for the header, streaming every file's
+// content through the compressed cpio payload so that memory does not grow
+// with the size of the files. A cancelled build stops at the next file. No
+// step process outlives its step or acn, and [CleanStale] removes what a
+// killed acn left (see procs.go). It adds what rpmbuild adds and rpmpack does not:
 // rpmlib() requires, [epoch:]version-release and ISA self-provides, SHA-1,
 // SHA-256 and MD5 digests, and the real payload size.
 //

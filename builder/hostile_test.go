@@ -19,7 +19,7 @@ import (
 // TestHostileSpecs pushes what an attacker with push access could push,
 // in a real git repository, through the spec parser and the builder. Each
 // row either builds or is refused with an error that names the file, the
-// line and the field; nothing is ever written outside the build's
+// line and the field (or, for a tree too large to copy, the ref); nothing is ever written outside the build's
 // scratch, output and cache directories, and nothing is left in scratch.
 func TestHostileSpecs(t *testing.T) {
 	const head = "name: x\nversion: 1\nsummary: S\nlicense: MIT\n"
@@ -39,6 +39,7 @@ func TestHostileSpecs(t *testing.T) {
 		setup func(t *testing.T, r *gittest.Repo)
 		is    error  // nil: the build succeeds
 		want  string // in the error: file:line: field
+		tree  bool   // the error is about the whole tree, not a spec field
 	}{
 		{name: "alias to an invalid value", spec: head + "provides: &d [\"greet-api >\"]\nrequires: *d\n",
 			is: specs.ErrAlias, want: "specs/x.yaml:6: requires"},
@@ -78,6 +79,15 @@ func TestHostileSpecs(t *testing.T) {
 			files: map[string]string{"odd/new\nline": "1"}, is: specs.ErrInvalid, want: "specs/x.yaml:6: files[0].src"},
 		{name: "tree entries git would not write", spec: head + "build:\n  - test -f evil/ok && ! test -e escaped\n",
 			setup: evilTree, want: ""},
+		{name: "git bomb copied for build steps", spec: head + "build:\n  - 'true'\n", setup: bomb,
+			is: builder.ErrTooLarge, want: "the tree at HEAD holds more than 1000000 files", tree: true},
+		{name: "git bomb of bytes copied for build steps", spec: head + "build:\n  - 'true'\n",
+			setup: func(t *testing.T, r *gittest.Repo) { bombOf(t, r, strings.Repeat("\x00", 1<<20), 5) },
+			is:    builder.ErrTooLarge, want: "the tree at HEAD holds more than 16.0 GiB", tree: true},
+		{name: "git bomb packed", spec: head + "files:\n  - src: bomb/\n    dst: /opt/bomb/\n", setup: bomb,
+			is: builder.ErrTooLarge, want: "specs/x.yaml:6: files[0].src: builder: too large: more than 200000 paths in one package"},
+		{name: "git bomb globbed", spec: head + "files:\n  - src: bomb/*/*/*/*/*/*\n    dst: /opt/bomb/\n", setup: bomb,
+			is: builder.ErrTooLarge, want: "specs/x.yaml:6: files[0].src: builder: too large: bomb/*/*/*/*/*/* matches more than 200000 paths"},
 		{name: "duplicate files entries", spec: head + "files:\n  - src: README\n    dst: /opt/a\n  - src: README\n    dst: /opt/a\n",
 			is: specs.ErrInvalid, want: "specs/x.yaml:8: files[1].dst: invalid value: /opt/a is already packaged by files[0] (line 6)"},
 		{name: "duplicate through a directory", spec: head + "files:\n  - src: README\n    dst: /opt/d/README\n  - src: d/\n    dst: /opt/d/\n",
@@ -112,7 +122,7 @@ func TestHostileSpecs(t *testing.T) {
 				t.Errorf("no error, want %v", tt.is)
 			case tt.is != nil:
 				var pe *specs.Error
-				if !errors.Is(err, tt.is) || !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) {
+				if !errors.Is(err, tt.is) || !(tt.tree || errors.As(err, &pe)) || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("error %v\nwant a *specs.Error matching %v and saying %q", err, tt.is, tt.want)
 				}
 				if len(err.Error()) > 8<<10 {
@@ -183,4 +193,29 @@ func gitIn(t *testing.T, dir, input string, args ...string) string {
 		t.Fatalf("git %v: %v", args, err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// bomb commits bomb/, a "git bomb": 9 tree objects naming the one below
+// ten times each, 10^9 files in all from 10 objects.
+func bomb(t *testing.T, r *gittest.Repo) { bombOf(t, r, "x", 9) }
+
+// bombOf commits bomb/: 10^levels copies of one blob, from levels+1
+// objects.
+func bombOf(t *testing.T, r *gittest.Repo, content string, levels int) {
+	t.Helper()
+	blob := gitIn(t, r.Dir, content, "hash-object", "-w", "--stdin")
+	h, _ := hex.DecodeString(blob)
+	mode := "100644"
+	for range levels {
+		var tree []byte
+		for i := range 10 {
+			tree = append(tree, fmt.Sprintf("%s %d\x00", mode, i)...)
+			tree = append(tree, h...)
+		}
+		th := gitIn(t, r.Dir, string(tree), "hash-object", "-t", "tree", "-w", "--stdin")
+		h, _ = hex.DecodeString(th)
+		mode = "40000"
+	}
+	root := gitIn(t, r.Dir, r.Git("ls-tree", "HEAD")+"\n040000 tree "+hex.EncodeToString(h)+"\tbomb\n", "mktree")
+	r.Git("update-ref", "refs/heads/main", r.Git("commit-tree", root, "-p", "HEAD", "-m", "bomb"))
 }

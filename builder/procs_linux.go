@@ -56,8 +56,14 @@ func processStart(pid int) (uint64, error) {
 	return strconv.ParseUint(f[19], 10, 64) // field 22, starttime
 }
 
-// alive reports whether process pid runs and started at start.
+// alive reports whether process pid runs and started at start. A start
+// of 0 is written by an acn that could not read its own: then the pid
+// alone decides.
 func alive(pid int, start uint64) bool {
+	if start == 0 {
+		err := syscall.Kill(pid, 0)
+		return err == nil || errors.Is(err, syscall.EPERM)
+	}
 	got, err := processStart(pid)
 	return err == nil && got == start
 }

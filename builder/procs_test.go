@@ -94,6 +94,10 @@ func TestCleanStaleAfterKill(t *testing.T) {
 	if err := os.Mkdir(other, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A build that kept its scratch for inspection, in a process gone now.
+	if _, err := build(t, r0(t), "HEAD", "x", builder.Options{ScratchDir: scratch, KeepScratch: true}); err != nil {
+		t.Fatal(err)
+	}
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childEnv+"="+r.Dir+"|"+scratch)
@@ -119,7 +123,7 @@ func TestCleanStaleAfterKill(t *testing.T) {
 	if err := builder.CleanStale(context.Background(), scratch, log); err != nil {
 		t.Fatal(err)
 	}
-	if ents, _ := os.ReadDir(scratch); len(ents) != 2 || pgrep(t, pattern) == "" {
+	if ents, _ := os.ReadDir(scratch); len(ents) != 3 || pgrep(t, pattern) == "" {
 		t.Fatalf("CleanStale touched a running build: scratch holds %v; processes: %q", ents, pgrep(t, pattern))
 	}
 
@@ -135,9 +139,16 @@ func TestCleanStaleAfterKill(t *testing.T) {
 		t.Errorf("build step processes survived CleanStale: %s", p)
 	}
 	ents, _ := os.ReadDir(scratch)
-	if len(ents) != 1 || ents[0].Name() != "acn-build-not-ours" {
-		t.Errorf("scratch holds %v, want only the directory Build did not make", ents)
+	if len(ents) != 2 || !strings.HasPrefix(ents[0].Name(), "acn-build-kept-") || ents[1].Name() != "acn-build-not-ours" {
+		t.Errorf("scratch holds %v, want only the kept one and the one Build did not make", ents)
 	}
+}
+
+// r0 is a repository with a spec whose one build step succeeds.
+func r0(t *testing.T) *gittest.Repo {
+	r := gittest.New(t)
+	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - 'true'\n"})
+	return r
 }
 
 // TestStepLeavesNoProcess: a step's background processes, even one that

@@ -2,6 +2,7 @@ package builder
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -132,7 +133,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // writePayload streams every entry's content through cpio and the
 // compressor into a temporary file in dir, hashing each file on the way.
-func writePayload(dir string, ents []entry, mtime time.Time, comp Compression, progress func(done, total int64)) (_ *payload, err error) {
+func writePayload(ctx context.Context, dir string, ents []entry, mtime time.Time, comp Compression, progress func(done, total int64)) (_ *payload, err error) {
 	f, err := os.CreateTemp(dir, ".payload-*")
 	if err != nil {
 		return nil, err
@@ -168,6 +169,9 @@ func writePayload(dir string, ents []entry, mtime time.Time, comp Compression, p
 	p := &payload{file: f, digests: make([]string, len(ents)), sizes: make([]int64, len(ents))}
 	buf := make([]byte, 256<<10)
 	for i := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		e := &ents[i]
 		switch {
 		case e.isDir():
@@ -200,9 +204,9 @@ func writePayload(dir string, ents []entry, mtime time.Time, comp Compression, p
 				return nil, fmt.Errorf("payload %s: %w", e.name, err)
 			}
 		case !e.isDir():
-			var w io.Writer = cw
+			var w io.Writer = ctxWriter{ctx, cw}
 			if prog != nil {
-				prog.w = cw
+				prog.w = w
 				w = prog
 			}
 			d, err := copyFile(w, e, buf)

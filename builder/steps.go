@@ -23,8 +23,14 @@ import (
 	"github.com/acn-project/acn/specs"
 )
 
-// ErrChecksum is wrapped when a downloaded source does not match its sha256.
-var ErrChecksum = errors.New("builder: checksum mismatch")
+// Sentinel errors; test with [errors.Is].
+var (
+	// ErrChecksum is wrapped when a downloaded source does not match its sha256.
+	ErrChecksum = errors.New("builder: checksum mismatch")
+	// ErrTooLarge is wrapped when a tree or a package exceeds MaxTreeFiles,
+	// MaxTreeBytes or MaxPackageFiles.
+	ErrTooLarge = errors.New("builder: too large")
+)
 
 // scratch is the private directory tree one build runs in.
 type scratch struct {
@@ -37,9 +43,14 @@ type scratch struct {
 }
 
 // newScratch makes a scratch tree under parent, named for this process so
-// that CleanStale can tell when it is stale.
-func newScratch(parent string) (*scratch, error) {
-	root, err := os.MkdirTemp(parent, scratchPattern())
+// that CleanStale can tell when it is stale; one kept for inspection is
+// named so that CleanStale leaves it alone.
+func newScratch(parent string, keep bool) (*scratch, error) {
+	pattern := scratchPattern()
+	if keep {
+		pattern = scratchPrefix + "kept-*"
+	}
+	root, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +68,42 @@ func newScratch(parent string) (*scratch, error) {
 func (s *scratch) remove() error {
 	_, err := killIn(s.root)
 	return errors.Join(err, removeTree(s.root))
+}
+
+// Limits on what one build may expand a pushed tree into: a few git
+// objects can name the same subtree over and over (a "git bomb"), a
+// billion files that would fill the disk or, packed, the memory.
+const (
+	MaxTreeFiles    = 1_000_000 // entries of the tree copied for build steps
+	MaxTreeBytes    = 16 << 30  // bytes of the tree copied for build steps
+	MaxPackageFiles = 200_000   // paths in one package
+)
+
+// checkTree counts the tree before it is copied, and refuses one over
+// MaxTreeFiles or MaxTreeBytes without writing anything.
+func checkTree(ctx context.Context, fsys fs.FS, ref string) error {
+	var files, bytes int64
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if files++; files > MaxTreeFiles {
+			return fmt.Errorf("%w: the tree at %s holds more than %d files; build steps get a copy of the whole tree", ErrTooLarge, ref, MaxTreeFiles)
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if bytes += info.Size(); bytes > MaxTreeBytes {
+				return fmt.Errorf("%w: the tree at %s holds more than %s; build steps get a copy of the whole tree", ErrTooLarge, ref, humanize.Bytes(MaxTreeBytes))
+			}
+		}
+		return nil
+	})
 }
 
 // copyTree writes the git tree into dir, every name as git stores it.
@@ -116,6 +163,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// ctxWriter fails writes once ctx has ended.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // fetchSource places one source in dir, downloading it into the cache

@@ -97,39 +97,50 @@ func (c *countingFS) Lstat(name string) (fs.FileInfo, error) {
 	return fs.Lstat(c.FS, name)
 }
 
-// TestCancelStopsTreeCopy: a stop (SIGTERM cancels the daemon's context)
-// ends the copy at the next file, not after the whole tree.
-func TestCancelStopsTreeCopy(t *testing.T) {
-	r := gittest.New(t)
-	files := map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - 'true'\n"}
-	for i := range 500 {
-		files[fmt.Sprintf("d/f%03d", i)] = "x"
-	}
-	r.Commit("x", files)
-	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := repo.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := snap.Spec("x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cfs := &countingFS{FS: snap.FS, at: 10, cancel: cancel}
-	scratch := t.TempDir()
-	_, err = builder.Build(ctx, cfs, sp, builder.Options{OutDir: t.TempDir(), ScratchDir: scratch, CacheDir: t.TempDir(), Time: snap.Time})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("error %v, want context.Canceled", err)
-	}
-	if n := cfs.opened.Load(); n > 11 {
-		t.Errorf("%d files opened after the cancel at the 10th", n-10)
-	}
-	if ents, _ := os.ReadDir(scratch); len(ents) != 0 {
-		t.Errorf("scratch directory left: %v", ents)
+// TestCancelStops: a stop (SIGTERM cancels the daemon's context) ends the
+// copy of the tree to scratch, and the packing of files, at the next file
+// rather than after all of them.
+func TestCancelStops(t *testing.T) {
+	for _, tt := range []struct{ name, spec string }{
+		{"tree copy", "build:\n  - 'true'\n"},
+		{"packing", "files:\n  - src: d/\n    dst: /opt/d/\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gittest.New(t)
+			files := map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\n" + tt.spec}
+			for i := range 500 {
+				files[fmt.Sprintf("d/f%03d", i)] = "x"
+			}
+			r.Commit("x", files)
+			repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := repo.Resolve("HEAD")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := snap.Spec("x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfs := &countingFS{FS: snap.FS, at: 10, cancel: cancel}
+			scratch, out := t.TempDir(), t.TempDir()
+			_, err = builder.Build(ctx, cfs, sp, builder.Options{OutDir: out, ScratchDir: scratch, CacheDir: t.TempDir(), Time: snap.Time})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("error %v, want context.Canceled", err)
+			}
+			if n := cfs.opened.Load(); n > 11 {
+				t.Errorf("%d files opened after the cancel at the 10th", n-10)
+			}
+			if ents, _ := os.ReadDir(scratch); len(ents) != 0 {
+				t.Errorf("scratch directory left: %v", ents)
+			}
+			if rpms, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(rpms) != 0 {
+				t.Errorf("a stopped build left %v", rpms)
+			}
+		})
 	}
 }

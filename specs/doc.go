@@ -4,10 +4,12 @@
 // A spec repository keeps one package per file at specs/<name>.yaml. [Parse]
 // decodes one such file strictly: unknown keys, missing required keys, bad
 // values and paths that would escape their root are reported as [*Error]
-// values naming the file, the line and the key. [Open] reads a repository
+// values naming the file, the line and the key. A spec is plain data of at
+// most [MaxSpecSize]: YAML aliases and merge keys are refused, so parsing
+// takes time and memory linear in the file, whatever was pushed. [Open] reads a repository
 // (a local path, or a remote URL kept in a bare mirror cache) and
 // [Repo.Resolve] gives a read-only [Snapshot] of one commit: its tree as an
-// [io/fs.FS] and its specs. Nothing here checks out a working tree or writes
+// [io/fs.FS] holding every name git stores, and its specs. Nothing here checks out a working tree or writes
 // into the user's repository.
 //
 // Everything in this package is safe for concurrent use once constructed,

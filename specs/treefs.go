@@ -36,8 +36,9 @@ type treeFS struct {
 	root *dirIndex
 	time time.Time
 
-	mu   sync.Mutex
-	dirs map[plumbing.Hash]*dirIndex
+	mu    sync.Mutex
+	dirs  map[plumbing.Hash]*dirIndex
+	sizes map[plumbing.Hash]int64 // a tree may name one blob many times
 }
 
 // dirIndex is one decoded tree: its usable entries sorted by name, and
@@ -72,7 +73,7 @@ func (d *dirIndex) find(name string) *object.TreeEntry {
 
 func newTreeFS(s storer.EncodedObjectStorer, t *object.Tree, when time.Time) *treeFS {
 	root := newDirIndex(t)
-	return &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}}
+	return &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
 }
 
 // dir decodes and indexes the tree h once.
@@ -216,7 +217,7 @@ func LinkEscapes(name, target string) bool {
 // linkTarget reads a symbolic link's blob, refusing one longer than any
 // path the kernel would follow.
 func (t *treeFS) linkTarget(ent *object.TreeEntry) (string, error) {
-	size, err := t.s.EncodedObjectSize(ent.Hash)
+	size, err := t.size(ent.Hash)
 	if err != nil {
 		return "", err
 	}
@@ -346,13 +347,31 @@ func modeOf(m filemode.FileMode) fs.FileMode {
 func (t *treeFS) info(n *node) (*treeInfo, error) {
 	fi := &treeInfo{name: n.name, mode: modeOf(n.mode), time: t.time}
 	if n.ent != nil && n.mode != filemode.Dir {
-		size, err := t.s.EncodedObjectSize(n.ent.Hash)
+		size, err := t.size(n.ent.Hash)
 		if err != nil {
 			return nil, err
 		}
 		fi.size = size
 	}
 	return fi, nil
+}
+
+// size reads a blob's size from its object header, once per blob.
+func (t *treeFS) size(h plumbing.Hash) (int64, error) {
+	t.mu.Lock()
+	size, ok := t.sizes[h]
+	t.mu.Unlock()
+	if ok {
+		return size, nil
+	}
+	size, err := t.s.EncodedObjectSize(h)
+	if err != nil {
+		return 0, err
+	}
+	t.mu.Lock()
+	t.sizes[h] = size
+	t.mu.Unlock()
+	return size, nil
 }
 
 type treeInfo struct {
