@@ -111,6 +111,11 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if len(list) == 0 && err != nil {
 		return err
 	}
+	// What an earlier acn build that was killed left (its step processes,
+	// its scratch trees) goes now; running builds are left alone.
+	if cerr := builder.CleanStale(ctx, *scratchDir, log); cerr != nil {
+		log.Warn("clean up after earlier builds", "err", cerr)
+	}
 	failed, built := 0, 0
 	if err != nil { // some specs are broken; build the rest
 		fmt.Fprintln(e.stderr, err)
