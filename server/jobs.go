@@ -35,6 +35,12 @@ func (s *Server) runJob(ctx context.Context, j *Job) {
 		s.finish(j, start, rpms, nil)
 		return
 	}
+	if j.Attempts >= maxAttempts {
+		// It died with the daemon as often as that: perhaps it is what
+		// kills the daemon. Not again.
+		s.finish(j, start, nil, fmt.Errorf("interrupted %d times (the daemon stopped during the build); not retried", j.Attempts))
+		return
+	}
 	s.setJob(j, func(j *Job) {
 		j.Status, j.Started, j.Error, j.Attempts, j.Publishing = Building, start.UTC(), "", j.Attempts+1, nil
 	})

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -306,7 +307,8 @@ var ErrLocked = errors.New("server: data directory locked")
 func (s *Server) cleanLeftovers() {
 	outs, _ := filepath.Glob(filepath.Join(s.cfg.Data, "builds", "*", "out"))
 	scratch, _ := filepath.Glob(filepath.Join(s.scratchDir(), "*"))
-	for _, d := range append(outs, scratch...) {
+	temps, _ := filepath.Glob(filepath.Join(s.cfg.Data, ".*.tmp-*")) // of atomicfile
+	for _, d := range slices.Concat(outs, scratch, temps) {
 		// Build steps may leave read-only directories.
 		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
 			if err == nil && e.IsDir() {

@@ -95,17 +95,10 @@ func loadState(dir string) (*state, error) {
 		switch j.Status {
 		case Building:
 			// A build that was running when the daemon stopped without a
-			// shutdown (a crash, kill -9, power loss) runs once more.
-			if j.Attempts >= maxAttempts {
-				j.Status = Failed
-				j.Error = fmt.Sprintf("interrupted %d times (the daemon stopped during the build); not retried", j.Attempts)
-				if j.Finished.IsZero() {
-					j.Finished = j.Started
-				}
-			} else {
-				j.Status = Queued
-				j.Started = time.Time{}
-			}
+			// shutdown (a crash, kill -9, power loss) is queued again;
+			// runJob decides whether it runs (see maxAttempts).
+			j.Status = Queued
+			j.Started = time.Time{}
 		case Queued:
 			j.Started = time.Time{}
 		}
