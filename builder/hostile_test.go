@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,29 +169,16 @@ func buildHostile(r *gittest.Repo, o builder.Options) error {
 // itself: entries named "..", "." and "a/b", and a name given twice.
 func evilTree(t *testing.T, r *gittest.Repo) {
 	t.Helper()
-	blob := gitIn(t, r.Dir, "hi\n", "hash-object", "-w", "--stdin")
+	blob := r.GitInput("hi\n", "hash-object", "-w", "--stdin")
 	h, _ := hex.DecodeString(blob)
 	var tree []byte
 	for _, name := range []string{"..", ".", "ok", "ok", "x/y"} {
 		tree = append(tree, "100644 "+name+"\x00"...)
 		tree = append(tree, h...)
 	}
-	evil := gitIn(t, r.Dir, string(tree), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
-	root := gitIn(t, r.Dir, r.Git("ls-tree", "HEAD")+"\n040000 tree "+evil+"\tevil\n", "mktree")
+	evil := r.GitInput(string(tree), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
+	root := r.GitInput(r.Git("ls-tree", "HEAD")+"\n040000 tree "+evil+"\tevil\n", "mktree")
 	r.Git("update-ref", "refs/heads/main", r.Git("commit-tree", root, "-p", "HEAD", "-m", "evil"))
-}
-
-// gitIn runs git with input on stdin and returns its trimmed output.
-func gitIn(t *testing.T, dir, input string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(input)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git %v: %v", args, err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // bomb commits bomb/, a "git bomb": 9 tree objects naming the one below
@@ -203,7 +189,7 @@ func bomb(t *testing.T, r *gittest.Repo) { bombOf(t, r, "x", 9) }
 // objects.
 func bombOf(t *testing.T, r *gittest.Repo, content string, levels int) {
 	t.Helper()
-	blob := gitIn(t, r.Dir, content, "hash-object", "-w", "--stdin")
+	blob := r.GitInput(content, "hash-object", "-w", "--stdin")
 	h, _ := hex.DecodeString(blob)
 	mode := "100644"
 	for range levels {
@@ -212,10 +198,10 @@ func bombOf(t *testing.T, r *gittest.Repo, content string, levels int) {
 			tree = append(tree, fmt.Sprintf("%s %d\x00", mode, i)...)
 			tree = append(tree, h...)
 		}
-		th := gitIn(t, r.Dir, string(tree), "hash-object", "-t", "tree", "-w", "--stdin")
+		th := r.GitInput(string(tree), "hash-object", "-t", "tree", "-w", "--stdin")
 		h, _ = hex.DecodeString(th)
 		mode = "40000"
 	}
-	root := gitIn(t, r.Dir, r.Git("ls-tree", "HEAD")+"\n040000 tree "+hex.EncodeToString(h)+"\tbomb\n", "mktree")
+	root := r.GitInput(r.Git("ls-tree", "HEAD")+"\n040000 tree "+hex.EncodeToString(h)+"\tbomb\n", "mktree")
 	r.Git("update-ref", "refs/heads/main", r.Git("commit-tree", root, "-p", "HEAD", "-m", "bomb"))
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -397,10 +396,10 @@ func TestTreeFSOddNames(t *testing.T) {
 	r.Commit("odd", files)
 	// A tree git itself would not write: "..", ".", "a/b", a NUL-free
 	// duplicate, next to a regular file.
-	blob := gitStdin(t, r.Dir, "hi\n", "hash-object", "-w", "--stdin")
-	evil := gitStdin(t, r.Dir, string(treeBytes(blob, "..", ".", "ok", "ok", "x/y")), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
+	blob := r.GitInput("hi\n", "hash-object", "-w", "--stdin")
+	evil := r.GitInput(string(treeBytes(blob, "..", ".", "ok", "ok", "x/y")), "hash-object", "-t", "tree", "-w", "--literally", "--stdin")
 	head := r.Git("rev-parse", "HEAD^{tree}")
-	root := gitStdin(t, r.Dir, r.Git("ls-tree", head)+"\n040000 tree "+evil+"\tevil\n", "mktree")
+	root := r.GitInput(r.Git("ls-tree", head)+"\n040000 tree "+evil+"\tevil\n", "mktree")
 	commit := r.Git("commit-tree", root, "-p", "HEAD", "-m", "evil")
 	r.Git("update-ref", "refs/heads/main", commit)
 
@@ -443,19 +442,6 @@ func TestTreeFSOddNames(t *testing.T) {
 			t.Errorf("%q: no error", name)
 		}
 	}
-}
-
-// gitStdin runs git with input and returns its trimmed output.
-func gitStdin(t *testing.T, dir, input string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(input)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git %v: %v", args, err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // treeBytes is a raw tree object listing blob under each name, in order.

@@ -30,7 +30,16 @@ func New(t testing.TB) *Repo {
 // Git runs git in the repository and returns its trimmed output.
 func (r *Repo) Git(args ...string) string {
 	r.t.Helper()
+	return r.GitInput("", args...)
+}
+
+// GitInput runs git with input on its standard input, as for
+// "git hash-object --stdin" and "git mktree", and returns its trimmed
+// output (standard output and error).
+func (r *Repo) GitInput(input string, args ...string) string {
+	r.t.Helper()
 	cmd := exec.Command("git", args...)
+	cmd.Stdin = strings.NewReader(input)
 	cmd.Dir = r.Dir
 	cmd.Env = append(os.Environ(),
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@acn.invalid",
