@@ -422,8 +422,7 @@ func byteSet(extra string) (set [256]bool) {
 // when the request is one for net/http. What it answers is what net/http
 // would (openRepoFile and status decide for both).
 func (fc *frontConn) respond(h *head) (bool, error) {
-	name, rel, _ := bytes.Cut(h.path, []byte("/"))
-	rf, ok := fc.f.s.openRepoFile(string(name), string(rel))
+	rf, ok := fc.f.s.openRepoFile(h.path)
 	if !ok {
 		return false, nil
 	}

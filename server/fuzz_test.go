@@ -16,6 +16,7 @@ func FuzzRepoPaths(f *testing.F) {
 		"/repos/acn/repodata/repomd.xml", "/repos/acn/../state.json", "/repos/acn/%2e%2e/state.json",
 		"/repos/acn/.acn/index-cache", "/repos/acn//x", "/repos/acn/./x.rpm", "/repos/acn.repo",
 		"/repos/acn/sub/../../secret", "/api/v1/builds/1/log", "/r/acn/p/..%2f..%2fsecret",
+		"/repos/acn/link.rpm", "/repos/acn/dir/secret", `/repos/acn/..\..\secret`,
 	} {
 		f.Add(seed)
 	}
@@ -30,6 +31,9 @@ func FuzzRepoPaths(f *testing.F) {
 	os.MkdirAll(filepath.Join(data, "repos", "acn", ".acn"), 0o755)
 	os.WriteFile(filepath.Join(data, "repos", "acn", ".acn", "index-cache"), []byte(marker), 0o644)
 	os.WriteFile(filepath.Join(data, "repos", "acn", "ok.rpm"), []byte("fine"), 0o644)
+	// Symbolic links out of the repository: to a file, to a directory.
+	os.Symlink("../../secret", filepath.Join(data, "repos", "acn", "link.rpm"))
+	os.Symlink("../..", filepath.Join(data, "repos", "acn", "dir"))
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, p string) {
 		if !strings.HasPrefix(p, "/") {

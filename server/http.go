@@ -302,7 +302,9 @@ func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, httpError{code: http.StatusBadRequest, msg: `want {"ref": "<tag, branch or commit>"}`})
 		return
 	}
-	j, err := s.Build(r.Context(), req.Ref)
+	// The fetch is bounded by git.timeout, not by the request: net/http
+	// cancels a request's context when its read deadline passes.
+	j, err := s.Build(context.WithoutCancel(r.Context()), req.Ref)
 	switch {
 	case errors.Is(err, specs.ErrRef):
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such ref: " + req.Ref, err: err})

@@ -28,36 +28,31 @@ type repoFile struct {
 	ctype, cache, etag, lastModified, length string
 }
 
-// openRepoFile finds the published file that rel names in repository
-// name. It says false for anything that is not one: a repository that is
-// not configured, a path not in its clean form or naming a hidden file (the
-// index cache under .acn), a file that does not exist, a directory.
+// openRepoFile finds the published file that p, "<name>/<rel>" in
+// /repos/<name>/<rel>, names. It says false for anything that is not one:
+// a repository that is not configured, a path not in its clean form or
+// naming a hidden file (the index cache under .acn), a file that does not
+// exist, a directory.
 //
 // The file is opened beneath the repository's directory (os.Root): a
 // symbolic link that leads out of it names nothing either.
-func (s *Server) openRepoFile(name, rel string) (repoFile, bool) {
-	if s.repoConfig(name) == nil {
-		return repoFile{}, false
-	}
-	file, clean, ok := s.repoPath(name, rel)
+func (s *Server) openRepoFile(p []byte) (repoFile, bool) {
+	where, ok := s.small.resolved(p)
 	if !ok {
-		return repoFile{}, false
+		if where, ok = s.resolve(string(p)); !ok {
+			return repoFile{}, false
+		}
 	}
-	root, err := s.small.root(s.repoDir(name))
-	if err != nil {
-		return repoFile{}, false
-	}
-	rel = filepath.FromSlash(clean)
-	cache := cacheControl(clean)
-	if path.Base(clean) == "repomd.xml" {
+	if where.hot {
 		// The file every client asks for first, and most often: served
 		// from memory, checked against the file at each request.
-		if c, err := s.small.get(root, file, rel); err == nil {
-			return repoFile{small: c, size: c.size, mtime: c.mtime, ctype: xmlType, cache: cache,
+		if c, err := s.small.get(where.root, where.file, where.rel); err == nil {
+			s.small.remember(p, where)
+			return repoFile{small: c, size: c.size, mtime: c.mtime, ctype: where.ctype, cache: where.cache,
 				etag: c.etag, lastModified: c.lastModified, length: c.length}, true
 		}
 	}
-	f, err := root.Open(rel)
+	f, err := where.root.Open(where.rel)
 	if err != nil {
 		return repoFile{}, false
 	}
@@ -67,9 +62,37 @@ func (s *Server) openRepoFile(name, rel string) (repoFile, bool) {
 		return repoFile{}, false
 	}
 	mtime := fi.ModTime()
-	return repoFile{f: f, size: fi.Size(), mtime: mtime, ctype: contentType(clean), cache: cache,
+	return repoFile{f: f, size: fi.Size(), mtime: mtime, ctype: where.ctype, cache: where.cache,
 		etag: etag(fi.Size(), mtime), lastModified: mtime.UTC().Format(http.TimeFormat),
 		length: strconv.FormatInt(fi.Size(), 10)}, true
+}
+
+// repoLocation is where a repository path leads, and what depends only on
+// the path.
+type repoLocation struct {
+	root         *os.Root // the repository's directory
+	file         string   // the full path, which keys smallFiles
+	rel          string   // beneath root, in the system's form
+	ctype, cache string   // Content-Type, Cache-Control
+	hot          bool     // repomd.xml, held in memory
+}
+
+// resolve says where p ("<name>/<rel>") leads, if anywhere.
+func (s *Server) resolve(p string) (repoLocation, bool) {
+	name, rel, _ := strings.Cut(p, "/")
+	if s.repoConfig(name) == nil {
+		return repoLocation{}, false
+	}
+	file, clean, ok := s.repoPath(name, rel)
+	if !ok {
+		return repoLocation{}, false
+	}
+	root, err := s.small.root(s.repoDir(name))
+	if err != nil {
+		return repoLocation{}, false
+	}
+	return repoLocation{root: root, file: file, rel: filepath.FromSlash(clean), ctype: contentType(clean),
+		cache: cacheControl(clean), hot: path.Base(clean) == "repomd.xml"}, true
 }
 
 func (rf *repoFile) close() {
@@ -124,7 +147,7 @@ func isETag(v []byte) bool {
 // same decision (openRepoFile, status).
 func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	rf, ok := s.openRepoFile(name, r.PathValue("path"))
+	rf, ok := s.openRepoFile([]byte(name + "/" + r.PathValue("path")))
 	if !ok {
 		msg := "not found"
 		if s.repoConfig(name) == nil {
@@ -228,6 +251,36 @@ type smallFiles struct {
 	mu    sync.Mutex
 	files map[string]*smallFile
 	roots map[string]*os.Root // by directory
+
+	// Where the paths of the hot files lead, so that the most frequent
+	// request skips resolving its path.
+	whereMu sync.RWMutex
+	where   map[string]repoLocation
+}
+
+func (c *smallFiles) resolved(p []byte) (repoLocation, bool) {
+	c.whereMu.RLock()
+	defer c.whereMu.RUnlock()
+	l, ok := c.where[string(p)]
+	return l, ok
+}
+
+// remember keeps where p leads, for a path that named a hot file.
+func (c *smallFiles) remember(p []byte, l repoLocation) {
+	c.whereMu.RLock()
+	_, ok := c.where[string(p)]
+	c.whereMu.RUnlock()
+	if ok {
+		return
+	}
+	c.whereMu.Lock()
+	defer c.whereMu.Unlock()
+	if c.where == nil {
+		c.where = map[string]repoLocation{}
+	}
+	if len(c.where) < 1000 {
+		c.where[string(p)] = l
+	}
 }
 
 // root is dir, opened once for the life of the server.
@@ -265,8 +318,6 @@ type smallFile struct {
 	etag, lastModified, length string
 	checked                    atomic.Int64 // unix nanoseconds of the last stat
 }
-
-const xmlType = "application/xml"
 
 var bytesUnit = []string{"bytes"}
 

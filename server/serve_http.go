@@ -15,7 +15,10 @@ import (
 type timeouts struct {
 	idle   time.Duration // waiting for the next request on a connection
 	header time.Duration // from a request's first byte to the end of its head
-	read   time.Duration // net/http: a whole request, head and body
+	// read is net/http's bound on a whole request, head and body. When
+	// it passes, net/http also cancels the request's context: a handler
+	// whose work may take longer must not tie it to r.Context().
+	read time.Duration
 	// send is the longest a response may go without progress, as nginx's
 	// send_timeout: a download over a slow link takes as long as it
 	// needs, a client that stops reading is dropped. net/http sends in

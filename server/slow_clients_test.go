@@ -27,7 +27,7 @@ func raiseFileLimit(t *testing.T, need uint64) {
 			t.Fatal(err)
 		}
 	}
-	if l.Cur < need {
+	if uint64(l.Cur) < need {
 		t.Fatalf("open files limited to %d, the test needs %d (ulimit -n)", l.Cur, need)
 	}
 }
