@@ -50,6 +50,14 @@ func newScratch(parent string, keep bool) (*scratch, error) {
 	if keep {
 		pattern = scratchPrefix + "kept-*"
 	}
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	// Steps change directory: $DESTDIR and the rest must be absolute.
+	parent, err := filepath.Abs(parent)
+	if err != nil {
+		return nil, err
+	}
 	root, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -134,6 +135,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Data == "" {
 		c.Data = "acn-data"
 	}
+	// Build steps change directory: every path handed to them is absolute.
+	abs, err := filepath.Abs(c.Data)
+	if err != nil {
+		return c, fmt.Errorf("data %q: %w", c.Data, err)
+	}
+	c.Data = abs
 	if c.Git.Poll.Duration == 0 {
 		c.Git.Poll.Duration = 60 * time.Second
 	}

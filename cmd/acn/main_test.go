@@ -294,7 +294,11 @@ func TestPromoteCommand(t *testing.T) {
 // daemon on its embedded specs, which go through git, tags, build and
 // index like a real remote.
 func TestServeEmbeddedDefault(t *testing.T) {
-	s, err := server.New(server.Config{Data: t.TempDir()}, server.WithDefaultSpecs(embedded.DefaultSpecs()))
+	// As the README's command runs it: the default, relative data
+	// directory (build steps that change directory must still find
+	// $DESTDIR).
+	t.Chdir(t.TempDir())
+	s, err := server.New(server.Config{}, server.WithDefaultSpecs(embedded.DefaultSpecs()))
 	if err != nil {
 		t.Fatal(err)
 	}
