@@ -76,6 +76,11 @@ var scpRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:`)
 func Open(ctx context.Context, loc string, opts OpenOptions) (*Repo, error) {
 	if !IsRemote(loc) {
 		r, err := git.PlainOpenWithOptions(loc, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+		if errors.Is(err, git.ErrRepositoryNotExists) {
+			// go-git looks for a .git directory when asked to detect
+			// one, and so misses a bare repository.
+			r, err = git.PlainOpenWithOptions(loc, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+		}
 		if err == nil {
 			r, err = streaming(r)
 		}
@@ -138,7 +143,7 @@ func Open(ctx context.Context, loc string, opts OpenOptions) (*Repo, error) {
 
 // largeObject is the size above which a blob is streamed from the object
 // store as it is read rather than loaded whole.
-const largeObject = 1 << 20
+const largeObject = 16 << 10
 
 // streaming reopens r's object store so that blobs over largeObject are
 // streamed: a huge file in the tree then costs no memory to stat, to refuse

@@ -50,7 +50,20 @@ func history(t *testing.T) (r *gittest.Repo, c1, c2, c3 string) {
 
 func TestResolveRefs(t *testing.T) {
 	r, c1, c2, c3 := history(t)
-	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	// The working repository (loose objects), and a bare clone (packed).
+	bare := filepath.Join(t.TempDir(), "specs.git")
+	r.Git("clone", "-q", "--bare", "--no-local", r.Dir, bare)
+	for _, loc := range []string{r.Dir, bare} {
+		t.Run(filepath.Base(loc), func(t *testing.T) { resolveRefs(t, loc, c1, c2, c3) })
+	}
+	// The user's working tree is never touched.
+	if out := r.Git("status", "--porcelain"); out != "" {
+		t.Errorf("working tree changed: %s", out)
+	}
+}
+
+func resolveRefs(t *testing.T, loc, c1, c2, c3 string) {
+	repo, err := specs.Open(context.Background(), loc, specs.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +100,6 @@ func TestResolveRefs(t *testing.T) {
 	tags, err := repo.Tags()
 	if err != nil || strings.Join(tags, " ") != "app/v1.0 app/v1.1" {
 		t.Errorf("Tags() = %v, %v", tags, err)
-	}
-	// The user's working tree is never touched.
-	if out := r.Git("status", "--porcelain"); out != "" {
-		t.Errorf("working tree changed: %s", out)
 	}
 }
 

@@ -59,6 +59,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		knownHosts  = fs.String("ssh-known-hosts", "", "known_hosts `file` for ssh remotes (default $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts)")
 		keepScratch = fs.Bool("keep-scratch", false, "keep the build steps' scratch directory for inspection")
 		scratchDir  = fs.String("scratch", "", "`dir`ectory for build steps' scratch trees (default $TMPDIR)")
+		cpuProf     = fs.String("cpuprofile", "", "write a CPU profile to `file` (for debugging)")
 		logLevel    = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat   = fs.String("log-format", "text", "log format: text or json")
 		names       stringList
@@ -67,6 +68,11 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
+	stopProfile, err := cpuProfile(*cpuProf)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if fs.NArg() > 0 {
 		return errUsage{fmt.Sprintf("unexpected argument %q (flags come as --name value)", fs.Arg(0))}
 	}
