@@ -83,9 +83,11 @@ func TestCleanStaleAfterKill(t *testing.T) {
 		t.Fatalf("processes from an earlier run: %s", p)
 	}
 	r := gittest.New(t)
-	ready := filepath.Join(t.TempDir(), "ready")
-	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - sleep 7771001 & touch " + ready + "; sleep 7771002\n"})
+	// The step says it is ready in its log: in the sandbox it can write
+	// nowhere else the test can see.
+	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - sleep 7771001 & echo acn-ready-7771000; sleep 7771002\n"})
 	base := t.TempDir()
+	ready := filepath.Join(base, "out", "x-1-1.noarch.build.log")
 	scratch := filepath.Join(base, "scratch")
 	if err := os.Mkdir(scratch, 0o755); err != nil {
 		t.Fatal(err)
@@ -109,7 +111,7 @@ func TestCleanStaleAfterKill(t *testing.T) {
 	go func() { exited <- child.Wait() }()
 	t.Cleanup(func() { child.Process.Kill() })
 	for {
-		if _, err := os.Stat(ready); err == nil {
+		if b, _ := os.ReadFile(ready); strings.Contains(string(b), "\nacn-ready-7771000\n") {
 			break
 		}
 		select {

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package builder
+
+import (
+	"context"
+	"fmt"
+)
+
+// newSandbox fails: the sandbox is made of Linux namespaces.
+func newSandbox(ctx context.Context, userName string, network bool) (*sandbox, error) {
+	return nil, fmt.Errorf("%w: the build-step sandbox (bubblewrap) needs Linux; turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox)
+}
