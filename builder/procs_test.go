@@ -32,8 +32,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// buildAsChild reads "repo|scratch" or "repo|scratch|off" (no sandbox).
 func buildAsChild(arg string) error {
 	repoDir, scratch, _ := strings.Cut(arg, "|")
+	scratch, mode, _ := strings.Cut(scratch, "|")
+	sandbox, err := builder.ParseSandboxMode(mode)
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
 	repo, err := specs.Open(ctx, repoDir, specs.OpenOptions{})
 	if err != nil {
@@ -47,7 +53,7 @@ func buildAsChild(arg string) error {
 	if err != nil {
 		return err
 	}
-	_, err = builder.Build(ctx, snap.FS, sp, builder.Options{OutDir: filepath.Join(scratch, "..", "out"), CacheDir: filepath.Join(scratch, "..", "cache"), ScratchDir: scratch, Time: snap.Time})
+	_, err = builder.Build(ctx, snap.FS, sp, builder.Options{OutDir: filepath.Join(scratch, "..", "out"), CacheDir: filepath.Join(scratch, "..", "cache"), ScratchDir: scratch, Time: snap.Time, Sandbox: sandbox})
 	return err
 }
 
