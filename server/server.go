@@ -153,6 +153,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if err := builder.CleanStale(ctx, s.scratchDir(), s.log); err != nil {
 		s.log.Warn("clean up after earlier builds", "err", err)
 	}
+	if s.cfg.Builds.sandbox == builder.SandboxOff {
+		s.log.Warn("builds.sandbox is off: build steps run as acn's own user in the host's namespaces and can read what it can read, its data and secrets included")
+	}
 	s.cleanLeftovers()
 	if s.gitLoc == "" {
 		if s.defFS == nil {
