@@ -167,7 +167,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	if len(spec.Build) > 0 {
 		if o.Sandbox == SandboxOff {
 			fmt.Fprintf(log, "==> sandbox off: the steps run as acn's user in the host's namespaces\n")
-			o.Logger.Warn("build steps run without a sandbox", "package", spec.NEVRA())
+			o.Logger.Info("build steps run without a sandbox", "package", spec.NEVRA())
 		} else {
 			if sb, err = newSandbox(ctx, o.User, spec.Network); err != nil {
 				fmt.Fprintf(log, "==> %v\n", err)
