@@ -47,6 +47,11 @@ type Options struct {
 	// User runs the build steps in the sandbox when acn runs as root;
 	// default DefaultBuildUser (nobody). Never root.
 	User string
+	// Hide names files and directories of acn's (configuration, tokens,
+	// keys) that build steps must not see: each one under the system
+	// directories a step sees is covered in its sandbox. Everything else
+	// of the host outside those directories is never mounted.
+	Hide []string
 	// Progress, when set, is called as file contents are packed with the
 	// bytes done and the total; the last call has done == total.
 	Progress func(done, total int64)
@@ -169,7 +174,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 			fmt.Fprintf(log, "==> sandbox off: the steps run as acn's user in the host's namespaces\n")
 			o.Logger.Info("build steps run without a sandbox", "package", spec.NEVRA())
 		} else {
-			if sb, err = newSandbox(ctx, o.User, spec.Network); err != nil {
+			if sb, err = newSandbox(ctx, o.User, spec.Network, o.Hide); err != nil {
 				fmt.Fprintf(log, "==> %v\n", err)
 				return nil, nil, err
 			}

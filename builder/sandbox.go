@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // What a build step can see and do (the sandbox).
@@ -27,7 +28,8 @@ import (
 //
 // Nothing else of the host is mounted: not acn's data directory, caches,
 // output directory, configuration or keys, nor the host's /tmp, /home,
-// /root, /var or /run. The step's environment is [stepEnv]'s alone.
+// /root, /var or /run. Secrets that lie under the system directories
+// (/etc/acn, and the files Options.Hide names) are covered. The step's environment is [stepEnv]'s alone.
 // Without network: true in the spec the step has only its own loopback.
 //
 // When acn runs as root, no user namespace is made (one would map the
@@ -162,12 +164,57 @@ func systemBinds(root string) ([]string, error) {
 	return args, nil
 }
 
+// DefaultHidden are paths under the system directories a step never
+// sees, whatever Options.Hide says: acn's conventional configuration
+// directory, which holds its config, tokens and keys.
+var DefaultHidden = []string{"/etc/acn"}
+
+// hideArgs returns the bubblewrap arguments that cover each path of hide
+// that exists and that a step would otherwise see through the system
+// directories of the host: an empty read-only directory over a directory,
+// /dev/null over anything else. Other paths are not mounted at all.
+func hideArgs(hide []string) []string {
+	var args []string
+	seen := map[string]bool{}
+	for _, h := range append(append([]string{}, DefaultHidden...), hide...) {
+		if !filepath.IsAbs(h) {
+			continue
+		}
+		p, err := filepath.EvalSymlinks(h)
+		if err != nil || seen[p] || !underSystemDir(p) {
+			continue
+		}
+		seen[p] = true
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case fi.IsDir():
+			args = append(args, "--tmpfs", p, "--remount-ro", p)
+		default:
+			args = append(args, "--ro-bind", "/dev/null", p)
+		}
+	}
+	return args
+}
+
+// underSystemDir reports whether the resolved path p is in a system
+// directory a step sees.
+func underSystemDir(p string) bool {
+	for _, d := range systemDirs {
+		if strings.HasPrefix(p, "/"+d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // sandbox is how one build's steps are run under bubblewrap.
 type sandbox struct {
 	bwrap   string     // path of bwrap
 	user    *buildUser // when acn runs as root; nil: a user namespace
 	network bool       // share the host's network namespace
 	system  []string   // from systemBinds
+	hide    []string   // from hideArgs
 }
 
 // namespaceArgs are the isolation options, without any mount.
@@ -199,6 +246,7 @@ func (sb *sandbox) dropArgs() []string {
 func (sb *sandbox) command(sc *scratch, treePath string, argv ...string) []string {
 	args := sb.namespaceArgs()
 	args = append(args, sb.system...)
+	args = append(args, sb.hide...)
 	args = append(args,
 		"--proc", "/proc", "--dev", "/dev",
 		"--dir", sandboxBuild,

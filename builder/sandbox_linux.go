@@ -15,12 +15,12 @@ import (
 // process and setting that a sandbox can be made here, so that a host
 // without namespaces fails the build with a clear error instead of
 // failing its first step.
-func newSandbox(ctx context.Context, userName string, network bool) (*sandbox, error) {
+func newSandbox(ctx context.Context, userName string, network bool, hide []string) (*sandbox, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		return nil, fmt.Errorf("%w: bwrap not found: install the bubblewrap package, or turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox)
 	}
-	sb := &sandbox{bwrap: bwrap, network: network}
+	sb := &sandbox{bwrap: bwrap, network: network, hide: hideArgs(hide)}
 	if os.Geteuid() == 0 {
 		if sb.user, err = lookupBuildUser(userName); err != nil {
 			return nil, err

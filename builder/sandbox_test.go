@@ -347,3 +347,36 @@ func TestReproducibleC(t *testing.T) {
 		t.Errorf("without the sandbox two builds are identical too: the test does not see the scratch path")
 	}
 }
+
+// TestSandboxHidesSecretsInSystemDirs: a world-readable secret file and
+// directory under /etc (where a config and its token files may live) are
+// covered in the sandbox when Options.Hide names them; the same step
+// reads them when they are not named, which shows the test is real.
+func TestSandboxHidesSecretsInSystemDirs(t *testing.T) {
+	dir, err := os.MkdirTemp("/etc", "acn-hide-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("tok-7771106\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := dir + ".yaml"
+	if err := os.WriteFile(file, []byte("secret: tok-7771107\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(file) })
+	for i, step := range []string{"cat " + filepath.Join(dir, "token"), "ls " + dir + " | grep -q token", "grep -q tok-7771107 " + file} {
+		r := gittest.New(t)
+		r.Commit("x", map[string]string{"specs/x.yaml": fmt.Sprintf("name: x\nversion: %d\nsummary: S\nlicense: MIT\nbuild:\n  - %q\n", i+1, step)})
+		if _, err := build(t, r, "HEAD", "x", builder.Options{Hide: []string{dir, file}}); err == nil || !strings.Contains(err.Error(), "run step 1") {
+			t.Errorf("%q: a hidden secret was visible: %v", step, err)
+		}
+		if _, err := build(t, r, "HEAD", "x", builder.Options{}); err != nil {
+			t.Errorf("%q: not hidden, the step still fails, so the test proves nothing: %v", step, err)
+		}
+	}
+}

@@ -140,7 +140,7 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 			res, err := builder.Build(ctx, snap.FS, &spd, builder.Options{
 				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
-				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User,
+				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User, Hide: s.hiddenFromBuilds(),
 			})
 			last := ""
 			if res != nil && res.LogPath != "" {

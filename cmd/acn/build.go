@@ -130,6 +130,13 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if cerr := builder.CleanStale(ctx, *scratchDir, log); cerr != nil {
 		log.Warn("clean up after earlier builds", "err", cerr)
 	}
+	// What build steps must not see, should it lie under /usr or /etc.
+	var hidden []string
+	for _, p := range []string{*cache, *tokenFile, auth.SSHKeyFile} {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			hidden = append(hidden, a)
+		}
+	}
 	failed, built := 0, 0
 	if err != nil { // some specs are broken; build the rest
 		fmt.Fprintln(e.stderr, err)
@@ -148,7 +155,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			OutDir:   *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
 			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
-			Sandbox: sandboxMode, User: *buildUser,
+			Sandbox: sandboxMode, User: *buildUser, Hide: hidden,
 		})
 		if pb != nil {
 			pb.clear()
