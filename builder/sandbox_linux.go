@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ func newSandbox(ctx context.Context, userName string, network bool, hide []strin
 	if sb.system, err = systemBinds(""); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSandbox, err)
 	}
+	if network {
+		sb.system = append(sb.system, resolverArgs()...)
+	}
 	key := probeKey{bwrap: bwrap, network: network}
 	if sb.user != nil {
 		key.uid, key.gid = sb.user.uid, sb.user.gid
@@ -39,20 +43,30 @@ func newSandbox(ctx context.Context, userName string, network bool, hide []strin
 	return sb, nil
 }
 
+// resolverArgs show a step with the network the file that
+// /etc/resolv.conf links to when it lies outside the system directories
+// (systemd-resolved's, under /run), so that names resolve.
+func resolverArgs() []string {
+	t, err := filepath.EvalSymlinks("/etc/resolv.conf")
+	if err != nil || t == "/etc/resolv.conf" || underSystemDir(t) {
+		return nil
+	}
+	return []string{"--ro-bind", t, t}
+}
+
 type probeKey struct {
 	bwrap    string
 	uid, gid int
 	network  bool
 }
 
-// probes holds, per probeKey, the probeResult of a probe that ran to
-// its end.
+// probes holds, per probeKey, the probeResult of a probe that succeeded.
 var probes sync.Map
 
 type probeResult struct{ err error }
 
-// probe runs `true` in a sandbox like the steps' and remembers a success
-// or a failure that is the host's, not the context's.
+// probe runs `true` in a sandbox like the steps' and remembers a
+// success.
 func probe(ctx context.Context, sb *sandbox, key probeKey) error {
 	if v, ok := probes.Load(key); ok {
 		return v.(probeResult).err
@@ -81,6 +95,8 @@ func probe(ctx context.Context, sb *sandbox, key probeKey) error {
 			"(sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone; util-linux's setpriv when acn runs as root), "+
 			"or turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox, err, msg)
 	}
-	probes.Store(key, res)
+	if res.err == nil { // a failure is probed again: the host may be fixed
+		probes.Store(key, res)
+	}
 	return res.err
 }
