@@ -174,7 +174,7 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 			fmt.Fprintf(log, "==> sandbox off: the steps run as acn's user in the host's namespaces\n")
 			o.Logger.Info("build steps run without a sandbox", "package", spec.NEVRA())
 		} else {
-			if sb, err = newSandbox(ctx, o.User, spec.Network, o.Hide); err != nil {
+			if sb, err = newSandbox(o.User, spec.Network, o.Hide); err != nil {
 				fmt.Fprintf(log, "==> %v\n", err)
 				return nil, nil, err
 			}

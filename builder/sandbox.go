@@ -79,6 +79,11 @@ func (m SandboxMode) String() string {
 // bubblewrap is missing or namespaces are not available.
 var ErrNoSandbox = errors.New("builder: no sandbox for build steps")
 
+// sandboxHint says what to do when no sandbox can be made.
+const sandboxHint = "install the bubblewrap package and allow namespaces (sysctl user.max_user_namespaces, " +
+	"kernel.unprivileged_userns_clone; util-linux's setpriv when acn runs as root; see README for the systemd unit), " +
+	"or turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)"
+
 // DefaultBuildUser runs build steps when acn runs as root.
 const DefaultBuildUser = "nobody"
 
@@ -248,6 +253,7 @@ func (sb *sandbox) command(sc *scratch, treePath string, argv ...string) []strin
 	args = append(args, sb.system...)
 	args = append(args, sb.hide...)
 	args = append(args,
+		"--json-status-fd", "3",
 		"--proc", "/proc", "--dev", "/dev",
 		"--dir", sandboxBuild,
 		"--bind", sc.src, treePath,

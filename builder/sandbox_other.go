@@ -2,12 +2,9 @@
 
 package builder
 
-import (
-	"context"
-	"fmt"
-)
+import "fmt"
 
 // newSandbox fails: the sandbox is made of Linux namespaces.
-func newSandbox(ctx context.Context, userName string, network bool, hide []string) (*sandbox, error) {
+func newSandbox(userName string, network bool, hide []string) (*sandbox, error) {
 	return nil, fmt.Errorf("%w: the build-step sandbox (bubblewrap) needs Linux; turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox)
 }

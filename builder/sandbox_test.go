@@ -380,3 +380,52 @@ func TestSandboxHidesSecretsInSystemDirs(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxAsUnprivilegedUser runs acn as an unprivileged user (nobody),
+// as the systemd unit does: bubblewrap makes a user namespace and the
+// build succeeds. Then the same acn runs where the mount namespace has
+// /proc/sys mounted over read-only, as systemd's ProtectKernelTunables=
+// does, so that the user namespace may not mount its own /proc: the build
+// fails with an error that names the bubblewrap package and says what to
+// allow, not with a step's exit status.
+func TestSandboxAsUnprivilegedUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test runs acn as nobody and needs root to do so (CI runs as root)")
+	}
+	// Everything nobody needs: the test binary, the repository, and a
+	// directory of its own for scratch, out and cache.
+	base := t.TempDir()
+	bin := filepath.Join(base, "builder.test")
+	shell(t, "cp "+os.Args[0]+" "+bin)
+	r := gittest.New(t)
+	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - id -u > \"$DESTDIR/uid\"\nfiles:\n  - src: $DESTDIR/uid\n    dst: /uid\n"})
+	work := filepath.Join(base, "work")
+	scratch := filepath.Join(work, "scratch")
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shell(t, "chmod -R a+rX "+base+" "+r.Dir+" && chmod a+x "+filepath.Dir(base)+" "+filepath.Dir(r.Dir)+" && chown -R nobody "+work)
+	run := func(prepare string) (string, error) {
+		os.RemoveAll(filepath.Join(work, "out"))
+		script := prepare + "exec setpriv --reuid=65534 --regid=65534 --clear-groups -- " + bin + " -test.run='^$'"
+		cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
+		cmd.Env = append(os.Environ(), childEnv+"="+r.Dir+"|"+scratch)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(""); err != nil {
+		t.Fatalf("as nobody in a user namespace the build failed: %v\n%s", err, out)
+	}
+	if got := shell(t, "rpm2cpio "+filepath.Join(work, "out", "x-1-1.noarch.rpm")+" | cpio -i --quiet --to-stdout ./uid"); got != "65534\n" {
+		t.Errorf("the step ran as uid %q, want nobody's", got)
+	}
+	out, err := run("mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && ")
+	if err == nil {
+		t.Fatalf("the build succeeded where bubblewrap cannot mount /proc:\n%s", out)
+	}
+	for _, want := range []string{"no sandbox for build steps", "install the bubblewrap package", "builds.sandbox: off"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the error does not say %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -346,7 +347,7 @@ func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, sb *sandbox, when
 		if sb != nil {
 			argv = append([]string{sb.bwrap}, sb.command(sc, paths.dir, argv...)...)
 		}
-		err := runStep(ctx, argv, sc, env, out)
+		err := runStep(ctx, argv, sc, env, out, sb != nil)
 		took := time.Since(start).Round(time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -366,9 +367,12 @@ func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, sb *sandbox, when
 const outputGrace = 2 * time.Second
 
 // runStep runs one step (argv: bash, or bwrap running bash) in its own
-// process group, its output going through a pipe into out. When ctx ends the group is killed; when the
-// step's shell exits, whatever it started is killed too.
-func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out io.Writer) error {
+// process group, its output going through a pipe into out. When ctx ends
+// the group is killed; when the step's shell exits, whatever it started
+// is killed too. In the sandbox, bwrap reports the shell's exit code on
+// its status pipe; a step that failed without one never started:
+// bubblewrap could not make the sandbox, and the error says what to do.
+func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out io.Writer, sandboxed bool) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -381,8 +385,20 @@ func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out 
 	cmd.Stderr = pw
 	cmd.SysProcAttr = stepAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var sr, sw *os.File
+	if sandboxed {
+		if sr, sw, err = os.Pipe(); err != nil {
+			pw.Close()
+			return err
+		}
+		defer sr.Close()
+		cmd.ExtraFiles = []*os.File{sw} // fd 3: --json-status-fd
+	}
 	err = cmd.Start()
 	pw.Close()
+	if sw != nil {
+		sw.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -391,6 +407,13 @@ func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out 
 		_, _ = io.Copy(out, pr)
 		close(copied)
 	}()
+	status := make(chan []byte, 1)
+	if sandboxed {
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(sr, 64<<10))
+			status <- b
+		}()
+	}
 	err = waitKillGroup(cmd)
 	_, _ = killIn(sc.root)
 	select {
@@ -398,6 +421,18 @@ func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out 
 	case <-time.After(outputGrace):
 		pr.Close()
 		<-copied
+	}
+	if sandboxed {
+		var st []byte
+		select {
+		case st = <-status:
+		case <-time.After(outputGrace):
+			sr.Close()
+			st = <-status
+		}
+		if err != nil && ctx.Err() == nil && !bytes.Contains(st, []byte(`"exit-code"`)) {
+			return fmt.Errorf("%w: bubblewrap could not make the step's sandbox (%v; its message is in the log): %s", ErrNoSandbox, err, sandboxHint)
+		}
 	}
 	return err
 }
