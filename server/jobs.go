@@ -120,6 +120,9 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 	var intent []Published
 	files := map[string][]string{}
 	for _, sp := range list {
+		if sp.Network && len(sp.Build) > 0 {
+			s.setJob(j, func(j *Job) { j.Network = append(j.Network, sp.Name) })
+		}
 		// One build per dist suffix among the repositories that take it.
 		byDist := map[string][]*RepoConfig{}
 		for i := range s.cfg.Repos {

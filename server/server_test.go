@@ -384,6 +384,18 @@ func TestDaemonBuildsInSandbox(t *testing.T) {
 	if _, body := d.get("/"); strings.Contains(body, "without a sandbox") {
 		t.Errorf("the index says the sandbox is off")
 	}
+	if len(j.Network) != 0 {
+		t.Errorf("job without network: true lists %v as having the network", j.Network)
+	}
+	// A spec with network: true: the build's page says so.
+	r.Commit("net", map[string]string{"specs/online.yaml": "name: online\nversion: \"1.0\"\nsummary: S\nlicense: MIT\nnetwork: true\nbuild:\n  - \"true\"\nfiles:\n  - src: specs/online.yaml\n    dst: /usr/share/online.yaml\n"})
+	r.Git("tag", "online/v1.0")
+	d.hook("")
+	if j := d.wait("online/v1.0"); j.Status != server.Succeeded || len(j.Network) != 1 || j.Network[0] != "online" {
+		t.Errorf("network: true build: %+v", j)
+	} else if _, body := d.get(fmt.Sprintf("/builds/%d", j.ID)); !strings.Contains(body, "its build steps had the network") {
+		t.Errorf("the build page does not say the steps had the network:\n%s", body)
+	}
 	d.stop()
 
 	off := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Builds: server.BuildConfig{Sandbox: "off"}})
