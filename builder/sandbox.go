@@ -29,8 +29,9 @@ import (
 // Nothing else of the host is mounted: not acn's data directory, caches,
 // output directory, configuration or keys, nor the host's /tmp, /home,
 // /root, /var or /run. Secrets that lie under the system directories
-// (/etc/acn, and the files Options.Hide names) are covered. The step's environment is [stepEnv]'s alone.
-// Without network: true in the spec the step has only its own loopback.
+// (/etc/acn, and the files Options.Hide names) are covered. The step's
+// environment is [stepEnv]'s alone. Without network: true in the spec the
+// step has only its own loopback.
 //
 // When acn runs as root, no user namespace is made (one would map the
 // step's uid back to root outside); setpriv drops the step to the build
@@ -44,7 +45,10 @@ import (
 //
 // When the step's shell exits, or at the timeout, the sandbox's first
 // process dies and the kernel kills every process of its pid namespace,
-// setsid and double-forked ones included.
+// setsid and double-forked ones included. bwrap reports the shell's exit
+// code on a status pipe (--json-status-fd); a step that fails without one
+// never ran, and the build fails with [ErrNoSandbox] and what to install
+// or allow.
 
 // SandboxMode says whether build steps run in the sandbox.
 type SandboxMode int
