@@ -41,6 +41,17 @@ type Options struct {
 	// DefaultLogLimit. Past it the output is read and discarded, one line
 	// says so, and the steps run on to their end or their timeout.
 	LogLimit int64
+	// Sandbox says whether build steps run in the sandbox (see
+	// sandbox.go); the zero value is SandboxOn.
+	Sandbox SandboxMode
+	// User runs the build steps in the sandbox when acn runs as root;
+	// default DefaultBuildUser (nobody). Never root.
+	User string
+	// Hide names files and directories of acn's (configuration, tokens,
+	// keys) that build steps must not see: each one under the system
+	// directories a step sees is covered in its sandbox. Everything else
+	// of the host outside those directories is never mounted.
+	Hide []string
 	// Progress, when set, is called as file contents are packed with the
 	// bytes done and the total; the last call has done == total.
 	Progress func(done, total int64)
@@ -157,6 +168,27 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	}
 	defer log.Close()
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
+	var sb *sandbox
+	if len(spec.Build) > 0 {
+		if o.Sandbox == SandboxOff {
+			fmt.Fprintf(log, "==> sandbox off: the steps run as acn's user in the host's namespaces\n")
+			o.Logger.Info("build steps run without a sandbox", "package", spec.NEVRA())
+		} else {
+			if sb, err = newSandbox(o.User, spec.Network, o.Hide); err != nil {
+				fmt.Fprintf(log, "==> %v\n", err)
+				return nil, nil, err
+			}
+			who := "acn's user in a user namespace"
+			if sb.user != nil {
+				who = "user " + sb.user.name
+			}
+			fmt.Fprintf(log, "==> sandbox: steps run as %s in %s\n", who, sandboxTree(spec.Name, spec.Version))
+		}
+		if spec.Network {
+			fmt.Fprintf(log, "==> network: true: the steps share the host's network\n")
+			o.Logger.Info("build steps have the network (network: true)", "package", spec.NEVRA(), "spec", spec.File)
+		}
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("%w after %s", ErrTimeout, o.Timeout))
 	defer cancel()
 	if err := checkTree(ctx, tree, o.Ref); err != nil {
@@ -174,8 +206,13 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 			return nil, nil, &specs.Error{File: spec.File, Line: s.Line, Field: fmt.Sprintf("sources[%d]", i), Err: err}
 		}
 	}
-	o.Logger.Info("running build steps", "package", spec.NEVRA(), "steps", len(spec.Build), "log", logPath)
-	if err := runSteps(ctx, spec, sc, o.Time, log, o.LogLimit); err != nil {
+	if sb != nil {
+		if err := sb.handOver(sc); err != nil {
+			return nil, nil, fmt.Errorf("give the scratch tree to the build user: %w", err)
+		}
+	}
+	o.Logger.Info("running build steps", "package", spec.NEVRA(), "steps", len(spec.Build), "log", logPath, "sandbox", sb != nil)
+	if err := runSteps(ctx, spec, sc, sb, o.Time, log, o.LogLimit); err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
 			fmt.Fprintf(log, "==> %v: the steps' processes were killed\n", cause)
 			return nil, nil, fmt.Errorf("%w: %w (log: %s)", cause, err, logPath)

@@ -2,7 +2,12 @@
 // and the git tree it came from into a binary RPM.
 //
 // [Build] runs the spec's build steps (if any) in a private scratch copy of
-// the tree with a clean environment, a timeout and a capped log; collects
+// the tree with a clean environment, a timeout and a capped log, each step
+// in a bubblewrap sandbox that shows it only the system directories
+// read-only, its tree, $DESTDIR and $SOURCEDIR at fixed paths, and no
+// network unless the spec asks (see sandbox.go); sources come from a
+// content-addressed, read-only cache and are verified again at each use;
+// collects
 // the files the spec lists from the tree and from $DESTDIR; and writes the
 // package with google/rpmpack for the header, streaming every file's
 // content through the compressed cpio payload so that memory does not grow

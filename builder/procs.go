@@ -16,6 +16,12 @@ import (
 
 // What a build leaves behind, and who cleans it.
 //
+// In the sandbox (sandbox.go) a step is the first process of its own pid
+// namespace: when it ends, is killed at the timeout, or acn dies, the
+// kernel kills every process of that namespace, and none can leave it.
+// What follows is what still holds with the sandbox off, and what
+// [CleanStale] does either way.
+//
 // A build step runs in its own process group, with Pdeathsig set on
 // Linux so that its shell dies with acn. When a step ends, for whatever
 // reason, its whole group is killed, and so is any process that left the

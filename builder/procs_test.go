@@ -32,8 +32,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// buildAsChild reads "repo|scratch" or "repo|scratch|off" (no sandbox).
 func buildAsChild(arg string) error {
 	repoDir, scratch, _ := strings.Cut(arg, "|")
+	scratch, mode, _ := strings.Cut(scratch, "|")
+	sandbox, err := builder.ParseSandboxMode(mode)
+	if err != nil {
+		return err
+	}
 	ctx := context.Background()
 	repo, err := specs.Open(ctx, repoDir, specs.OpenOptions{})
 	if err != nil {
@@ -47,7 +53,7 @@ func buildAsChild(arg string) error {
 	if err != nil {
 		return err
 	}
-	_, err = builder.Build(ctx, snap.FS, sp, builder.Options{OutDir: filepath.Join(scratch, "..", "out"), CacheDir: filepath.Join(scratch, "..", "cache"), ScratchDir: scratch, Time: snap.Time})
+	_, err = builder.Build(ctx, snap.FS, sp, builder.Options{OutDir: filepath.Join(scratch, "..", "out"), CacheDir: filepath.Join(scratch, "..", "cache"), ScratchDir: scratch, Time: snap.Time, Sandbox: sandbox})
 	return err
 }
 
@@ -83,9 +89,11 @@ func TestCleanStaleAfterKill(t *testing.T) {
 		t.Fatalf("processes from an earlier run: %s", p)
 	}
 	r := gittest.New(t)
-	ready := filepath.Join(t.TempDir(), "ready")
-	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - sleep 7771001 & touch " + ready + "; sleep 7771002\n"})
+	// The step says it is ready in its log: in the sandbox it can write
+	// nowhere else the test can see.
+	r.Commit("x", map[string]string{"specs/x.yaml": "name: x\nversion: 1\nsummary: S\nlicense: MIT\nbuild:\n  - sleep 7771001 & echo acn-ready-7771000; sleep 7771002\n"})
 	base := t.TempDir()
+	ready := filepath.Join(base, "out", "x-1-1.noarch.build.log")
 	scratch := filepath.Join(base, "scratch")
 	if err := os.Mkdir(scratch, 0o755); err != nil {
 		t.Fatal(err)
@@ -109,7 +117,7 @@ func TestCleanStaleAfterKill(t *testing.T) {
 	go func() { exited <- child.Wait() }()
 	t.Cleanup(func() { child.Process.Kill() })
 	for {
-		if _, err := os.Stat(ready); err == nil {
+		if b, _ := os.ReadFile(ready); strings.Contains(string(b), "\nacn-ready-7771000\n") {
 			break
 		}
 		select {

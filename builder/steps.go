@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
@@ -186,35 +188,66 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// fetchSource places one source in dir, downloading it into the cache
-// first unless a file with that checksum is already there.
+// The source cache holds each source once, named by its sha256, read-only
+// (mode 0444), written atomically by [download]. A build never gets the
+// cached file itself: [fetchSource] copies it into the build's
+// $SOURCEDIR, hashing it again as it copies, so that neither a corrupted
+// cache entry nor a step that writes $SOURCEDIR can give a later build
+// other bytes than the spec's checksum names.
+
+// fetchSource places a verified copy of one source in dir, downloading
+// it into the cache first unless a file with that checksum is there. A
+// cached file that no longer matches its name is removed and downloaded
+// again.
 func fetchSource(ctx context.Context, client *http.Client, cacheDir string, src specs.Source, dir string) error {
 	cached := filepath.Join(cacheDir, "sources", src.SHA256)
-	if _, err := os.Stat(cached); err != nil {
-		if err := download(ctx, client, src, cached); err != nil {
+	for attempt := 0; ; attempt++ {
+		if _, err := os.Stat(cached); err != nil {
+			if err := download(ctx, client, src, cached); err != nil {
+				return err
+			}
+		}
+		err := copyVerified(ctx, cached, filepath.Join(dir, src.Name), src.SHA256)
+		if !errors.Is(err, ErrChecksum) || attempt > 0 {
 			return err
 		}
+		if err := os.Remove(cached); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove corrupted cache entry: %w", err)
+		}
 	}
-	dst := filepath.Join(dir, src.Name)
-	if err := os.Link(cached, dst); err == nil {
-		return nil
-	}
+}
+
+// copyVerified copies the cached file to dst (a new, read-only file) and
+// fails with ErrChecksum, leaving no dst, if its content does not have
+// the sha256 sum.
+func copyVerified(ctx context.Context, cached, dst, sum string) error {
 	in, err := os.Open(cached)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(dst)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), ctxReader{ctx, in})
+	if cerr := out.Close(); err == nil {
+		err = cerr
 	}
-	return out.Close()
+	if err == nil {
+		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+			err = fmt.Errorf("%w: cached source %s has sha256 %s", ErrChecksum, cached, got)
+		}
+	}
+	if err != nil {
+		os.Remove(dst)
+	}
+	return err
 }
 
+// download writes the source into the cache at dst, atomically and
+// read-only, only if its content has the spec's sha256.
 func download(ctx context.Context, client *http.Client, src specs.Source, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -248,38 +281,45 @@ func download(ctx context.Context, client *http.Client, src specs.Source, dst st
 		return fmt.Errorf("%s: unsupported URL scheme %q (want https, http or file)", src.URL, u.Scheme)
 	}
 	defer body.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".download-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), body); err != nil {
-		tmp.Close()
-		return fmt.Errorf("download %s: %w", src.URL, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
-		return fmt.Errorf("%w: %s has sha256 %s, the spec says %s", ErrChecksum, src.URL, got, src.SHA256)
-	}
-	return os.Rename(tmp.Name(), dst)
+	return atomicfile.Write(dst, 0o444, func(f *os.File) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, body}); err != nil {
+			return fmt.Errorf("download %s: %w", src.URL, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
+			return fmt.Errorf("%w: %s has sha256 %s, the spec says %s", ErrChecksum, src.URL, got, src.SHA256)
+		}
+		return nil
+	})
+}
+
+// stepPaths are where a step finds its tree and directories: fixed
+// paths in the sandbox, the scratch tree's without it.
+type stepPaths struct {
+	dir, home, tmp, destDir, srcDir string
+}
+
+func (sc *scratch) paths() stepPaths {
+	return stepPaths{dir: sc.src, home: sc.home, tmp: sc.tmp, destDir: sc.destDir, srcDir: sc.srcDir}
+}
+
+func sandboxPaths(s *specs.Spec) stepPaths {
+	return stepPaths{dir: sandboxTree(s.Name, s.Version), home: sandboxHome, tmp: sandboxTmp, destDir: sandboxDestDir, srcDir: sandboxSrcDir}
 }
 
 // stepEnv is the whole environment of a build step: nothing is inherited
 // from the acn process, so a build does not depend on who runs it.
-func stepEnv(s *specs.Spec, sc *scratch, when time.Time) []string {
+func stepEnv(s *specs.Spec, p stepPaths, when time.Time) []string {
 	env := map[string]string{
 		"PATH":              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME":              sc.home,
-		"TMPDIR":            sc.tmp,
+		"HOME":              p.home,
+		"TMPDIR":            p.tmp,
 		"LANG":              "C.UTF-8",
 		"LC_ALL":            "C.UTF-8",
 		"TZ":                "UTC",
 		"SOURCE_DATE_EPOCH": strconv.FormatInt(when.Unix(), 10),
-		"DESTDIR":           sc.destDir,
-		"SOURCEDIR":         sc.srcDir,
+		"DESTDIR":           p.destDir,
+		"SOURCEDIR":         p.srcDir,
 		"ACN_NAME":          s.Name,
 		"ACN_VERSION":       s.Version,
 		"ACN_RELEASE":       s.Release,
@@ -296,15 +336,26 @@ func stepEnv(s *specs.Spec, sc *scratch, when time.Time) []string {
 	return out
 }
 
-// runSteps runs each build step with bash -e in the tree copy, appending
-// all output to log, at most limit bytes of it.
-func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, log io.Writer, limit int64) error {
-	env := stepEnv(s, sc, when)
+// runSteps runs each build step with bash -e in the tree copy, in sb
+// unless it is nil, appending all output to log, at most limit bytes of
+// it.
+func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, sb *sandbox, when time.Time, log io.Writer, limit int64) error {
+	paths := sc.paths()
+	if sb != nil {
+		paths = sandboxPaths(s)
+	}
+	env := stepEnv(s, paths, when)
 	out := &logCap{w: log, left: limit, limit: limit}
 	for i, step := range s.Build {
 		fmt.Fprintf(log, "==> step %d/%d\n%s\n", i+1, len(s.Build), indent(step))
 		start := time.Now()
-		err := runStep(ctx, step, sc, env, out)
+		// A fixed umask makes installed modes independent of the caller's;
+		// it shares the step's first line so bash's line numbers still match.
+		argv := []string{"bash", "-e", "-c", "umask 022; " + step}
+		if sb != nil {
+			argv = append([]string{sb.bwrap}, sb.command(sc, paths.dir, argv...)...)
+		}
+		err := runStep(ctx, argv, sc, env, out, sb != nil)
 		took := time.Since(start).Round(time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -323,26 +374,39 @@ func runSteps(ctx context.Context, s *specs.Spec, sc *scratch, when time.Time, l
 // hold the pipe open that long.
 const outputGrace = 2 * time.Second
 
-// runStep runs one step in its own process group, its output going
-// through a pipe into out. When ctx ends the group is killed; when the
-// step's shell exits, whatever it started is killed too.
-func runStep(ctx context.Context, step string, sc *scratch, env []string, out io.Writer) error {
+// runStep runs one step (argv: bash, or bwrap running bash) in its own
+// process group, its output going through a pipe into out. When ctx ends
+// the group is killed; when the step's shell exits, whatever it started
+// is killed too. In the sandbox, bwrap reports the shell's exit code on
+// its status pipe; a step that failed without one never started:
+// bubblewrap could not make the sandbox, and the error says what to do.
+func runStep(ctx context.Context, argv []string, sc *scratch, env []string, out io.Writer, sandboxed bool) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer pr.Close()
-	// A fixed umask makes installed modes independent of the caller's;
-	// it shares the step's first line so bash's line numbers still match.
-	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", "umask 022; "+step)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = sc.src
 	cmd.Env = env
 	cmd.Stdout = pw
 	cmd.Stderr = pw
 	cmd.SysProcAttr = stepAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var sr, sw *os.File
+	if sandboxed {
+		if sr, sw, err = os.Pipe(); err != nil {
+			pw.Close()
+			return err
+		}
+		defer sr.Close()
+		cmd.ExtraFiles = []*os.File{sw} // fd 3: --json-status-fd
+	}
 	err = cmd.Start()
 	pw.Close()
+	if sw != nil {
+		sw.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -351,6 +415,13 @@ func runStep(ctx context.Context, step string, sc *scratch, env []string, out io
 		_, _ = io.Copy(out, pr)
 		close(copied)
 	}()
+	status := make(chan []byte, 1)
+	if sandboxed {
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(sr, 64<<10))
+			status <- b
+		}()
+	}
 	err = waitKillGroup(cmd)
 	_, _ = killIn(sc.root)
 	select {
@@ -358,6 +429,18 @@ func runStep(ctx context.Context, step string, sc *scratch, env []string, out io
 	case <-time.After(outputGrace):
 		pr.Close()
 		<-copied
+	}
+	if sandboxed {
+		var st []byte
+		select {
+		case st = <-status:
+		case <-time.After(outputGrace):
+			sr.Close()
+			st = <-status
+		}
+		if err != nil && ctx.Err() == nil && !bytes.Contains(st, []byte(`"exit-code"`)) {
+			return fmt.Errorf("%w: bubblewrap could not make the step's sandbox (%v; its message is in the log): %s", ErrNoSandbox, err, sandboxHint)
+		}
 	}
 	return err
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/acn-project/acn/builder"
 )
 
 // Config is everything the daemon needs; it is read from a YAML file
@@ -62,6 +64,13 @@ type BuildConfig struct {
 	Workers  int      `yaml:"workers"`   // packages built at once; default 2
 	Timeout  Duration `yaml:"timeout"`   // per build; default 1h
 	LogLimit Size     `yaml:"log_limit"` // step output kept per build; default 64MiB
+	// Sandbox is "on" (default) or "off": build steps run under
+	// bubblewrap, or, off, as acn's user in the host's namespaces.
+	Sandbox string `yaml:"sandbox"`
+	// User runs build steps when acn runs as root; default nobody.
+	User string `yaml:"user"`
+
+	sandbox builder.SandboxMode
 }
 
 // Size is a number of bytes written as 1048576, "512KiB", "64MiB" or
@@ -159,6 +168,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Builds.Timeout.Duration == 0 {
 		c.Builds.Timeout.Duration = time.Hour
 	}
+	mode, err := builder.ParseSandboxMode(c.Builds.Sandbox)
+	if err != nil {
+		return c, fmt.Errorf("builds.sandbox: %w", err)
+	}
+	c.Builds.sandbox = mode
 	if len(c.Repos) == 0 {
 		c.Repos = []RepoConfig{{Name: "acn"}}
 	}

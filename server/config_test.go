@@ -41,6 +41,7 @@ func TestConfigErrors(t *testing.T) {
 		{Repos: []server.RepoConfig{{Name: "a"}, {Name: "a"}}},
 		{Repos: []server.RepoConfig{{Name: "a", Dist: "-el9"}}},
 		{Git: server.GitConfig{TagPattern: "["}},
+		{Builds: server.BuildConfig{Sandbox: "maybe"}},
 	} {
 		c.Data = t.TempDir()
 		if _, err := server.New(c); err == nil {

@@ -120,6 +120,9 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 	var intent []Published
 	files := map[string][]string{}
 	for _, sp := range list {
+		if sp.Network && len(sp.Build) > 0 {
+			s.setJob(j, func(j *Job) { j.Network = append(j.Network, sp.Name) })
+		}
 		// One build per dist suffix among the repositories that take it.
 		byDist := map[string][]*RepoConfig{}
 		for i := range s.cfg.Repos {
@@ -140,7 +143,7 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 			res, err := builder.Build(ctx, snap.FS, &spd, builder.Options{
 				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
-				LogLimit: s.cfg.Builds.LogLimit.Bytes,
+				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User, Hide: s.hiddenFromBuilds(),
 			})
 			last := ""
 			if res != nil && res.LogPath != "" {

@@ -55,6 +55,8 @@ type Server struct {
 	moved    []string // tags that moved after a build published them
 	ready    bool
 
+	hidden []string // from build steps, besides what the config names
+
 	buildHook func(ref string) // tests: called as each job starts building
 }
 
@@ -73,6 +75,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // repository: it is committed into a git repository in the data directory
 // and goes through the same path as a real remote.
 func WithDefaultSpecs(fsys fs.FS) Option { return func(s *Server) { s.defFS = fsys } }
+
+// WithHidden names more files build steps must never see, such as the
+// config file; the data directory and the secret files the config names
+// are always hidden.
+func WithHidden(paths ...string) Option {
+	return func(s *Server) { s.hidden = append(s.hidden, paths...) }
+}
 
 // New checks cfg and prepares the data directory.
 func New(cfg Config, opts ...Option) (*Server, error) {
@@ -129,6 +138,18 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 // Handler serves the repositories, web index and API.
 func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
 
+// hiddenFromBuilds are the paths of acn's data and secrets that a build
+// step's sandbox covers if they lie in the system directories it sees.
+func (s *Server) hiddenFromBuilds() []string {
+	h := append([]string{s.cfg.Data, s.cfg.Git.TokenFile, s.cfg.Git.SSHKey, s.cfg.Git.WebhookSecretFile}, s.cfg.APITokenFiles...)
+	for i, p := range h {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			h[i] = a
+		}
+	}
+	return append(h, s.hidden...)
+}
+
 func (s *Server) repoDir(name string) string { return filepath.Join(s.cfg.Data, "repos", name) }
 
 func (s *Server) repoConfig(name string) *RepoConfig {
@@ -152,6 +173,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	defer unlock()
 	if err := builder.CleanStale(ctx, s.scratchDir(), s.log); err != nil {
 		s.log.Warn("clean up after earlier builds", "err", err)
+	}
+	if s.cfg.Builds.sandbox == builder.SandboxOff {
+		s.log.Warn("builds.sandbox is off: build steps run as acn's own user in the host's namespaces and can read what it can read, its data and secrets included")
 	}
 	s.cleanLeftovers()
 	if s.gitLoc == "" {

@@ -356,3 +356,50 @@ func TestClientsNeverMeet404(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestDaemonBuildsInSandbox: the daemon's build steps run in the sandbox
+// (the default): a step sees neither the data directory nor the webhook
+// secret, and its package is published. With builds.sandbox: off the
+// web index says so.
+func TestDaemonBuildsInSandbox(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	secretFile := filepath.Join(filepath.Dir(data), "secret") // where start puts it
+	r := gittest.New(t)
+	r.Commit("1.0", map[string]string{
+		"specs/boxed.yaml": "name: boxed\nversion: \"1.0\"\nsummary: S\nlicense: MIT\nbuild:\n" +
+			"  - test ! -e " + data + " && test ! -e " + secretFile + " && test ! -e /proc/1/environ -o ! -r /proc/1/environ\n" +
+			"  - echo boxed > \"$DESTDIR/boxed.txt\"\n" +
+			"files:\n  - src: $DESTDIR/boxed.txt\n    dst: /usr/share/boxed.txt\n",
+	})
+	r.Git("tag", "boxed/v1.0")
+	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Data: data})
+	j := d.wait("boxed/v1.0")
+	code, log := d.get(fmt.Sprintf("/api/v1/builds/%d/log", j.ID))
+	if j.Status != server.Succeeded {
+		t.Fatalf("build: %+v\n%s", j, log)
+	}
+	if code != 200 || !strings.Contains(log, "==> sandbox: steps run as") {
+		t.Errorf("the build log does not say the steps ran in the sandbox (%d):\n%s", code, log)
+	}
+	if _, body := d.get("/"); strings.Contains(body, "without a sandbox") {
+		t.Errorf("the index says the sandbox is off")
+	}
+	if len(j.Network) != 0 {
+		t.Errorf("job without network: true lists %v as having the network", j.Network)
+	}
+	// A spec with network: true: the build's page says so.
+	r.Commit("net", map[string]string{"specs/online.yaml": "name: online\nversion: \"1.0\"\nsummary: S\nlicense: MIT\nnetwork: true\nbuild:\n  - \"true\"\nfiles:\n  - src: specs/online.yaml\n    dst: /usr/share/online.yaml\n"})
+	r.Git("tag", "online/v1.0")
+	d.hook("")
+	if j := d.wait("online/v1.0"); j.Status != server.Succeeded || len(j.Network) != 1 || j.Network[0] != "online" {
+		t.Errorf("network: true build: %+v", j)
+	} else if _, body := d.get(fmt.Sprintf("/builds/%d", j.ID)); !strings.Contains(body, "its build steps had the network") {
+		t.Errorf("the build page does not say the steps had the network:\n%s", body)
+	}
+	d.stop()
+
+	off := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Builds: server.BuildConfig{Sandbox: "off"}})
+	if _, body := off.get("/"); !strings.Contains(body, "Build steps run without a sandbox") {
+		t.Errorf("with builds.sandbox: off the index does not say so:\n%s", body)
+	}
+}

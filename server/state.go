@@ -48,6 +48,9 @@ type Job struct {
 	Log      string    `json:"-"`              // path of the build log
 	Manual   bool      `json:"manual,omitempty"`
 	Attempts int       `json:"attempts,omitempty"` // times the build started
+	// Network names the packages whose build steps had the network
+	// (network: true in their spec).
+	Network []string `json:"network,omitempty"`
 	// Publishing is what the job was publishing when it last ran.
 	Publishing []Published `json:"publishing,omitempty"`
 }

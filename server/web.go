@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/repo"
 )
@@ -77,7 +78,8 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 	if len(jobs) > 10 {
 		jobs = jobs[:10]
 	}
-	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs), "Health": s.health()})
+	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs), "Health": s.health(),
+		"SandboxOff": s.cfg.Builds.sandbox == builder.SandboxOff})
 }
 
 func countNames(c *repo.Catalog) int {

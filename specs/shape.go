@@ -74,6 +74,11 @@ func (p *parser) checkShape(n *yaml.Node, t reflect.Type, field string) {
 		if n.Kind != yaml.ScalarNode {
 			p.add(n.Line, field, ErrInvalid, "must be a single value, not a %s", kindName(n))
 		}
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+			p.add(n.Line, field, ErrInvalid, "must be true or false")
+		}
 	case reflect.Uint32:
 		if n.Kind != yaml.ScalarNode {
 			p.add(n.Line, field, ErrInvalid, "must be a number, not a %s", kindName(n))

@@ -99,6 +99,10 @@ type Spec struct {
 	// default.
 	Timeout time.Duration
 	Env     map[string]string // extra variables for build steps
+	// Network lets the build steps use the host's network; by default
+	// they have only a loopback of their own. The builder logs it and a
+	// build page shows it.
+	Network bool
 
 	Files     []File
 	Scripts   Scripts
@@ -222,6 +226,7 @@ type raw struct {
 	Build       []string          `yaml:"build"`
 	Timeout     string            `yaml:"timeout"`
 	Env         map[string]string `yaml:"env"`
+	Network     bool              `yaml:"network"`
 	Files       []rawFile         `yaml:"files"`
 	Scripts     rawScripts        `yaml:"scripts"`
 	Changelog   []rawChange       `yaml:"changelog"`
@@ -507,6 +512,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		Group:       strings.TrimSpace(r.Group),
 		Build:       r.Build,
 		Env:         r.Env,
+		Network:     r.Network,
 	}
 	required := func(key, v string) bool {
 		if v == "" {
@@ -574,6 +580,10 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 	}
 
 	srcs := find(root, "sources")
+	srcNames := map[string]struct {
+		field string
+		line  int
+	}{}
 	for i, rs := range r.Sources {
 		n := item(srcs, i)
 		field := fmt.Sprintf("sources[%d]", i)
@@ -591,6 +601,13 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		}
 		if src.Name == "" || src.Name == "." || src.Name == ".." || src.Name == "/" || strings.ContainsAny(src.Name, "/\\") {
 			p.add(lineOf(n, "name"), field+".name", ErrInvalid, "%q is not a plain file name", src.Name)
+		} else if prev, ok := srcNames[src.Name]; ok {
+			p.add(lineOf(n, "name"), field+".name", ErrInvalid, "%q is already the name of %s (line %d); give one of them another name", src.Name, prev.field, prev.line)
+		} else {
+			srcNames[src.Name] = struct {
+				field string
+				line  int
+			}{field, src.Line}
 		}
 		s.Sources = append(s.Sources, src)
 	}

@@ -78,6 +78,21 @@ func TestParseDefaults(t *testing.T) {
 }
 
 // TestOwnSpecs parses the definitions acn ships.
+func TestParseNetwork(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want bool
+	}{{"", false}, {"network: false\n", false}, {"network: true\n", true}} {
+		s, err := Parse("specs/x.yaml", []byte(base+tt.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Network != tt.want {
+			t.Errorf("%q: Network = %v", tt.text, s.Network)
+		}
+	}
+}
+
 func TestOwnSpecs(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
 	if len(files) < 3 {
@@ -142,6 +157,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad owner", base + "files:\n  - src: a\n    dst: /a\n    owner: 'r t'\n", 8, "files[0].owner", ErrInvalid, ""},
 		{"bad sha", base + "sources:\n  - url: https://x.invalid/a.tgz\n    sha256: abc\n", 7, "sources[0].sha256", ErrInvalid, "64 hex"},
 		{"source not url", base + "sources:\n  - url: a.tgz\n    sha256: " + strings.Repeat("a", 64) + "\n", 6, "sources[0].url", ErrInvalid, ""},
+		{"duplicate source name", base + "sources:\n  - url: https://x.invalid/a.tgz\n    sha256: " + strings.Repeat("a", 64) + "\n  - url: https://y.invalid/b/a.tgz\n    sha256: " + strings.Repeat("b", 64) + "\n", 8, "sources[1].name", ErrInvalid, `"a.tgz" is already the name of sources[0] (line 6)`},
+		{"duplicate explicit source name", base + "sources:\n  - url: https://x.invalid/a.tgz\n    sha256: " + strings.Repeat("a", 64) + "\n    name: s\n  - url: https://y.invalid/b.tgz\n    sha256: " + strings.Repeat("b", 64) + "\n    name: s\n", 11, "sources[1].name", ErrInvalid, "already the name of sources[0]"},
+		{"network not bool", base + "network: maybe\n", 5, "network", ErrInvalid, "true or false"},
 		{"empty step", base + "build:\n  - ''\n", 6, "build[0]", ErrInvalid, "empty"},
 		{"bad timeout", base + "timeout: soon\n", 5, "timeout", ErrInvalid, "duration"},
 		{"bad date", base + "changelog:\n  - date: 01/02/2026\n    author: A\n    text: t\n", 6, "changelog[0].date", ErrInvalid, ""},

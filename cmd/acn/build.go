@@ -33,6 +33,11 @@ Credentials come from flags or the environment: ACN_GIT_USERNAME,
 ACN_GIT_TOKEN (or --git-token-file), ACN_SSH_KEY, ACN_SSH_KEY_PASSPHRASE.
 ACN_CACHE_DIR overrides the cache directory (default ~/.cache/acn).
 
+Build steps run in a bubblewrap sandbox (the bubblewrap package): no
+network unless the spec says network: true, nothing of the host but its
+system directories, read-only; as --build-user when acn runs as root.
+--sandbox=off runs them as this user in the host's namespaces.
+
 Each package built prints one line: its file, number of files and size.
 A package that fails is reported and the others are still built; the exit
 status is then 1.
@@ -60,6 +65,8 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		keepScratch = fs.Bool("keep-scratch", false, "keep the build steps' scratch directory for inspection")
 		scratchDir  = fs.String("scratch", "", "`dir`ectory for build steps' scratch trees (default $TMPDIR)")
 		cpuProf     = fs.String("cpuprofile", "", "write a CPU profile to `file` (for debugging)")
+		sandbox     = fs.String("sandbox", "on", "run build steps in a bubblewrap sandbox: on or off")
+		buildUser   = fs.String("build-user", builder.DefaultBuildUser, "`user` that runs build steps in the sandbox when acn runs as root")
 		logLevel    = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat   = fs.String("log-format", "text", "log format: text or json")
 		names       stringList
@@ -83,6 +90,13 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	comp, err := builder.ParseCompression(*compress)
 	if err != nil {
 		return errUsage{"--compress: " + err.Error()}
+	}
+	sandboxMode, err := builder.ParseSandboxMode(*sandbox)
+	if err != nil {
+		return errUsage{"--sandbox: " + err.Error()}
+	}
+	if sandboxMode == builder.SandboxOff {
+		log.Warn("--sandbox=off: build steps run as this user in the host's namespaces and can read what it can read")
 	}
 	if *cache == "" {
 		*cache = cacheDir(e)
@@ -122,6 +136,13 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if cerr := builder.CleanStale(ctx, *scratchDir, log); cerr != nil {
 		log.Warn("clean up after earlier builds", "err", cerr)
 	}
+	// What build steps must not see, should it lie under /usr or /etc.
+	var hidden []string
+	for _, p := range []string{*cache, *tokenFile, auth.SSHKeyFile} {
+		if a, err := filepath.Abs(p); err == nil && p != "" {
+			hidden = append(hidden, a)
+		}
+	}
 	failed, built := 0, 0
 	if err != nil { // some specs are broken; build the rest
 		fmt.Fprintln(e.stderr, err)
@@ -140,6 +161,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			OutDir:   *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
 			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
+			Sandbox: sandboxMode, User: *buildUser, Hide: hidden,
 		})
 		if pb != nil {
 			pb.clear()

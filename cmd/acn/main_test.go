@@ -61,6 +61,9 @@ func TestHelp(t *testing.T) {
 	if _, errOut, code := acn(t, nil, "build", "--nope"); code != 2 || !strings.Contains(errOut, "flag provided but not defined: -nope") {
 		t.Errorf("unknown flag: %d %s", code, errOut)
 	}
+	if _, errOut, code := acn(t, nil, "build", "--sandbox", "maybe"); code != 2 || !strings.Contains(errOut, "--sandbox: sandbox \"maybe\": want on or off") {
+		t.Errorf("bad --sandbox: %d %s", code, errOut)
+	}
 	if _, _, code := acn(t, nil); code != 2 {
 		t.Errorf("no command: exit %d", code)
 	}

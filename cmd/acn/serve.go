@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -77,7 +78,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// collections measured ~10% more requests per second.
 		debug.SetGCPercent(400)
 	}
-	srv, err := server.New(cfg, server.WithLogger(log), server.WithDefaultSpecs(embedded.DefaultSpecs()))
+	opts := []server.Option{server.WithLogger(log), server.WithDefaultSpecs(embedded.DefaultSpecs())}
+	if *config != "" {
+		if abs, err := filepath.Abs(*config); err == nil {
+			opts = append(opts, server.WithHidden(abs))
+		}
+	}
+	srv, err := server.New(cfg, opts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,42 @@
+package builder
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// newSandbox finds bubblewrap, the build user and the system directories.
+// Whether bubblewrap can make its namespaces here shows when the first
+// step runs (see runStep): no probe costs a build its time.
+func newSandbox(userName string, network bool, hide []string) (*sandbox, error) {
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		return nil, fmt.Errorf("%w: bwrap not found: install the bubblewrap package, or turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox)
+	}
+	sb := &sandbox{bwrap: bwrap, network: network, hide: hideArgs(hide)}
+	if os.Geteuid() == 0 {
+		if sb.user, err = lookupBuildUser(userName); err != nil {
+			return nil, err
+		}
+	}
+	if sb.system, err = systemBinds(""); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoSandbox, err)
+	}
+	if network {
+		sb.system = append(sb.system, resolverArgs()...)
+	}
+	return sb, nil
+}
+
+// resolverArgs show a step with the network the file that
+// /etc/resolv.conf links to when it lies outside the system directories
+// (systemd-resolved's, under /run), so that names resolve.
+func resolverArgs() []string {
+	t, err := filepath.EvalSymlinks("/etc/resolv.conf")
+	if err != nil || t == "/etc/resolv.conf" || underSystemDir(t) {
+		return nil
+	}
+	return []string{"--ro-bind", t, t}
+}
