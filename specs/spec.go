@@ -103,6 +103,14 @@ type Spec struct {
 	// they have only a loopback of their own. The builder logs it and a
 	// build page shows it.
 	Network bool
+	// Root is a root file system the steps run in instead of the host's
+	// system directories (an absolute path on the build host); "" means
+	// the builder's default.
+	Root string
+	// BuildRequires are what the steps need installed in their root;
+	// RootLine is where the list starts, for errors about it.
+	BuildRequires []Dep
+	RootLine      int
 
 	Files     []File
 	Scripts   Scripts
@@ -227,6 +235,8 @@ type raw struct {
 	Timeout     string            `yaml:"timeout"`
 	Env         map[string]string `yaml:"env"`
 	Network     bool              `yaml:"network"`
+	Root        string            `yaml:"root"`
+	BuildReqs   []string          `yaml:"build_requires"`
 	Files       []rawFile         `yaml:"files"`
 	Scripts     rawScripts        `yaml:"scripts"`
 	Changelog   []rawChange       `yaml:"changelog"`
@@ -513,6 +523,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		Build:       r.Build,
 		Env:         r.Env,
 		Network:     r.Network,
+		Root:        strings.TrimSpace(r.Root),
 	}
 	required := func(key, v string) bool {
 		if v == "" {
@@ -565,6 +576,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		{"suggests", r.Suggests, &s.Suggests},
 		{"supplements", r.Supplements, &s.Supplements},
 		{"enhances", r.Enhances, &s.Enhances},
+		{"build_requires", r.BuildReqs, &s.BuildRequires},
 	}
 	for _, d := range deps {
 		list := find(root, d.key)
@@ -577,6 +589,23 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 			}
 			*d.out = append(*d.out, dep)
 		}
+	}
+
+	for i, d := range s.BuildRequires {
+		if d.Rich() {
+			p.add(item(find(root, "build_requires"), i).Line, fmt.Sprintf("build_requires[%d]", i), ErrInvalid, "%q: rich dependencies are not supported here", d.Name)
+		}
+	}
+	s.RootLine = lineOf(root, "build_requires")
+	if s.Root != "" && (!path.IsAbs(s.Root) || path.Clean(s.Root) != s.Root || s.Root == "/") {
+		p.add(lineOf(root, "root"), "root", ErrInvalid, "%q: want the absolute, clean path of a root file system", s.Root)
+	}
+	if (s.Root != "" || len(s.BuildRequires) > 0) && len(s.Build) == 0 {
+		key := "root"
+		if s.Root == "" {
+			key = "build_requires"
+		}
+		p.add(lineOf(root, key), key, ErrInvalid, "only build steps use it, and the spec has no build steps")
 	}
 
 	srcs := find(root, "sources")
