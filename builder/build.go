@@ -14,6 +14,7 @@ import (
 
 	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/internal/rpmver"
+	"github.com/acn-project/acn/builder/buildroot"
 	"github.com/acn-project/acn/specs"
 )
 
@@ -52,6 +53,15 @@ type Options struct {
 	// directories a step sees is covered in its sandbox. Everything else
 	// of the host outside those directories is never mounted.
 	Hide []string
+	// Root is the build root steps run in when a spec names none ("": the
+	// host's system directories); see package buildroot.
+	Root string
+	// RootCache keeps build roots prepared with missing build
+	// requirements; BaseRepos are where dnf installs them from, and
+	// ReleaseVer is dnf's $releasever (default: the root's VERSION_ID).
+	RootCache  string
+	BaseRepos  []buildroot.Repo
+	ReleaseVer string
 	// Progress, when set, is called as file contents are packed with the
 	// bytes done and the total; the last call has done == total.
 	Progress func(done, total int64)
@@ -170,11 +180,19 @@ func runBuild(ctx context.Context, tree fs.FS, spec *specs.Spec, sc *scratch, o 
 	fmt.Fprintf(log, "==> %s from %s, %d step(s), timeout %s\n", spec.NEVRA(), o.Ref, len(spec.Build), o.Timeout)
 	var sb *sandbox
 	if len(spec.Build) > 0 {
+		root, err := prepareRoot(ctx, spec, o, log)
+		if err != nil {
+			fmt.Fprintf(log, "==> %v\n", err)
+			return nil, nil, err
+		}
 		if o.Sandbox == SandboxOff {
+			if root != "" {
+				return nil, nil, fmt.Errorf("%w: a build root needs the sandbox, which is off", ErrNoSandbox)
+			}
 			fmt.Fprintf(log, "==> sandbox off: the steps run as acn's user in the host's namespaces\n")
 			o.Logger.Info("build steps run without a sandbox", "package", spec.NEVRA())
 		} else {
-			if sb, err = newSandbox(o.User, spec.Network, o.Hide); err != nil {
+			if sb, err = newSandbox(o.User, spec.Network, o.Hide, root); err != nil {
 				fmt.Fprintf(log, "==> %v\n", err)
 				return nil, nil, err
 			}

@@ -10,7 +10,11 @@ import (
 // newSandbox finds bubblewrap, the build user and the system directories.
 // Whether bubblewrap can make its namespaces here shows when the first
 // step runs (see runStep): no probe costs a build its time.
-func newSandbox(userName string, network bool, hide []string) (*sandbox, error) {
+//
+// root, when not "", is a build root whose system directories the step
+// sees instead of the host's; the host's are then not shown at all, so
+// nothing of them needs hiding.
+func newSandbox(userName string, network bool, hide []string, root string) (*sandbox, error) {
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
 		return nil, fmt.Errorf("%w: bwrap not found: install the bubblewrap package, or turn the sandbox off (builds.sandbox: off, acn build --sandbox=off)", ErrNoSandbox)
@@ -20,6 +24,13 @@ func newSandbox(userName string, network bool, hide []string) (*sandbox, error) 
 		if sb.user, err = lookupBuildUser(userName); err != nil {
 			return nil, err
 		}
+	}
+	if root != "" {
+		sb.hide = nil
+		if sb.system, err = systemBinds(root); err != nil {
+			return nil, fmt.Errorf("build root %s: %w", root, err)
+		}
+		return sb, nil
 	}
 	if sb.system, err = systemBinds(""); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSandbox, err)

@@ -3,7 +3,6 @@ package buildroot_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,47 +11,8 @@ import (
 	"testing"
 
 	"github.com/acn-project/acn/builder/buildroot"
+	"github.com/acn-project/acn/internal/tooltest"
 )
-
-// rpmbuild makes a noarch package with one file and the given provides,
-// with the real rpmbuild, and returns its path.
-func rpmbuild(t *testing.T, name, version, file, content string, provides ...string) string {
-	t.Helper()
-	top := t.TempDir()
-	var prov string
-	for _, p := range provides {
-		prov += "Provides: " + p + "\n"
-	}
-	spec := fmt.Sprintf(`Name: %s
-Version: %s
-Release: 1
-Summary: test package
-License: MIT
-BuildArch: noarch
-AutoReqProv: no
-%s
-%%description
-A test package.
-
-%%install
-mkdir -p %%{buildroot}%s
-printf '%%s' '%s' > %%{buildroot}%s
-
-%%files
-%s
-`, name, version, prov, filepath.Dir(file), content, file, file)
-	specFile := filepath.Join(top, name+".spec")
-	os.WriteFile(specFile, []byte(spec), 0o644)
-	out, err := exec.Command("rpmbuild", "-bb", "--define", "_topdir "+top, "--define", "_binary_payload w9.gzdio", specFile).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rpmbuild: %v\n%s", err, out)
-	}
-	rpm := filepath.Join(top, "RPMS", "noarch", name+"-"+version+"-1.noarch.rpm")
-	if _, err := os.Stat(rpm); err != nil {
-		t.Fatal(err)
-	}
-	return rpm
-}
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -75,7 +35,7 @@ func newRoot(t *testing.T, rpms ...string) string {
 
 func TestMissingAndPrepare(t *testing.T) {
 	ctx := context.Background()
-	release := rpmbuild(t, "el-release", "9.4", "/etc/os-release", "NAME=\"Test EL\"\nVERSION_ID=\"9.4\"\n", "system-release = 9.4")
+	release := tooltest.FilePackage(t, "el-release", "9.4", "/etc/os-release", "NAME=\"Test EL\"\nVERSION_ID=\"9.4\"\n", "system-release = 9.4")
 	root := newRoot(t, release)
 
 	got, err := buildroot.Missing(ctx, root, []string{"el-release", "system-release >= 9", "system-release = 9.4", "system-release < 9",
@@ -99,7 +59,7 @@ func TestMissingAndPrepare(t *testing.T) {
 
 	// A base repository made with createrepo_c over packages rpmbuild made.
 	base := t.TempDir()
-	run(t, "cp", rpmbuild(t, "devtool", "1.2", "/usr/bin/devtool", "#!/bin/sh\necho dev\n"), base)
+	run(t, "cp", tooltest.FilePackage(t, "devtool", "1.2", "/usr/bin/devtool", "#!/bin/sh\necho dev\n"), base)
 	run(t, "createrepo_c", "-q", base)
 	cache := t.TempDir()
 	o := buildroot.Options{CacheDir: cache, Repos: []buildroot.Repo{{Name: "base", BaseURL: "file://" + base}}}

@@ -5,7 +5,10 @@ package tooltest
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,4 +24,41 @@ func Run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out)
+}
+
+// FilePackage makes a noarch package holding one file with content, and
+// the given extra provides, with the real rpmbuild (no automatic
+// dependencies), and returns its path.
+func FilePackage(t testing.TB, name, version, file, content string, provides ...string) string {
+	t.Helper()
+	top := t.TempDir()
+	var prov string
+	for _, p := range provides {
+		prov += "Provides: " + p + "\n"
+	}
+	spec := fmt.Sprintf(`Name: %s
+Version: %s
+Release: 1
+Summary: test package
+License: MIT
+BuildArch: noarch
+AutoReqProv: no
+%s
+%%description
+A test package.
+
+%%install
+mkdir -p %%{buildroot}%s
+printf '%%s' '%s' > %%{buildroot}%s
+chmod 0755 %%{buildroot}%s
+
+%%files
+%s
+`, name, version, prov, filepath.Dir(file), strings.ReplaceAll(content, "'", `'\''`), file, file, file)
+	specFile := filepath.Join(top, name+".spec")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Run(t, "rpmbuild", "-bb", "--quiet", "--define", "_topdir "+top, "--define", "_binary_payload w9.gzdio", specFile)
+	return filepath.Join(top, "RPMS", "noarch", name+"-"+version+"-1.noarch.rpm")
 }
