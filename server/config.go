@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/builder/buildroot"
 )
 
 // Config is everything the daemon needs; it is read from a YAML file
@@ -57,6 +58,10 @@ type RepoConfig struct {
 	// Promote marks a repository filled only by promotion (acn promote),
 	// never by builds.
 	Promote bool `yaml:"promote_only"`
+	// Root is the build root steps of packages for this repository run
+	// in (an absolute path; a spec's own root: wins); default: the host's
+	// system directories.
+	Root string `yaml:"root"`
 }
 
 // BuildConfig bounds builds.
@@ -69,6 +74,11 @@ type BuildConfig struct {
 	Sandbox string `yaml:"sandbox"`
 	// User runs build steps when acn runs as root; default nobody.
 	User string `yaml:"user"`
+	// BaseRepos are where missing build_requires are installed from into
+	// a cached copy of a build root (DATA/roots); ReleaseVer is dnf's
+	// $releasever for them (default: the root's VERSION_ID).
+	BaseRepos  []buildroot.Repo `yaml:"base_repos"`
+	ReleaseVer string           `yaml:"releasever"`
 
 	sandbox builder.SandboxMode
 }
@@ -188,6 +198,9 @@ func (c Config) withDefaults() (Config, error) {
 		seen[r.Name] = true
 		if r.Compress == "" {
 			r.Compress = "gz"
+		}
+		if r.Root != "" && (!filepath.IsAbs(r.Root) || filepath.Clean(r.Root) != r.Root || r.Root == "/") {
+			return c, fmt.Errorf("repos[%d].root %q: want the absolute, clean path of a root file system", i, r.Root)
 		}
 		if strings.ContainsAny(r.Dist, "-/ ") {
 			return c, fmt.Errorf("repos[%d].dist %q: no '-', '/' or spaces", i, r.Dist)

@@ -123,27 +123,33 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 		if sp.Network && len(sp.Build) > 0 {
 			s.setJob(j, func(j *Job) { j.Network = append(j.Network, sp.Name) })
 		}
-		// One build per dist suffix among the repositories that take it.
-		byDist := map[string][]*RepoConfig{}
+		// One build per dist suffix and build root among the repositories
+		// that take it.
+		type target struct{ dist, root string }
+		byDist := map[target][]*RepoConfig{}
 		for i := range s.cfg.Repos {
 			rc := &s.cfg.Repos[i]
 			if rc.wants(sp.Name) {
-				byDist[rc.Dist] = append(byDist[rc.Dist], rc)
+				k := target{rc.Dist, rc.Root}
+				byDist[k] = append(byDist[k], rc)
 			}
 		}
-		dists := make([]string, 0, len(byDist))
+		dists := make([]target, 0, len(byDist))
 		for d := range byDist {
 			dists = append(dists, d)
 		}
-		sort.Strings(dists)
+		sort.Slice(dists, func(i, k int) bool {
+			return dists[i].dist < dists[k].dist || dists[i].dist == dists[k].dist && dists[i].root < dists[k].root
+		})
 		for _, dist := range dists {
 			spd := *sp
-			spd.Release += dist
+			spd.Release += dist.dist
 			fmt.Fprintf(logf, "==> building %s\n", spd.NEVRA())
 			res, err := builder.Build(ctx, snap.FS, &spd, builder.Options{
 				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
 				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User, Hide: s.hiddenFromBuilds(),
+				Root: dist.root, RootCache: filepath.Join(s.cfg.Data, "roots"), BaseRepos: s.cfg.Builds.BaseRepos, ReleaseVer: s.cfg.Builds.ReleaseVer,
 			})
 			last := ""
 			if res != nil && res.LogPath != "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/builder/buildroot"
 	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
@@ -70,8 +71,12 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		logLevel    = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat   = fs.String("log-format", "text", "log format: text or json")
 		names       stringList
+		baseRepos   stringList
+		root        = fs.String("root", "", "build root `dir`: steps run in its system directories instead of the host's (a spec's root: wins)")
+		releasever  = fs.String("releasever", "", "dnf's $releasever for --base-repo (default: the root's VERSION_ID)")
 	)
 	fs.Var(&names, "spec", "build only this package (repeatable)")
+	fs.Var(&baseRepos, "base-repo", "`URL` of a repository that missing build_requires are installed from into a cached copy of the build root (repeatable)")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -143,6 +148,15 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			hidden = append(hidden, a)
 		}
 	}
+	var repos []buildroot.Repo
+	for i, u := range baseRepos {
+		repos = append(repos, buildroot.Repo{Name: fmt.Sprintf("base%d", i+1), BaseURL: u})
+	}
+	if *root != "" {
+		if *root, err = filepath.Abs(*root); err != nil {
+			return err
+		}
+	}
 	failed, built := 0, 0
 	if err != nil { // some specs are broken; build the rest
 		fmt.Fprintln(e.stderr, err)
@@ -162,6 +176,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
 			Sandbox: sandboxMode, User: *buildUser, Hide: hidden,
+			Root: *root, RootCache: filepath.Join(*cache, "roots"), BaseRepos: repos, ReleaseVer: *releasever,
 		})
 		if pb != nil {
 			pb.clear()
