@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acn-project/acn/builder/buildroot"
 	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/internal/rpmver"
-	"github.com/acn-project/acn/builder/buildroot"
 	"github.com/acn-project/acn/specs"
 )
 
