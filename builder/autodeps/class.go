@@ -1,0 +1,283 @@
+package autodeps
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"unicode/utf8"
+)
+
+// skippedSuffixes are the file name endings for which rpm 4.18 skips
+// libmagic and uses a fixed type (rpmfc.c skipped_extensions).
+var skippedSuffixes = []struct{ suffix, magic string }{
+	{".pm", "Perl5 module source text"},
+	{".c", "C Code"},
+	{".h", "C Header"},
+	{".la", "libtool library file"},
+	{".pc", "pkgconfig file"},
+}
+
+// classTokens are rpm's rpmfcTokens: a type containing none of them is
+// stored as the empty class.
+var classTokens = []string{
+	"directory", "ELF 32-bit", "ELF 64-bit", "troff or preprocessor input",
+	"GNU Info", "perl ", "Perl5 module source text", "python ",
+	"libtool library ", "pkgconfig ", "Objective caml ", "Mono/.Net assembly",
+	"current ar archive", "Zip archive data", "tar archive", "cpio archive",
+	"RPM v3", "RPM v4", " image", " font", " Font", " commands", " script",
+	"empty", "HTML", "SGML", "XML", " source", "GLS_BINARY_LSB_FIRST", " DB ",
+	" text",
+}
+
+// Classify returns the FILECLASS string rpm stores for a file whose type
+// (libmagic's description, or rpm's fixed one) is magic: the type itself
+// when it contains one of rpm's class tokens, "" otherwise.
+//
+// autodeps describes, as libmagic 5.44 does: directories and special
+// files; ELF objects (class, byte order, type including "pie executable",
+// the common machines, OS ABI, linking, interpreter, build-id and ABI-tag
+// notes, debug_info and stripped); "#!" scripts for sh, bash, csh, ksh,
+// zsh, tcsh, python and perl, and "a ... script" for others; plain text
+// (ASCII, UTF-8, ISO-8859) with libmagic's line-terminator, long-line,
+// escape and overstriking remarks; empty files; and rpm's fixed types for
+// .pm, .c, .h, .la and .pc. Anything else libmagic recognises by content
+// (images, archives, compressed data, HTML/XML, source-code heuristics
+// such as a .py file with an import line) is described here as text or
+// "data", so its class differs from rpmbuild's.
+func Classify(magic string) string {
+	for _, t := range classTokens {
+		if strings.Contains(magic, t) {
+			return magic
+		}
+	}
+	return ""
+}
+
+// magicType is the type string rpm matches file attributes against.
+// head is the start of a regular file's content (up to maxMagicBytes).
+func magicType(p string, mode fs.FileMode, head []byte, elfDesc string) string {
+	switch {
+	case mode.IsDir():
+		return "directory"
+	case mode&fs.ModeCharDevice != 0:
+		return "character special"
+	case mode&fs.ModeDevice != 0:
+		return "block special"
+	case mode&fs.ModeNamedPipe != 0:
+		return "fifo (named pipe)"
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	}
+	for _, s := range skippedSuffixes {
+		if strings.HasSuffix(p, s.suffix) {
+			return s.magic
+		}
+	}
+	if strings.HasPrefix(p, "/dev/") {
+		return ""
+	}
+	if mode&fs.ModeSymlink != 0 {
+		return "symbolic link"
+	}
+	return contentType(head, elfDesc)
+}
+
+func contentType(head []byte, elfDesc string) string {
+	if len(head) == 0 {
+		return "empty"
+	}
+	if elfDesc != "" {
+		return elfDesc
+	}
+	desc := textType(head)
+	if bad := zlibDictError(head); bad != "" && desc != "" {
+		return "ERROR:[" + bad + "] (" + desc + ")"
+	}
+	if desc == "" {
+		return "data"
+	}
+	return desc
+}
+
+// zlibDictError mimics libmagic's decompression attempt (rpm asks for
+// MAGIC_COMPRESS): text starting with two bytes that form a valid zlib
+// header with a preset dictionary, such as "x = 1", makes it report an
+// error around the type.
+func zlibDictError(b []byte) string {
+	if len(b) < 2 {
+		return ""
+	}
+	cmf, flg := b[0], b[1]
+	if cmf&0x0f == 8 && cmf>>4 <= 7 && (uint(cmf)<<8|uint(flg))%31 == 0 && flg&0x20 != 0 {
+		return "zlib: need dictionary"
+	}
+	return ""
+}
+
+func textType(b []byte) string {
+	enc := textEncoding(b)
+	if enc == "" {
+		return ""
+	}
+	if len(b) > 2 && b[0] == '#' && b[1] == '!' {
+		line := b[2:]
+		if i := indexNL(line); i >= 0 {
+			line = line[:i]
+		}
+		return scriptKind(strings.TrimSpace(string(line))) + ", " + enc + " executable" + textRemarks(b)
+	}
+	return enc + textRemarks(b)
+}
+
+func indexNL(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+func isTextByte(c byte) bool {
+	return c >= 0x07 && c <= 0x0d || c == 0x1b || c >= 0x20 && c <= 0x7e
+}
+
+func textEncoding(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if !isTextByte(c) {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return "ASCII text"
+	}
+	if utf8.Valid(b) || utf8.Valid(trimPartialRune(b)) {
+		ok := true
+		for _, c := range b {
+			if c < 0x80 && !isTextByte(c) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			if len(b) >= 3 && string(b[:3]) == "\xef\xbb\xbf" {
+				return "Unicode text, UTF-8 (with BOM) text"
+			}
+			return "Unicode text, UTF-8 text"
+		}
+	}
+	for _, c := range b {
+		if !isTextByte(c) && c < 0xa0 {
+			return ""
+		}
+	}
+	return "ISO-8859 text"
+}
+
+// trimPartialRune drops a rune cut by the read cap.
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			return b[:len(b)-i]
+		}
+	}
+	return b
+}
+
+// textRemarks is libmagic's tail for text: very long lines, line
+// terminators other than LF, escapes and overstriking.
+func textRemarks(b []byte) string {
+	var crlf, cr, lf int
+	var longest, cur int
+	esc, bs := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch c {
+		case '\r':
+			if i+1 < len(b) && b[i+1] == '\n' {
+				crlf++
+				i++
+			} else {
+				cr++
+			}
+			cur = 0
+			continue
+		case '\n':
+			lf++
+			cur = 0
+			continue
+		case 0x1b:
+			esc = true
+		case '\b':
+			bs = true
+		}
+		cur++
+		longest = max(longest, cur)
+	}
+	var s strings.Builder
+	if longest > 300 {
+		fmt.Fprintf(&s, ", with very long lines (%d)", longest)
+	}
+	if crlf+cr+lf == 0 {
+		s.WriteString(", with no line terminators")
+	} else if crlf != 0 || cr != 0 {
+		var kinds []string
+		if crlf != 0 {
+			kinds = append(kinds, "CRLF")
+		}
+		if cr != 0 {
+			kinds = append(kinds, "CR")
+		}
+		if lf != 0 {
+			kinds = append(kinds, "LF")
+		}
+		s.WriteString(", with " + strings.Join(kinds, ", ") + " line terminators")
+	}
+	if esc {
+		s.WriteString(", with escape sequences")
+	}
+	if bs {
+		s.WriteString(", with overstriking")
+	}
+	return s.String()
+}
+
+// scriptKind names a "#!" line's interpreter as libmagic's command magic
+// does.
+func scriptKind(line string) string {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return "a " + line + " script"
+	}
+	interp := f[0]
+	if interp == "/usr/bin/env" && len(f) > 1 {
+		interp = "env " + f[1]
+	}
+	switch interp {
+	case "/bin/sh", "/usr/bin/sh":
+		return "POSIX shell script"
+	case "/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash", "env bash":
+		return "Bourne-Again shell script"
+	case "/bin/csh", "/usr/bin/csh":
+		return "C shell script"
+	case "/bin/ksh", "/usr/bin/ksh", "/usr/local/bin/ksh":
+		return "Korn shell script"
+	case "/bin/zsh", "/usr/bin/zsh", "/usr/local/bin/zsh", "env zsh":
+		return "Paul Falstad's zsh script"
+	case "/bin/tcsh", "/usr/bin/tcsh", "/usr/local/bin/tcsh", "env tcsh":
+		return "Tenex C shell script"
+	}
+	for _, p := range []string{"/usr/bin/python", "/usr/local/bin/python", "env python"} {
+		if strings.HasPrefix(interp, p) {
+			return "Python script"
+		}
+	}
+	for _, p := range []string{"/usr/bin/perl", "/usr/local/bin/perl", "env perl"} {
+		if strings.HasPrefix(interp, p) {
+			return "Perl script text"
+		}
+	}
+	return "a " + line + " script"
+}
