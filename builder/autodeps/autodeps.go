@@ -61,6 +61,8 @@ type FileDeps struct {
 	Provides, Requires []Dep
 	Color              uint32 // FILECOLORS: 1 ELF32, 2 ELF64, 0 otherwise
 	Class              string // FILECLASS text ("" for none)
+
+	ordered []Dep // provides and requires in DEPENDSDICT order
 }
 
 // Result is the engine's answer for a package.
@@ -238,6 +240,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	var reqs, provs []Dep
 	for _, fd := range kept {
 		f := &res.Files[fd.ix]
+		f.ordered = append(f.ordered, fd.dep)
 		if fd.dep.Flags&SenseFindProvides != 0 {
 			f.Provides = append(f.Provides, fd.dep)
 			provs = append(provs, fd.dep)
@@ -422,18 +425,16 @@ func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err
 	}
 	for _, f := range r.Files {
 		start := uint32(len(dict))
-		for _, kind := range []struct {
-			deps []Dep
-			list []Dep
-			tag  uint32
-		}{{f.Provides, provides, 'P'}, {f.Requires, requires, 'R'}} {
-			for _, d := range kind.deps {
-				i := find(kind.list, d)
-				if i < 0 {
-					return nil, nil, nil, fmt.Errorf("autodeps: %s: dependency %s is not in the package's list", f.Path, quote(d.String()))
-				}
-				dict = append(dict, kind.tag<<24|uint32(i)&0xffffff)
+		for _, d := range f.ordered {
+			list, tag := requires, uint32('R')
+			if d.Flags&SenseFindProvides != 0 {
+				list, tag = provides, 'P'
 			}
+			i := find(list, d)
+			if i < 0 {
+				return nil, nil, nil, fmt.Errorf("autodeps: %s: dependency %s is not in the package's list", f.Path, quote(d.String()))
+			}
+			dict = append(dict, tag<<24|uint32(i)&0xffffff)
 		}
 		cnt := uint32(len(dict)) - start
 		if cnt == 0 {

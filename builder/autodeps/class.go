@@ -3,6 +3,7 @@ package autodeps
 import (
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -124,10 +125,21 @@ func textType(b []byte) string {
 		if i := indexNL(line); i >= 0 {
 			line = line[:i]
 		}
+		if perlLine.Match(b[:min(len(b), 2+len(line))]) {
+			return "Perl script text executable"
+		}
 		return scriptKind(strings.TrimSpace(string(line))) + ", " + enc + " executable" + textRemarks(b)
+	}
+	if pythonImport.Match(b[:min(len(b), 8192)]) {
+		return "Python script, " + enc + " executable" + textRemarks(b)
 	}
 	return enc + textRemarks(b)
 }
+
+var (
+	perlLine     = regexp.MustCompile(`^#!.*/bin/perl[0-9]*([ \t].*)?\r?$`)
+	pythonImport = regexp.MustCompile(`(?m)^[ \t]{0,50}import [_a-zA-Z]+`)
+)
 
 func indexNL(b []byte) int {
 	for i, c := range b {

@@ -28,8 +28,11 @@ func scriptRequires(head []byte) []string {
 		after := rest[len(w):]
 		trimmed := strings.TrimLeft(after, " \t\v\f\r")
 		if len(trimmed) < len(after) && strings.HasPrefix(trimmed, "/") {
+			// script.req's sed replaces only the matched prefix, so
+			// whatever follows the path stays on the line (and rpm
+			// then parses it as more dependencies).
 			if p := firstWord(trimmed); len(p) > 1 {
-				out = append(out, p)
+				out = append(out, trimmed)
 			}
 		}
 	}
