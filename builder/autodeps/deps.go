@@ -2,6 +2,7 @@ package autodeps
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -76,72 +77,137 @@ func mergeDeps(deps []Dep) []Dep {
 	return slices.CompactFunc(out, func(a, b Dep) bool { return compareDeps(a, b) == 0 })
 }
 
-func senseFromOp(op string) (Sense, bool) {
-	switch op {
-	case "<":
-		return SenseLess, true
-	case ">":
-		return SenseGreater, true
-	case "=", "==":
-		return SenseEqual, true
-	case "<=", "=<":
-		return SenseLess | SenseEqual, true
-	case ">=", "=>":
-		return SenseGreater | SenseEqual, true
-	}
-	return 0, false
+// rpmOps are the comparison tokens rpm's parser knows (rpmds.c
+// ReqComparisons); anything else after a name is the next name.
+var rpmOps = map[string]Sense{
+	"<=": SenseLess | SenseEqual, "=<": SenseLess | SenseEqual, "<": SenseLess,
+	"==": SenseEqual, "=": SenseEqual,
+	">=": SenseGreater | SenseEqual, "=>": SenseGreater | SenseEqual, ">": SenseGreater,
 }
 
 // allowedEVR is the set of characters rpm accepts in a version beside
-// letters and digits (ALLOWED_CHARS_EVR).
-const allowedEVR = ".-_+:%{}~^"
+// ASCII letters and digits (ALLOWED_CHARS_EVR).
+const allowedEVR = "._+%{}~^-:"
 
-// parseDepLines turns a generator's output into dependencies the way rpm's
-// parseRCPOT does: each line is a sequence of whitespace-separated tokens,
-// a name optionally followed by an operator and a version; a line starting
-// with '(' is one rich dependency. It fails where rpm fails the build.
+func isRPMSep(c byte) bool { return isSpace(c) || c == ',' }
+
+// parseDepLines turns a generator's output into dependencies the way
+// rpm 4.18's parseRCPOT does: blanks and commas separate tokens; a token
+// is a name, optionally followed by an operator token and a version; a
+// token starting with '(' is a rich dependency up to its closing
+// parenthesis (allowed in requires only). It fails where rpmbuild fails
+// the build.
 func parseDepLines(lines []string, sense Sense) ([]Dep, error) {
 	var deps []Dep
 	for _, line := range lines {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if strings.HasPrefix(line, "(") {
-			deps = append(deps, Dep{Name: line, Flags: sense})
-			continue
-		}
-		toks := strings.Fields(line)
-		for i := 0; i < len(toks); i++ {
-			n := toks[i]
-			c := n[0]
-			if c < 0x80 && !(isAlnum(c) || c == '_' || c == '/') {
-				return nil, &DepError{Line: line, Reason: "dependency tokens must begin with alpha-numeric, '_' or '/'"}
+		i := 0
+		for {
+			for i < len(line) && isRPMSep(line[i]) {
+				i++
 			}
-			d := Dep{Name: n, Flags: sense}
-			if i+1 < len(toks) {
-				if op, ok := senseFromOp(toks[i+1]); ok {
-					if i+2 >= len(toks) {
-						return nil, &DepError{Line: line, Reason: "version required"}
-					}
-					v := toks[i+2]
-					if n[0] == '/' {
-						return nil, &DepError{Line: line, Reason: "versioned file name not permitted"}
-					}
-					for j := 0; j < len(v); j++ {
-						if !isAlnum(v[j]) && !strings.ContainsRune(allowedEVR, rune(v[j])) {
-							return nil, &DepError{Line: line, Reason: "illegal char in version"}
-						}
-					}
-					d.Flags |= op
-					d.Version = v
-					i += 2
+			if i >= len(line) {
+				break
+			}
+			if line[i] == '(' {
+				if sense&SenseFindProvides != 0 {
+					return nil, &DepError{Line: line, Reason: "no rich dependencies allowed for this type"}
 				}
+				end, ok := richEnd(line[i:])
+				if !ok {
+					return nil, &DepError{Line: line, Reason: "unterminated rich dependency"}
+				}
+				deps = append(deps, Dep{Name: line[i : i+end], Flags: sense})
+				i += end
+				continue
+			}
+			j := i
+			for j < len(line) && !isRPMSep(line[j]) {
+				j++
+			}
+			d := Dep{Name: line[i:j], Flags: sense}
+			v := j
+			for v < len(line) && isRPMSep(line[v]) {
+				v++
+			}
+			ve := v
+			for ve < len(line) && !isRPMSep(line[ve]) {
+				ve++
+			}
+			i = v
+			if op, ok := rpmOps[line[v:ve]]; ok && ve > v {
+				e := ve
+				for e < len(line) && isRPMSep(line[e]) {
+					e++
+				}
+				ee := e
+				for ee < len(line) && !isRPMSep(line[ee]) {
+					ee++
+				}
+				if ee == e {
+					return nil, &DepError{Line: line, Reason: "version required"}
+				}
+				d.Flags |= op
+				d.Version = line[e:ee]
+				i = ee
+			}
+			if err := checkDep(d); err != "" {
+				return nil, &DepError{Line: line, Reason: err}
 			}
 			deps = append(deps, d)
 		}
 	}
 	return deps, nil
+}
+
+// richEnd returns the length of the parenthesized group s starts with.
+func richEnd(s string) (int, bool) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// checkDep is rpm's checkDep and rpmCharCheck for a generated dependency.
+func checkDep(d Dep) string {
+	if c := d.Name[0]; c < 0x80 && !(isAlnum(c) || c == '_' || c == '/') {
+		return "dependency tokens must begin with alpha-numeric, '_' or '/'"
+	}
+	if d.Version == "" && !d.versioned() {
+		return ""
+	}
+	if d.Name[0] == '/' {
+		return "versioned file name not permitted"
+	}
+	for i := 0; i < len(d.Version); i++ {
+		if c := d.Version[i]; !isAlnum(c) && !strings.ContainsRune(allowedEVR, rune(c)) {
+			return fmt.Sprintf("illegal char 0x%x in version", c)
+		}
+	}
+	if strings.Contains(d.Version, "..") {
+		return "illegal sequence \"..\" in version"
+	}
+	for _, sep := range []string{"-", ":"} {
+		if strings.Count(d.Version, sep) > 1 {
+			return "invalid version (double separator '" + sep + "')"
+		}
+	}
+	if epoch, _, ok := strings.Cut(d.Version, ":"); ok {
+		for i := 0; i < len(epoch); i++ {
+			if epoch[i] < '0' || epoch[i] > '9' {
+				return "invalid version (epoch must be unsigned integer)"
+			}
+		}
+	}
+	return ""
 }
 
 // DepError is a generator output line rpmbuild would refuse, failing the
