@@ -3,7 +3,6 @@ package autodeps
 import (
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -80,7 +79,29 @@ func magicType(p string, mode fs.FileMode, head []byte, elfDesc string) string {
 	if mode&fs.ModeSymlink != 0 {
 		return "symbolic link"
 	}
-	return contentType(head, elfDesc)
+	desc := contentType(head, elfDesc)
+	var flags []string
+	for _, f := range []struct {
+		bit  fs.FileMode
+		name string
+	}{{fs.ModeSetuid, "setuid"}, {fs.ModeSetgid, "setgid"}, {fs.ModeSticky, "sticky"}} {
+		if mode&f.bit != 0 {
+			flags = append(flags, f.name)
+		}
+	}
+	if len(flags) == 0 {
+		return desc
+	}
+	// libmagic's separators after the mode words differ by which of its
+	// tests named the file.
+	prefix := strings.Join(flags, ", ")
+	switch {
+	case desc == "empty":
+		return prefix + ", empty"
+	case strings.HasPrefix(desc, "ASCII text") || strings.HasPrefix(desc, "Unicode text") || strings.HasPrefix(desc, "ISO-8859 text"):
+		return prefix + " , " + desc
+	}
+	return prefix + " " + desc
 }
 
 func contentType(head []byte, elfDesc string) string {
@@ -117,29 +138,17 @@ func zlibDictError(b []byte) string {
 
 func textType(b []byte) string {
 	enc := textEncoding(b)
+	if len(b) > 2 && b[0] == '#' && b[1] == '!' {
+		return shebangType(b, enc)
+	}
 	if enc == "" {
 		return ""
 	}
-	if len(b) > 2 && b[0] == '#' && b[1] == '!' {
-		line := b[2:]
-		if i := indexNL(line); i >= 0 {
-			line = line[:i]
-		}
-		if perlLine.Match(b[:min(len(b), 2+len(line))]) {
-			return "Perl script text executable"
-		}
-		return scriptKind(strings.TrimSpace(string(line))) + ", " + enc + " executable" + textRemarks(b)
-	}
-	if pythonImport.Match(b[:min(len(b), 8192)]) {
+	if pythonHeuristic(b) {
 		return "Python script, " + enc + " executable" + textRemarks(b)
 	}
 	return enc + textRemarks(b)
 }
-
-var (
-	perlLine     = regexp.MustCompile(`^#!.*/bin/perl[0-9]*([ \t].*)?\r?$`)
-	pythonImport = regexp.MustCompile(`(?m)^[ \t]{0,50}import [_a-zA-Z]+`)
-)
 
 func indexNL(b []byte) int {
 	for i, c := range b {
@@ -254,42 +263,4 @@ func textRemarks(b []byte) string {
 		s.WriteString(", with overstriking")
 	}
 	return s.String()
-}
-
-// scriptKind names a "#!" line's interpreter as libmagic's command magic
-// does.
-func scriptKind(line string) string {
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return "a " + line + " script"
-	}
-	interp := f[0]
-	if interp == "/usr/bin/env" && len(f) > 1 {
-		interp = "env " + f[1]
-	}
-	switch interp {
-	case "/bin/sh", "/usr/bin/sh":
-		return "POSIX shell script"
-	case "/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash", "env bash":
-		return "Bourne-Again shell script"
-	case "/bin/csh", "/usr/bin/csh":
-		return "C shell script"
-	case "/bin/ksh", "/usr/bin/ksh", "/usr/local/bin/ksh":
-		return "Korn shell script"
-	case "/bin/zsh", "/usr/bin/zsh", "/usr/local/bin/zsh", "env zsh":
-		return "Paul Falstad's zsh script"
-	case "/bin/tcsh", "/usr/bin/tcsh", "/usr/local/bin/tcsh", "env tcsh":
-		return "Tenex C shell script"
-	}
-	for _, p := range []string{"/usr/bin/python", "/usr/local/bin/python", "env python"} {
-		if strings.HasPrefix(interp, p) {
-			return "Python script"
-		}
-	}
-	for _, p := range []string{"/usr/bin/perl", "/usr/local/bin/perl", "env perl"} {
-		if strings.HasPrefix(interp, p) {
-			return "Perl script text"
-		}
-	}
-	return "a " + line + " script"
 }

@@ -41,6 +41,14 @@ var treeFiles = []struct {
 	{"usr/lib/python3.11/site-packages/demo_pkg/__init__.py", 0o644, "x = 1\n"},
 	{"usr/lib/python3.11/site-packages/demo_pkg/util.py", 0o644, "import os\n\n\ndef f():\n    return os.sep\n"},
 	{"usr/lib64/data.txt", 0o644, "plain text\n"},
+	{"usr/bin/suid-text", 0o644 | os.ModeSetuid, "plain text\n"},
+	{"usr/bin/sgid-script", 0o755 | os.ModeSetuid | os.ModeSetgid, "#!/bin/sh\necho\n"},
+	{"usr/bin/sticky-data", 0o644 | os.ModeSticky, "\x00\x01"},
+	{"usr/bin/suid-empty", 0o644 | os.ModeSetuid, ""},
+	{"usr/bin/s-node", 0o755, "#!/usr/bin/env node\nconsole.log(1)\n"},
+	{"usr/bin/s-unknown", 0o755, "#!/opt/tool/bin/run --flag\necho\n"},
+	{"usr/bin/s-binary", 0o755, "#!/bin/sh\n\x00\x01\xff\n"},
+	{"usr/lib/python3.11/site-packages/demo_pkg/cls.py", 0o644, "class A:\n    pass\n"},
 	{"usr/lib64/data.bin", 0o644, "\x00\x01\x02\xff\xfe"},
 	{"usr/lib64/empty", 0o644, ""},
 	{"usr/share/doc/utf8.txt", 0o644, "héllo wörld\n"},
@@ -92,6 +100,8 @@ func buildTree(t *testing.T, dir string) string {
 	run(t, src, "gcc", "-o", root+"/usr/bin/prog-noexec", "static.c")
 	run(t, src, "gcc", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1", "-Wl,--version-script=foo.map", "-o", lib+"/libfoo-noexec.so.1.0", "foo.c")
 	must(t, os.Chmod(root+"/usr/bin/prog-noexec", 0o644))
+	run(t, src, "cp", root+"/usr/bin/static", root+"/usr/bin/static-suid")
+	must(t, os.Chmod(root+"/usr/bin/static-suid", 0o755|os.ModeSetuid))
 	must(t, os.Chmod(lib+"/libfoo-noexec.so.1.0", 0o644))
 	must(t, os.Symlink("libfoo.so.1.0", lib+"/libfoo.so.1"))
 	must(t, os.Symlink("libfoo.so.1", lib+"/libfoo.so"))
@@ -168,6 +178,15 @@ func packagedFiles(t *testing.T, rpm string) []File {
 
 func unixMode(m uint32) fs.FileMode {
 	mode := fs.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
 	switch m & 0o170000 {
 	case 0o040000:
 		mode |= fs.ModeDir

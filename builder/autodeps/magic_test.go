@@ -1,0 +1,64 @@
+package autodeps
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// magicSamples are contents whose type libmagic decides from the bytes.
+func magicSamples() []string {
+	s := []string{
+		"", "x = 1\n", "plain\n", "no newline", "caf\xc3\xa9\n", "caf\xe9\n", "\xef\xbb\xbfbom\n",
+		"a\r\nb\r\n", "a\rb\r", "a\r\nb\n", "esc\x1b[0m\n", "over\bstrike\n", strings.Repeat("y", 301) + "\n",
+		"\x00\x01\x02", "import os\n", "from os import path\n", "import numpy as n\n",
+		"class A:\n    pass\n", "class A(B):\n", "def f():\n    pass\n", "def f(a, b):\n", "def f(a=1):\n",
+		"try:\n    x\nexcept E:\n    y\n", "try:\n    x\nfinally:\n    y\n",
+		"if __name__ == '__main__':\n    main()\n", "def __init__(self):\n",
+		"#!\n", "#!/usr/bin/env\n", "#!/usr/bin/env foo bar\n", "#!/bin/env bash\n", "#!/usr/bin/env -S bash -e\n",
+		"#!/bin/sh\n\x00\x01\xff\n", "#!/usr/bin/python3\n\x00\x01\xff\n", "#!/usr/bin/perl\n\x00\xff\n",
+		"#!/bin/sh\r\necho\r\n", "#!/bin/sh\necho caf\xc3\xa9\n", "#!/bin/sh\necho caf\xe9\n",
+		"#!/usr/bin/node\r\necho\r\n", "#!/bin/sh\n" + strings.Repeat("0", 500) + "\n",
+	}
+	for _, l := range []string{"/bin/sh", "/usr/bin/sh", "/bin/csh", "/bin/ksh", "/usr/bin/ksh", "/bin/tcsh",
+		"/usr/bin/tcsh", "/bin/zsh", "/usr/bin/env zsh", "/bin/ash", "/bin/bash", "/usr/bin/bash",
+		"/usr/local/bin/bash", "/usr/bin/env bash", "/usr/bin/env  bash", "/bin/gawk", "/usr/bin/gawk",
+		"/usr/bin/awk", "/usr/bin/fish", "/usr/bin/tclsh", "/usr/bin/php", "/usr/bin/node",
+		"/usr/bin/env node", "/usr/bin/lua", "/usr/bin/lua5.4", "/usr/bin/env lua", "/usr/bin/perl",
+		"/usr/bin/perl5.36", "/usr/bin/perl -w", "/usr/bin/env perl", "/usr/bin/env /usr/bin/perl",
+		"/usr/bin/python", "/usr/bin/python3.11", "/usr/bin/env python3", "/usr/bin/ruby",
+		"/usr/bin/env ruby", "/usr/bin/tcl", "/usr/bin/wish", "/usr/bin/env julia", "/bin/shx",
+		"/bin/sh -e", "/opt/bin/tool", "/usr/bin/make -f", "/usr/bin/env /bin/sh"} {
+		s = append(s, "#!"+l+"\necho\n", "#! "+l+"\necho\n")
+	}
+	return s
+}
+
+// TestMagicAgainstFile checks the types autodeps gives text, data and
+// "#!" files against libmagic itself (the file command, with the
+// decompression rpm asks for).
+func TestMagicAgainstFile(t *testing.T) {
+	requireTools(t, "file")
+	dir := t.TempDir()
+	samples := magicSamples()
+	args := []string{"-b", "-z"}
+	for i, s := range samples {
+		p := filepath.Join(dir, strconv.Itoa(i))
+		must(t, os.WriteFile(p, []byte(s), 0o644))
+		args = append(args, p)
+	}
+	out, err := exec.Command("file", args...).Output()
+	must(t, err)
+	want := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(want) != len(samples) {
+		t.Fatalf("file gave %d lines for %d files", len(want), len(samples))
+	}
+	for i, s := range samples {
+		if got := contentType([]byte(s), ""); got != want[i] {
+			t.Errorf("%q:\n got %q\n file %q", s, got, want[i])
+		}
+	}
+}
