@@ -412,7 +412,8 @@ func (r *Result) ClassDict() (dict []string, index []uint32) {
 // DependsDict gives rpm's DEPENDSDICT, FILEDEPENDSX and FILEDEPENDSN for
 // the package whose final REQUIRE* and PROVIDE* arrays are requires and
 // provides (which must contain the generated dependencies; manual ones
-// may be mixed in). Each DEPENDSDICT entry is 'R' or 'P' in the top byte
+// may be mixed in). When no file has a dependency all three are nil, and
+// rpm writes none of the tags. Each DEPENDSDICT entry is 'R' or 'P' in the top byte
 // and the index into that array below.
 func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err error) {
 	find := func(list []Dep, d Dep) int {
@@ -441,6 +442,9 @@ func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err
 			start = 0
 		}
 		x, n = append(x, start), append(n, cnt)
+	}
+	if len(dict) == 0 {
+		return nil, nil, nil, nil // rpm then writes none of the three tags
 	}
 	return dict, x, n, nil
 }

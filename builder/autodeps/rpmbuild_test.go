@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -310,9 +311,8 @@ func compareWithRPM(t *testing.T, rpm string, res *Result) {
 			wantProv = append(wantProv, l)
 		}
 	}
-	if wantReq[0] == "" {
-		wantReq = nil
-	}
+	wantReq = slices.DeleteFunc(wantReq, func(s string) bool { return s == "" })
+	wantProv = slices.DeleteFunc(wantProv, func(s string) bool { return s == "" })
 	diffSets(t, "package requires", depStrings(res.Requires), wantReq)
 	diffSets(t, "package provides", depStrings(res.Provides), wantProv)
 	if got := depStrings(res.Requires); !slices.Equal(got, wantReq) {
@@ -424,4 +424,30 @@ func u32s(v []uint32) []string {
 		s = []string{""}
 	}
 	return s
+}
+
+// TestOptionsAgainstRPMBuild checks autoreq/autoprov and the exclude
+// filters against rpmbuild with the matching spec lines.
+func TestOptionsAgainstRPMBuild(t *testing.T) {
+	requireTools(t, "gcc", "rpmbuild", "rpm", "pkg-config", "python3")
+	root := buildTree(t, t.TempDir())
+	for _, c := range []struct {
+		name, spec string
+		opts       Options
+	}{
+		{"autoreq-no", "AutoReq: no", Options{NoAutoReq: true}},
+		{"autoprov-no", "AutoProv: no", Options{NoAutoProv: true}},
+		{"autoreqprov-no", "AutoReqProv: no", Options{NoAutoReq: true, NoAutoProv: true}},
+		{"exclude", "%global __requires_exclude ^(libm[.]so|/usr/bin/python3|pkgconfig[(]zlib[)] >= 1)\n%global __provides_exclude ^pkgconfig[(]",
+			Options{RequiresExclude: regexp.MustCompile(`^(libm[.]so|/usr/bin/python3|pkgconfig[(]zlib[)] >= 1)`), ProvidesExclude: regexp.MustCompile(`^pkgconfig[(]`)}},
+		{"exclude-from", "%global __requires_exclude_from ^/usr/bin/s-\n%global __provides_exclude_from ^/usr/lib64/libfoo",
+			Options{RequiresExcludeFrom: regexp.MustCompile(`^/usr/bin/s-`), ProvidesExcludeFrom: regexp.MustCompile(`^/usr/lib64/libfoo`)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rpm := rpmbuildTree(t, dir, root, c.spec)
+			res := analyzeRoot(t, root, packagedFiles(t, rpm), c.opts)
+			compareWithRPM(t, rpm, res)
+		})
+	}
 }
