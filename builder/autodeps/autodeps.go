@@ -325,32 +325,16 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 			r, size = strings.NewReader(string(all)), int64(len(all))
 		}
 		base := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
-		ei, err := analyzeELF(r, size, info.exec, base)
-		if err == nil {
+		if ei, err := analyzeELF(r, size, info.exec, base); err == nil {
 			info.elf = ei
-			elfDesc = ei.magic
-		} else {
-			elfDesc = elfHeaderDesc(head)
 		}
+		elfDesc = elfMagic(r, size, f.Mode)
 	}
 	info.magic = magicType(f.Path, f.Mode, head, elfDesc)
 	if info.elf != nil && !elfMagicRe.MatchString(info.magic) {
 		info.elf = nil
 	}
 	return info, nil
-}
-
-// elfHeaderDesc is the start of libmagic's description for an ELF object
-// debug/elf cannot read.
-func elfHeaderDesc(head []byte) string {
-	s := "ELF 32-bit"
-	if head[4] == 2 {
-		s = "ELF 64-bit"
-	}
-	if len(head) > 5 && head[5] == 2 {
-		return s + " MSB"
-	}
-	return s + " LSB"
 }
 
 func readDist(fsys fs.FS, rel, p string) (*distMeta, error) {

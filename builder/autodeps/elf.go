@@ -3,7 +3,6 @@ package autodeps
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -32,7 +31,6 @@ type elfInfo struct {
 	class64  bool
 	requires []string // elfdeps --requires output, in its order
 	provides []string // elfdeps --provides output, in its order
-	magic    string   // the libmagic-style description
 }
 
 // isELFMagic reports whether libmagic would call the data an ELF 32-bit or
@@ -98,7 +96,6 @@ func (e *elfReader) run(exec bool, base string) *elfInfo {
 		e.addDep(&e.provides, e.soname, "", false)
 	}
 	info.requires, info.provides = e.requires, e.provides
-	info.magic = e.describe()
 	return info
 }
 
@@ -341,152 +338,6 @@ func (e *elfReader) dynamic(s *elf.Section) {
 					e.addDep(&e.requires, name, "", false)
 				}
 			}
-		}
-	}
-}
-
-var machineNames = map[elf.Machine]string{
-	elf.EM_386:     "Intel 80386",
-	elf.EM_X86_64:  "x86-64",
-	elf.EM_AARCH64: "ARM aarch64",
-	elf.EM_ARM:     "ARM",
-	elf.EM_PPC:     "PowerPC or cisco 4500",
-	elf.EM_PPC64:   "64-bit PowerPC or cisco 7500",
-	elf.EM_S390:    "IBM S/390",
-	elf.EM_RISCV:   "UCB RISC-V",
-	elf.EM_MIPS:    "MIPS",
-	elf.EM_SPARCV9: "SPARC V9",
-}
-
-var osabiNames = map[elf.OSABI]string{
-	elf.ELFOSABI_NONE:    "SYSV",
-	elf.ELFOSABI_HPUX:    "HP-UX",
-	elf.ELFOSABI_NETBSD:  "NetBSD",
-	elf.ELFOSABI_LINUX:   "GNU/Linux",
-	elf.ELFOSABI_SOLARIS: "Solaris",
-	elf.ELFOSABI_FREEBSD: "FreeBSD",
-	elf.ELFOSABI_OPENBSD: "OpenBSD",
-	elf.ELFOSABI_ARM:     "ARM",
-}
-
-// describe builds the description libmagic 5.44 gives the object, as far
-// as autodeps knows its formats (see Classify).
-func (e *elfReader) describe() string {
-	f := e.f
-	var b strings.Builder
-	b.WriteString("ELF ")
-	if f.Class == elf.ELFCLASS64 {
-		b.WriteString("64-bit ")
-	} else {
-		b.WriteString("32-bit ")
-	}
-	if f.Data == elf.ELFDATA2MSB {
-		b.WriteString("MSB ")
-	} else {
-		b.WriteString("LSB ")
-	}
-	switch f.Type {
-	case elf.ET_REL:
-		b.WriteString("relocatable")
-	case elf.ET_EXEC:
-		b.WriteString("executable")
-	case elf.ET_DYN:
-		if e.pie {
-			b.WriteString("pie executable")
-		} else {
-			b.WriteString("shared object")
-		}
-	case elf.ET_CORE:
-		b.WriteString("core file")
-	default:
-		b.WriteString("no file type")
-	}
-	if m, ok := machineNames[f.Machine]; ok {
-		b.WriteString(", " + m)
-	} else {
-		fmt.Fprintf(&b, ", *unknown arch 0x%x*", uint16(f.Machine))
-	}
-	if f.Version == elf.EV_CURRENT {
-		b.WriteString(", version 1")
-	}
-	if n, ok := osabiNames[f.OSABI]; ok {
-		b.WriteString(" (" + n + ")")
-	}
-	if f.Type == elf.ET_EXEC || f.Type == elf.ET_DYN {
-		switch {
-		case e.hasInterp:
-			b.WriteString(", dynamically linked")
-		case e.hasDynamic && e.pie:
-			b.WriteString(", static-pie linked")
-		case e.hasDynamic:
-			b.WriteString(", dynamically linked")
-		default:
-			b.WriteString(", statically linked")
-		}
-		if e.hasInterp {
-			b.WriteString(", interpreter " + printable(e.interp))
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_NOTE {
-				e.notes(&b, p.Off, p.Filesz)
-			}
-		}
-	}
-	debugInfo, symtab := false, false
-	for _, s := range f.Sections {
-		if s.Name == ".debug_info" {
-			debugInfo = true
-		}
-		if s.Type == elf.SHT_SYMTAB {
-			symtab = true
-		}
-	}
-	if debugInfo {
-		b.WriteString(", with debug_info")
-	}
-	if symtab {
-		b.WriteString(", not stripped")
-	} else {
-		b.WriteString(", stripped")
-	}
-	return b.String()
-}
-
-var abiOS = []string{"GNU/Linux", "GNU/Hurd", "GNU/Solaris", "GNU/kFreeBSD", "GNU/kNetBSD"}
-
-func (e *elfReader) notes(b *strings.Builder, off, size uint64) {
-	if size > 1<<16 || off > uint64(e.size) || size > uint64(e.size)-off {
-		return
-	}
-	data := make([]byte, size)
-	if _, err := e.r.ReadAt(data, int64(off)); err != nil {
-		return
-	}
-	bo := e.f.ByteOrder
-	align := func(n uint64) uint64 { return (n + 3) &^ 3 }
-	for len(data) >= 12 {
-		namesz, descsz, typ := uint64(bo.Uint32(data)), uint64(bo.Uint32(data[4:])), bo.Uint32(data[8:])
-		rest := data[12:]
-		if align(namesz) > uint64(len(rest)) || align(descsz) > uint64(len(rest))-align(namesz) {
-			return
-		}
-		name := rest[:namesz]
-		desc := rest[align(namesz) : align(namesz)+descsz]
-		data = rest[align(namesz)+align(descsz):]
-		if string(name) != "GNU\x00" {
-			continue
-		}
-		switch {
-		case typ == ntGNUBuildID && (descsz == 20 || descsz == 16 || descsz == 8):
-			kind := map[uint64]string{20: "sha1", 16: "md5/uuid", 8: "xxHash"}[descsz]
-			b.WriteString(", BuildID[" + kind + "]=" + hex.EncodeToString(desc))
-		case typ == ntGNUABITag && descsz == 16:
-			os := bo.Uint32(desc)
-			name := "<unknown>"
-			if int(os) < len(abiOS) {
-				name = abiOS[os]
-			}
-			fmt.Fprintf(b, ", for %s %d.%d.%d", name, bo.Uint32(desc[4:]), bo.Uint32(desc[8:]), bo.Uint32(desc[12:]))
 		}
 	}
 }
