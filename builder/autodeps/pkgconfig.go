@@ -35,7 +35,7 @@ func parsePC(name string, data []byte) (pc pcFile, ok bool) {
 	if i := strings.LastIndexByte(id, '.'); i >= 0 {
 		id = id[:i]
 	}
-	provides := append(p.provides, pcDep{name: id, op: "=", version: *p.version, versioned: true})
+	provides := addPCDeps(p.provides, []pcDep{{name: id, op: "=", version: *p.version, versioned: *p.version != ""}}, false)
 	for _, d := range provides {
 		pc.provides = append(pc.provides, d.String())
 	}
@@ -135,7 +135,7 @@ func (p *pcParser) line(line string) {
 	value := strings.TrimRight(strings.TrimLeft(line[i+1:], " \t\n\v\f\r"), " \t\n\v\f\r")
 	switch op {
 	case '=':
-		p.vars[key] = p.expand(value)
+		p.vars[key] = p.expand(dequote(value))
 	case ':':
 		p.keyword(key, value)
 	}
@@ -143,60 +143,133 @@ func (p *pcParser) line(line string) {
 
 func (p *pcParser) keyword(key, value string) {
 	v := p.expand(value)
-	switch key {
-	case "Name":
+	switch strings.ToLower(key) { // pkgconf looks keywords up ignoring case
+	case "name":
 		p.name = &v
-	case "Description":
+	case "description":
 		p.desc = &v
-	case "Version":
+	case "version":
 		if i := strings.IndexAny(v, " \t"); i >= 0 {
 			v = v[:i]
 		}
 		p.version = &v
-	case "Provides":
-		p.provides = append(p.provides, parsePCDeps(v)...)
-	case "Requires":
-		p.requires = append(p.requires, parsePCDeps(v)...)
-	case "Requires.private", "Requires.internal":
-		p.requiresPrivate = append(p.requiresPrivate, parsePCDeps(v)...)
+	case "provides":
+		p.provides = addPCDeps(p.provides, parsePCDeps(v), false)
+	case "requires":
+		p.requires = addPCDeps(p.requires, parsePCDeps(v), false)
+	case "requires.private":
+		p.requiresPrivate = addPCDeps(p.requiresPrivate, parsePCDeps(v), false)
+	case "requires.internal":
+		p.requiresPrivate = addPCDeps(p.requiresPrivate, parsePCDeps(v), true)
 	}
 }
 
-// expand replaces ${var} with the variable's value ("" when undefined),
-// recursively through the stored values, as pkgconf_tuple_parse does.
+// pcGlobals are the variables pkgconf's client defines (and looks up
+// before the file's own).
+var pcGlobals = map[string]string{"pc_sysrootdir": "/", "pc_top_builddir": "$(top_builddir)"}
+
+// pcVarNameMax is pkgconf's PKGCONF_ITEM_SIZE - 1 on Linux.
+const pcVarNameMax = 4096 + 1024 - 1
+
+// expand is pkgconf_tuple_parse: "${name}" becomes the variable's value
+// (a global first, else the file's variable, itself expanded again);
+// an unknown variable becomes nothing; "${" without "}" names the rest of
+// the value. Depth and total work are bounded where pkgconf would recurse
+// without end.
 func (p *pcParser) expand(s string) string {
+	return p.expandDepth(s, 0)
+}
+
+func (p *pcParser) expandDepth(s string, depth int) string {
 	if !strings.Contains(s, "${") {
 		return s
 	}
 	var b bytes.Buffer
 	for i := 0; i < len(s) && b.Len() < maxPCValue; i++ {
-		if s[i] == '$' && i+1 < len(s) && s[i+1] == '{' {
-			end := strings.IndexByte(s[i+2:], '}')
-			if end < 0 {
-				b.WriteString(s[i:])
-				break
-			}
-			name := s[i+2 : i+2+end]
-			i += 2 + end
-			p.expansions++
-			if p.expansions > maxPCExpands {
-				continue
-			}
-			b.WriteString(p.vars[name])
+		if s[i] != '$' || i+1 >= len(s) || s[i+1] != '{' {
+			b.WriteByte(s[i])
 			continue
 		}
-		b.WriteByte(s[i])
+		j := i + 2
+		var name []byte
+		for ; j < len(s); j++ {
+			if s[j] == '}' {
+				break
+			}
+			if len(name) >= pcVarNameMax {
+				break
+			}
+			name = append(name, s[j])
+		}
+		i = j
+		p.expansions++
+		if p.expansions > maxPCExpands || depth > 64 {
+			continue
+		}
+		if v, ok := pcGlobals[string(name)]; ok {
+			b.WriteString(v)
+		} else if v, ok := p.vars[string(name)]; ok {
+			b.WriteString(p.expandDepth(v, depth+1))
+		}
+		if j >= len(s) {
+			break // pkgconf stops at the end of an unterminated name
+		}
 	}
 	out := b.String()
-	if len(out) > maxPCValue {
-		out = out[:maxPCValue]
+	if len(out) > maxPCValue-1 {
+		out = out[:maxPCValue-1]
 	}
 	return out
+}
+
+// dequote is pkgconf's: a value starting with a quote loses every
+// unescaped instance of that quote.
+func dequote(v string) string {
+	if v == "" || v[0] != '\'' && v[0] != '"' {
+		return v
+	}
+	q := v[0]
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v) && v[i+1] == q:
+			i++
+			b.WriteByte(v[i])
+		case v[i] != q:
+			b.WriteByte(v[i])
+		}
+	}
+	return b.String()
 }
 
 type pcDep struct {
 	name, op, version string
 	versioned         bool
+	internal          bool
+}
+
+// addPCDeps appends as pkgconf's add_or_replace_dependency_node: of two
+// dependencies on one name, an internal one gives way to a plain one.
+func addPCDeps(list, deps []pcDep, internal bool) []pcDep {
+	for _, d := range deps {
+		d.internal = internal
+		drop := false
+		for i, old := range list {
+			if old.name != d.name {
+				continue
+			}
+			if d.internal && !old.internal {
+				drop = true
+			} else if old.internal && !d.internal {
+				list = append(list[:i:i], list[i+1:]...)
+			}
+			break
+		}
+		if !drop {
+			list = append(list, d)
+		}
+	}
+	return list
 }
 
 func (d pcDep) String() string {
