@@ -21,9 +21,10 @@ const (
 	// elfdeps loops as many times as a hostile header says (up to 2^32).
 	maxELFSteps = 1 << 20
 	// maxELFDeps bounds the dependencies one object yields.
-	maxELFDeps = 1 << 14
-	// maxStringLen bounds one string read from a string table or PT_INTERP.
-	maxStringLen = 1 << 16
+	maxELFDeps = 1 << 12
+	// maxStringLen bounds one string taken from a string table; with
+	// maxELFDeps it bounds the memory of one object's dependencies (16 MiB).
+	maxStringLen = 1 << 12
 )
 
 // elfInfo is what autodeps reads from one ELF object.
@@ -64,12 +65,12 @@ type elfReader struct {
 	strtabs map[uint32][]byte
 	steps   int
 
-	isExec, isDSO                      bool
-	gotDebug, gotHash, gotGNUHash, pie bool
-	soname, interp                     string
-	hasSoname, hasInterp, hasDynamic   bool
-	marker                             string
-	requires, provides                 []string
+	isExec, isDSO                 bool
+	gotDebug, gotHash, gotGNUHash bool
+	soname, interp                string
+	hasSoname, hasInterp          bool
+	marker                        string
+	requires, provides            []string
 }
 
 func (e *elfReader) run(exec bool, base string) *elfInfo {
@@ -132,37 +133,15 @@ func (e *elfReader) addDep(list *[]string, soname, ver string, versioned bool) {
 	*list = append(*list, soname)
 }
 
+// progHeaders notes a PT_INTERP within the file, which is all elfdeps
+// uses it for (it requires the interpreter only with --require-interp,
+// which rpm 4.18's elf.attr does not pass).
 func (e *elfReader) progHeaders() {
 	for _, p := range e.f.Progs {
-		switch p.Type {
-		case elf.PT_DYNAMIC:
-			e.hasDynamic = true
-		case elf.PT_INTERP:
-			if !e.hasInterp && p.Off < uint64(e.size) {
-				e.interp = e.cString(int64(p.Off))
-				e.hasInterp = true
-			}
+		if p.Type == elf.PT_INTERP && p.Off < uint64(e.size) {
+			e.hasInterp = true
 		}
 	}
-}
-
-// cString reads a NUL-terminated string at off, stopping at the end of the
-// file or after maxStringLen bytes.
-func (e *elfReader) cString(off int64) string {
-	var out []byte
-	buf := make([]byte, 256)
-	for len(out) < maxStringLen && off < e.size {
-		n, _ := e.r.ReadAt(buf, off)
-		if n == 0 {
-			break
-		}
-		if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
-			return string(append(out, buf[:i]...))
-		}
-		out = append(out, buf[:n]...)
-		off += int64(n)
-	}
-	return string(out)
 }
 
 // sectionData returns a section's bytes, or nil when the section claims
@@ -326,8 +305,6 @@ func (e *elfReader) dynamic(s *elf.Section) {
 			e.gotGNUHash = true
 		case int64(elf.DT_DEBUG):
 			e.gotDebug = true
-		case dtFlags1:
-			e.pie = e.pie || val&df1PIE != 0
 		case int64(elf.DT_SONAME):
 			if name, ok := e.strptr(s.Link, val); ok {
 				e.soname, e.hasSoname = name, true
