@@ -1,6 +1,7 @@
 package autodeps
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,8 +41,8 @@ type Options struct {
 	// /usr/lib64, /usr/share and /usr/bin.
 	LibDir, DataDir, BinDir string
 
-	// MaxFileSize caps the bytes read from one ELF object (default 1 GiB);
-	// a larger object is an error.
+	// MaxFileSize caps the size of an ELF object (default 1 GiB); a
+	// larger one is an error. Memory for one object stays below its size.
 	MaxFileSize int64
 }
 
@@ -307,22 +308,19 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 	elfDesc := ""
 	if isELFMagic(head) {
 		size := st.Size()
+		if size > opts.MaxFileSize {
+			return info, fmt.Errorf("ELF object of %d bytes exceeds the %d-byte cap", size, opts.MaxFileSize)
+		}
 		var r io.ReaderAt
 		if ra, ok := fh.(io.ReaderAt); ok {
 			r = ra
-		} else if size <= int64(len(head)) {
-			r = strings.NewReader(string(head))
-			size = int64(len(head))
 		} else {
-			if size > opts.MaxFileSize {
-				return info, fmt.Errorf("ELF object of %d bytes exceeds the %d-byte cap", size, opts.MaxFileSize)
-			}
-			rest, err := io.ReadAll(io.LimitReader(fh, opts.MaxFileSize))
+			rest, err := io.ReadAll(io.LimitReader(fh, opts.MaxFileSize-int64(len(head))))
 			if err != nil {
 				return info, fmt.Errorf("read: %w", err)
 			}
-			all := append(head, rest...)
-			r, size = strings.NewReader(string(all)), int64(len(all))
+			all := append(head[:len(head):len(head)], rest...)
+			r, size = bytes.NewReader(all), int64(len(all))
 		}
 		base := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
 		if ei, err := analyzeELF(r, size, info.exec, base); err == nil {

@@ -19,12 +19,14 @@ const (
 
 	// maxELFSteps bounds the work of the version-section walks: rpm's
 	// elfdeps loops as many times as a hostile header says (up to 2^32).
-	maxELFSteps = 1 << 20
+	maxELFSteps = 1 << 16
 	// maxELFDeps bounds the dependencies one object yields.
 	maxELFDeps = 1 << 12
 	// maxStringLen bounds one string taken from a string table; with
 	// maxELFDeps it bounds the memory of one object's dependencies (16 MiB).
 	maxStringLen = 1 << 12
+	// maxSectionBytes bounds one dynamic, version or string section read.
+	maxSectionBytes = 256 << 20
 )
 
 // elfInfo is what autodeps reads from one ELF object.
@@ -147,7 +149,7 @@ func (e *elfReader) progHeaders() {
 // sectionData returns a section's bytes, or nil when the section claims
 // more than the file holds or has no bytes in the file.
 func (e *elfReader) sectionData(s *elf.Section) []byte {
-	if s.Type == elf.SHT_NOBITS || s.Size == 0 || s.Offset > uint64(e.size) || s.Size > uint64(e.size)-s.Offset {
+	if s.Type == elf.SHT_NOBITS || s.Size == 0 || s.Size > maxSectionBytes || s.Offset > uint64(e.size) || s.Size > uint64(e.size)-s.Offset {
 		return nil
 	}
 	data := make([]byte, s.Size)
