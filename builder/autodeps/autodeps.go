@@ -108,6 +108,14 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	if opts.MaxFileSize == 0 {
 		opts.MaxFileSize = 1 << 30
 	}
+	desktopPath, err := regexp.Compile(`^` + regexp.QuoteMeta(opts.DataDir) + `/applications/.*\.desktop$`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
+	metainfoPath, err := regexp.Compile(`^` + regexp.QuoteMeta(opts.DataDir) + `/(appdata|metainfo)/.*\.(appdata|metainfo)\.xml$`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
 	pcPath, err := regexp.Compile(`^((` + regexp.QuoteMeta(opts.LibDir) + `|` + regexp.QuoteMeta(opts.DataDir) + `)/pkgconfig/.*\.pc|` + regexp.QuoteMeta(opts.BinDir) + `/pkg-config)$`)
 	if err != nil {
 		return nil, fmt.Errorf("autodeps: directories: %w", err)
@@ -160,7 +168,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		skip := func(ix int) bool { return excludeFrom != nil && excludeFrom.MatchString(files[ix].Path) }
 		// rpm runs the generators attribute by attribute, in the sorted
 		// order of their fileattrs files, each over the files in order.
-		for _, attr := range []string{"elf", "pkgconfig", "python", "pythondist", "script"} {
+		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "pkgconfig", "python", "pythondist", "script"} {
 			for ix, f := range files {
 				info := &infos[ix]
 				if skip(ix) {
@@ -168,6 +176,18 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 				}
 				var lines []string
 				switch attr {
+				case "debuginfo":
+					if provides {
+						lines = debuginfoProvides(f.Path)
+					}
+				case "desktop":
+					if provides && desktopPath.MatchString(f.Path) && f.Mode.IsRegular() {
+						lines = desktopProvides(f.Path, info.head)
+					}
+				case "metainfo":
+					if provides && metainfoPath.MatchString(f.Path) {
+						lines = metainfoProvides(f.Path)
+					}
 				case "elf":
 					if info.elf == nil {
 						continue

@@ -144,6 +144,12 @@ func textType(b []byte) string {
 	if enc == "" {
 		return ""
 	}
+	if desc, literal := markupType(b); desc != "" {
+		if literal {
+			return desc
+		}
+		return desc + ", " + enc + textRemarks(b)
+	}
 	if pythonHeuristic(b) {
 		return "Python script, " + enc + " executable" + textRemarks(b)
 	}

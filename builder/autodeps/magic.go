@@ -200,3 +200,61 @@ func pythonHeuristic(b []byte) bool {
 	}
 	return false
 }
+
+var (
+	xmlSVG     = regexp.MustCompile(`^<\?xml version=['"\t ]*[0-9.]+['"\t ]*`)
+	htmlTagRes = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)<!doctype[\t\n\v\f\r ]+html`),
+		regexp.MustCompile(`(?i)<[\t\n\v\f\r ]*(head|title|html|script|style|table)[\t\n\v\f\r ]*>`),
+		regexp.MustCompile(`(?i)<(head|title|html|script|style|table)[\t\n\v\f\r ]+`),
+		regexp.MustCompile(`(?i)<[\t\n\v\f\r ]*a[\t\n\v\f\r ]*href=`),
+	}
+	sgmlRes = []struct {
+		re   *regexp.Regexp
+		desc string
+	}{
+		{regexp.MustCompile(`(?i)<[\t\n\v\f\r ]*!doctype`), "exported SGML document"},
+		{regexp.MustCompile(`(?i)<[\t\n\v\f\r ]*!subdoc`), "exported SGML subdocument"},
+		{regexp.MustCompile(`(?i)<[\t\n\v\f\r ]*!--`), "exported SGML document"},
+	}
+	xmlLoose = regexp.MustCompile(`(?i)^<[\t\n\v\f\r ]*\?[\t\n\v\f\r ]*xml`)
+)
+
+// markupType is libmagic's sgml magic for the common cases: SVG, the XML
+// prolog, HTML documents and exported SGML. literal reports a description
+// libmagic prints without the text encoding.
+func markupType(b []byte) (desc string, literal bool) {
+	w := b[:min(len(b), 4096+16)]
+	if bytes.HasPrefix(b, []byte("<svg")) {
+		return "SVG Scalable Vector Graphics image", true
+	}
+	if loc := xmlSVG.FindIndex(b); loc != nil && len(b) > 19 && bytes.Contains(b[19:min(len(b), 19+4096+4)], []byte("<svg")) {
+		return "SVG Scalable Vector Graphics image", true
+	}
+	for _, p := range []string{`<?xml version="`, `<?xml version='`, `<?xml version "`} {
+		if bytes.HasPrefix(b, []byte(p)) {
+			if len(b) > 15 && b[15] != 0 {
+				v := b[15:min(len(b), 18)]
+				if i := bytes.IndexByte(v, 0); i >= 0 {
+					v = v[:i]
+				}
+				return "XML " + string(v) + " document", false
+			}
+			return "XML", false
+		}
+	}
+	if xmlLoose.Match(b) {
+		return "XML document", false
+	}
+	for _, re := range htmlTagRes {
+		if re.Match(w) {
+			return "HTML document", false
+		}
+	}
+	for _, s := range sgmlRes {
+		if s.re.Match(w) {
+			return s.desc, false
+		}
+	}
+	return "", false
+}

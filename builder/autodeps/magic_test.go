@@ -22,6 +22,11 @@ func magicSamples() []string {
 		"#!/bin/sh\n\x00\x01\xff\n", "#!/usr/bin/python3\n\x00\x01\xff\n", "#!/usr/bin/perl\n\x00\xff\n",
 		"#!/bin/sh\r\necho\r\n", "#!/bin/sh\necho caf\xc3\xa9\n", "#!/bin/sh\necho caf\xe9\n",
 		"#!/usr/bin/node\r\necho\r\n", "#!/bin/sh\n" + strings.Repeat("0", 500) + "\n",
+		"<?xml version=\"1.0\"?>\n<component/>\n", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"x\"/>\n",
+		"<!DOCTYPE html>\n<p>x</p>\n", "hello\n<a href=\"x\">y</a>\n", "<html>\n</html>\n", "<?xml version='1.1'?>\n<x/>\n",
+		"<!-- c -->\n<x/>\n", "<!DOCTYPE foo>\n<x/>\n", "<?xml version=\"1.0\"?>\n<!DOCTYPE html PUBLIC \"x\">\n<html/>\n",
+		"text <TITLE>t</TITLE>\n", "<?xml  version=\"1.0\"?>\n<x/>\n", "<svg>\n</svg>\n", "<?xml version=\"1.0\"?>\n" + strings.Repeat("<a/>", 100) + "\n",
+		"<table border=1>\n", "<!doctype   HTML>\n", "x <!-- y -->\n",
 	}
 	for _, l := range []string{"/bin/sh", "/usr/bin/sh", "/bin/csh", "/bin/ksh", "/usr/bin/ksh", "/bin/tcsh",
 		"/usr/bin/tcsh", "/bin/zsh", "/usr/bin/env zsh", "/bin/ash", "/bin/bash", "/usr/bin/bash",
