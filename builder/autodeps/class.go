@@ -108,8 +108,17 @@ func contentType(head []byte, elfDesc string) string {
 	if len(head) == 0 {
 		return "empty"
 	}
+	if len(head) == 1 {
+		return "very short file (no magic)"
+	}
 	if elfDesc != "" {
 		return elfDesc
+	}
+	if d, ok := gzipType(head); ok {
+		return d
+	}
+	if d := imageType(head); d != "" {
+		return d
 	}
 	desc := textType(head)
 	if bad := zlibDictError(head); bad != "" && desc != "" {
@@ -136,13 +145,21 @@ func zlibDictError(b []byte) string {
 	return ""
 }
 
+// encodingMax is libmagic's FILE_ENCODING_MAX: its text tests look at
+// the first 64 KiB.
+const encodingMax = 64 << 10
+
 func textType(b []byte) string {
+	b = b[:min(len(b), encodingMax)]
 	enc := textEncoding(b)
 	if len(b) > 2 && b[0] == '#' && b[1] == '!' {
 		return shebangType(b, enc)
 	}
 	if enc == "" {
 		return ""
+	}
+	if isTroff(b) {
+		return "troff or preprocessor input, " + enc + textRemarks(b)
 	}
 	if desc, literal := markupType(b); desc != "" {
 		if literal {
@@ -167,6 +184,15 @@ func indexNL(b []byte) int {
 
 func isTextByte(c byte) bool {
 	return c >= 0x07 && c <= 0x0d || c == 0x1b || c >= 0x20 && c <= 0x7e
+}
+
+func isASCIIText(b []byte) bool {
+	for _, c := range b {
+		if !isTextByte(c) {
+			return false
+		}
+	}
+	return true
 }
 
 func textEncoding(b []byte) string {
@@ -216,6 +242,7 @@ func trimPartialRune(b []byte) []byte {
 // textRemarks is libmagic's tail for text: very long lines, line
 // terminators other than LF, escapes and overstriking.
 func textRemarks(b []byte) string {
+	utf8Text := !isASCIIText(b) && utf8.Valid(trimPartialRune(b))
 	var crlf, cr, lf int
 	var longest, cur int
 	esc, bs := false, false
@@ -240,7 +267,9 @@ func textRemarks(b []byte) string {
 		case '\b':
 			bs = true
 		}
-		cur++
+		if c&0xc0 != 0x80 || !utf8Text { // count characters in UTF-8 text
+			cur++
+		}
 		longest = max(longest, cur)
 	}
 	var s strings.Builder

@@ -69,7 +69,7 @@ type elfReader struct {
 
 	isExec, isDSO                 bool
 	gotDebug, gotHash, gotGNUHash bool
-	soname, interp                string
+	soname                        string
 	hasSoname, hasInterp          bool
 	marker                        string
 	requires, provides            []string

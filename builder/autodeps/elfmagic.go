@@ -24,6 +24,16 @@ const (
 // mode. It reads only what libmagic reads and never trusts a count or
 // offset it has not checked.
 func elfMagic(r io.ReaderAt, size int64, mode fs.FileMode) string {
+	return elfMagicPass(r, size, mode, true)
+}
+
+// elfMagicHeader is the description from libmagic's elf magic entries
+// alone, as it gives for an object inside compressed data.
+func elfMagicHeader(r io.ReaderAt, size int64) string {
+	return elfMagicPass(r, size, 0, false)
+}
+
+func elfMagicPass(r io.ReaderAt, size int64, mode fs.FileMode, pass bool) string {
 	ident := make([]byte, 64)
 	n, _ := r.ReadAt(ident, 0)
 	ident = ident[:n]
@@ -60,7 +70,7 @@ func elfMagic(r io.ReaderAt, size int64, mode fs.FileMode) string {
 	// libmagic runs its ELF pass first (which may change what "pie"
 	// means) and prints it after the header description.
 	var tail string
-	if size > int64(hdrSize) && len(ident) >= hdrSize {
+	if pass && size > int64(hdrSize) && len(ident) >= hdrSize {
 		tail = m.tryELF(ident)
 	}
 	if len(ident) < 24 {

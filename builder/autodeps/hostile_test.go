@@ -151,10 +151,6 @@ func TestPCExpansionBounded(t *testing.T) {
 	}
 }
 
-func itoa(i int) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10)))
-}
-
 func TestMarkerDepthBounded(t *testing.T) {
 	m := strings.Repeat("(", 100000) + `python_version == "3"` + strings.Repeat(")", 100000)
 	if _, err := evalMarker(m, "3.11"); err == nil {

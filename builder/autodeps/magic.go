@@ -95,7 +95,7 @@ var shebangs = func() []shebang {
 	add("Haskell script executable", shapeExecText, false, "fw", " /usr/bin/env runhaskell")
 	add("Julia script executable", shapeExecText, false, "fw", " /usr/bin/env julia")
 	add("Perl script text executable", shapeLiteral, true, "", "/usr/bin/env perl", " /usr/bin/env perl")
-	out = append(out, shebang{regexp.MustCompile(`^#!.*/bin/perl([\t\n\v\f\r ].*)?$`), "Perl script text executable", shapeLiteral, true})
+	out = append(out, shebang{regexp.MustCompile(`(?m)^#!.*/bin/perl([\t\v\f\r ].*)?$`), "Perl script text executable", shapeLiteral, true})
 	return out
 }()
 
@@ -111,7 +111,7 @@ func shebangType(b []byte, enc string) string {
 	for _, s := range shebangs {
 		m := b
 		if s.shape == shapeLiteral {
-			m = line // the Perl regex sees one line
+			m = b[:min(len(b), 8192)] // the Perl regex looks at every line
 		}
 		if !s.re.Match(m) || enc == "" && !s.binary {
 			continue

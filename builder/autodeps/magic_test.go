@@ -1,18 +1,25 @@
 package autodeps
 
 import (
+	"bytes"
+	"compress/gzip"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // magicSamples are contents whose type libmagic decides from the bytes.
 func magicSamples() []string {
 	s := []string{
-		"", "x = 1\n", "plain\n", "no newline", "caf\xc3\xa9\n", "caf\xe9\n", "\xef\xbb\xbfbom\n",
+		"", "x", "\n", "x = 1\n", "plain\n", "no newline", "caf\xc3\xa9\n", "caf\xe9\n", "\xef\xbb\xbfbom\n",
 		"a\r\nb\r\n", "a\rb\r", "a\r\nb\n", "esc\x1b[0m\n", "over\bstrike\n", strings.Repeat("y", 301) + "\n",
 		"\x00\x01\x02", "import os\n", "from os import path\n", "import numpy as n\n",
 		"class A:\n    pass\n", "class A(B):\n", "def f():\n    pass\n", "def f(a, b):\n", "def f(a=1):\n",
@@ -42,13 +49,51 @@ func magicSamples() []string {
 	return s
 }
 
+func gz(s string, level int, name string, mtime time.Time, os byte) string {
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, level)
+	w.Name, w.ModTime, w.OS = name, mtime, os
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+func imageSamples() []string {
+	var out []string
+	for _, img := range []image.Image{
+		image.NewRGBA(image.Rect(0, 0, 16, 16)), image.NewGray(image.Rect(0, 0, 3, 7)),
+		image.NewPaletted(image.Rect(0, 0, 5, 5), color.Palette{color.Black, color.White}), image.NewNRGBA64(image.Rect(0, 0, 2, 2)),
+	} {
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		out = append(out, b.String())
+		b.Reset()
+		gif.Encode(&b, img, nil)
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func compressedSamples() []string {
+	man := ".TH FOO 1\n.SH NAME\nfoo \\- does foo\n"
+	return []string{
+		gz(man, 9, "", time.Time{}, 3), gz(man, 6, "", time.Time{}, 3), gz(man, 1, "", time.Time{}, 3),
+		gz(man, 9, "foo.1", time.Unix(1700000000, 0), 3), gz("plain\n", 9, "", time.Time{}, 3),
+		gz("\x00\x01\x02", 9, "", time.Time{}, 3), gz("", 9, "", time.Time{}, 3), gz("x", 9, "", time.Time{}, 255),
+		gz(".\\\" comment\n.TH X\n", 9, "", time.Time{}, 3), gz("#!/bin/sh\necho\n", 9, "", time.Time{}, 0),
+		gz("<?xml version=\"1.0\"?>\n<x/>\n", 9, "", time.Time{}, 11),
+		gz(man, 9, "", time.Time{}, 3)[:30],
+		".TH FOO 1\n", ".\\\" c\n", "'\\\" t\n", "text\n.SH NAME\n", "text\n.sh\n",
+	}
+}
+
 // TestMagicAgainstFile checks the types autodeps gives text, data and
 // "#!" files against libmagic itself (the file command, with the
 // decompression rpm asks for).
 func TestMagicAgainstFile(t *testing.T) {
 	requireTools(t, "file")
 	dir := t.TempDir()
-	samples := magicSamples()
+	samples := append(append(magicSamples(), compressedSamples()...), imageSamples()...)
 	args := []string{"-b", "-z"}
 	for i, s := range samples {
 		p := filepath.Join(dir, strconv.Itoa(i))
