@@ -1,34 +1,62 @@
 // Package autodeps is the automatic-dependency engine of the builder room:
-// given the installed tree of a package (its DESTDIR as an [fs.FS]) and the
-// list of packaged paths with their modes, it computes what rpmbuild 4.18's
-// file classifier and dependency generators compute on the same tree, per
-// file and for the package:
+// given the installed tree of a package (its DESTDIR, as an [fs.FS]) and
+// the packaged paths with their modes, [Analyze] computes what rpmbuild
+// 4.18's file classifier and dependency generators compute on the same
+// tree, per file and for the package:
 //
-//   - ELF objects (rpm's elfdeps): soname provides with symbol versions,
-//     DT_NEEDED and version-need requires, the "(64bit)" marker,
-//     rtld(GNU_HASH);
-//   - executable "#!" scripts (rpm's script.req): the interpreter path;
-//   - .pc files (rpm's pkgconfigdeps.sh over pkgconf 1.8): pkgconfig(name)
-//     provides and requires (Requires and Requires.private) and
+//   - ELF objects (rpm's elfdeps): soname provides with symbol versions
+//     (the "(64bit)" marker on 64-bit objects), DT_NEEDED and version-need
+//     requires, rtld(GNU_HASH), the file name for a DSO without a soname;
+//     requires are skipped only for a non-executable object with an
+//     interpreter, and no interpreter is required (rpm 4.18's elf.attr
+//     does not pass --require-interp);
+//   - executable scripts (script.req): the "#!" interpreter path, and the
+//     program "/usr/bin/env" runs when that is an absolute path
+//     ("#!/usr/bin/env bash" requires /usr/bin/env only);
+//   - .pc files under %{_libdir}/pkgconfig or %{_datadir}/pkgconfig
+//     (pkgconfigdeps.sh over pkgconf 1.8, whose parser is reproduced):
+//     pkgconfig(NAME) = VERSION and Provides: entries, requires from
+//     Requires, Requires.private and Requires.internal, and
 //     /usr/bin/pkg-config;
-//   - Python (rpm's python.attr and pythondist.attr): python(abi) for
-//     modules under /usr/lib*/pythonX.Y/, python3dist() and
-//     pythonX.Ydist() provides and requires from dist-info and egg-info
-//     metadata;
-//   - file colors (FILECOLORS, HEADERCOLOR) and file classes (FILECLASS,
-//     CLASSDICT) in the form libmagic gives rpm, for the kinds of files
-//     listed in [Classify]'s documentation;
-//   - autoreq/autoprov switches and the %__requires_exclude,
-//     %__provides_exclude and %__*_exclude_from filters, as [Options].
+//   - Python (python.attr, pythondist.attr with pythondistdeps.py):
+//     python(abi) = X.Y for modules under /usr/lib*/pythonX.Y/, and from a
+//     packaged *.dist-info or *.egg-info directory pythonX.Ydist(NAME) and
+//     python3dist(NAME) provides and requires converted from PEP 440 and
+//     PEP 508 as the script does (markers evaluated for that Python);
+//   - desktop.attr, metainfo.attr and debuginfo.attr (Lua in rpm);
+//   - FILECOLORS (1 ELF32, 2 ELF64, for executable regular files),
+//     HEADERCOLOR, and FILECLASS/CLASSDICT: the type libmagic 5.44 gives
+//     rpm, for the file kinds listed under [Classify];
+//   - autoreq/autoprov switches and %__requires_exclude,
+//     %__provides_exclude, %__requires_exclude_from and
+//     %__provides_exclude_from, as [Options];
+//   - the order rpm records: package dependencies sorted and deduplicated
+//     as rpm's dependency sets are, unversioned requires dropped where a
+//     versioned one of the same name and color exists, and per-file lists
+//     in rpm's DEPENDSDICT order, so that [Result.DependsDict] and
+//     [Result.ClassDict] give the header arrays rpmbuild writes.
 //
-// The tests build a tree with the real gcc, package it with the real
-// rpmbuild and compare rpm's queries with [Analyze]'s result as sets.
+// Where rpmbuild would fail the build on a generator's output (a
+// dependency rpm cannot parse, Python metadata pythondistdeps.py rejects),
+// Analyze fails naming the file, with a [*DepError] or [*PythonError].
 //
-// Every input file is treated as hostile: reads are capped, ELF parsing
-// never trusts a size or offset it has not checked against the file, a
-// panic in a parser is recovered and reported as an error naming the file,
-// and a generator loop is bounded, so [Analyze] uses bounded memory and
-// time per file. Where rpmbuild itself would fail the build (a dependency
-// that rpm cannot parse, broken Python metadata), Analyze returns an error
-// naming the file. Analyze is safe for concurrent use; it keeps no state.
+// Not generated: perl.req/perl.prov (Perl scripts and modules),
+// fontconfig.prov, ocamldeps.sh and rpm_macro(); egg-link files. These
+// rpmbuild generators run only when their tools are installed; a package
+// with such files gets fewer dependencies here than from rpmbuild.
+//
+// The tests compare with the real tools, never with expectations of our
+// own: a tree built with gcc (64- and 32-bit objects, static, stripped,
+// debug_info, setuid, scripts, .pc, dist-info, desktop files) packaged by
+// rpmbuild with and without each option; rpm's elfdeps and file(1) on
+// the host's ELF objects; pkgconfigdeps.sh, script.req and
+// pythondistdeps.py on samples and on the host's files.
+//
+// Every input is hostile: the file system is read through the given
+// fs.FS (pass an [os.Root]'s FS so that symlinks cannot lead outside the
+// tree), reads are capped, ELF parsing checks every count and offset
+// against the file and bounds its loops, a panic in debug/elf becomes an
+// error, and recursion in .pc variables and Python markers is bounded; so
+// memory and time per file are bounded. Analyze keeps no state and is safe
+// for concurrent use.
 package autodeps
