@@ -73,6 +73,10 @@ type Result struct {
 	// deduplicated and sorted as rpm sorts a dependency set.
 	Provides, Requires []Dep
 	HeaderColor        uint32 // HEADERCOLOR: OR of the file colors
+	// RichDependencies reports a generated rich dependency ("(a with
+	// b)"), for which rpmbuild adds rpmlib(RichDependencies) <= 4.12.0-1
+	// to the package's requires.
+	RichDependencies bool
 }
 
 var (
@@ -271,6 +275,11 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		}
 	}
 	res.Provides, res.Requires = mergeDeps(provs), mergeDeps(reqs)
+	for _, d := range res.Requires {
+		if strings.HasPrefix(d.Name, "(") {
+			res.RichDependencies = true
+		}
+	}
 	return res, nil
 }
 
@@ -414,7 +423,10 @@ func (r *Result) ClassDict() (dict []string, index []uint32) {
 // DependsDict gives rpm's DEPENDSDICT, FILEDEPENDSX and FILEDEPENDSN for
 // the package whose final REQUIRE* and PROVIDE* arrays are requires and
 // provides (which must contain the generated dependencies; manual ones
-// may be mixed in). When no file has a dependency all three are nil, and
+// may be mixed in). rpmbuild 4.18 computes these indexes before it adds
+// rpmlib(RichDependencies), so to write the bytes it writes, pass the
+// requires without that entry; its own --filerequire output is then off by
+// one for names sorting after it. When no file has a dependency all three are nil, and
 // rpm writes none of the tags. Each DEPENDSDICT entry is 'R' or 'P' in the top byte
 // and the index into that array below.
 func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err error) {

@@ -367,6 +367,10 @@ func compareWithRPM(t *testing.T, rpm string, res *Result) {
 			t.Errorf("class:\n got %q\n rpm %q", want, classes[i])
 		}
 	}
+	rich := slices.ContainsFunc(query(t, rpm, "[%{REQUIRENAME}\n]"), func(s string) bool { return s == "rpmlib(RichDependencies)" })
+	if rich != res.RichDependencies {
+		t.Errorf("RichDependencies %v, rpm's requires have rpmlib(RichDependencies): %v", res.RichDependencies, rich)
+	}
 	// rpm's DEPENDSDICT indexes the requires as they were when the
 	// generators ran, before rpmlib(RichDependencies) was added.
 	var reqs, provs []Dep
