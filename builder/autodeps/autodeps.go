@@ -28,8 +28,9 @@ type Options struct {
 
 	// RequiresExclude and ProvidesExclude drop generated dependencies whose
 	// "NAME [OP VERSION]" string they match (%__requires_exclude,
-	// %__provides_exclude). Go regexp syntax, unanchored, as rpm's POSIX
-	// extended regexes are.
+	// %__provides_exclude). Matching is unanchored, as rpm's; compile the
+	// spec's pattern with regexp.CompilePOSIX, the nearest Go has to the
+	// POSIX extended regexes rpm uses (it lacks back-references).
 	RequiresExclude, ProvidesExclude *regexp.Regexp
 	// RequiresExcludeFrom and ProvidesExcludeFrom skip the files whose
 	// packaged path they match (%__requires_exclude_from,

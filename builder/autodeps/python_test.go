@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,21 @@ var distSamples = map[string]string{
 	"python-3.dist-info":    "Name: Python\nVersion: 3.11\n",
 	"multi-1.dist-info":     "Name: multi\nVersion: 1\nRequires-Dist: a>=1\nRequires-Dist: a<3\nRequires-Dist: a>=1\n",
 	"cont-1.dist-info":      "Name: cont\nVersion: 1\nSummary: a\n  continued\nRequires-Dist: x\n\nRequires-Dist: body-not-header\n",
+}
+
+var eggSamples = map[string]map[string]string{
+	"egg-1.0-py3.11.egg-info": {
+		"PKG-INFO":         "Metadata-Version: 1.1\nName: egg\nVersion: 1.0\n",
+		"requires.txt":     "a>=1\nb\n\n[test]\npytest\n\n[:python_version < \"3\"]\nold\n\n[:sys_platform == \"linux\"]\nlinuxonly>=2\n",
+		"entry_points.txt": "[console_scripts]\negg = egg:main\n",
+	},
+	"plainegg-2.egg-info": {
+		"PKG-INFO": "Name: plain_egg\nVersion: 2.0.post1\n",
+	},
+	"gui-3.egg-info": {
+		"PKG-INFO":         "Name: gui\nVersion: 3\nRequires-Dist: x\n",
+		"entry_points.txt": "[gui_scripts]\ng = gui:main\n[other]\n",
+	},
 }
 
 // TestPythonAgainstPythondistdeps runs rpm's pythondistdeps.py (with the
@@ -44,15 +60,26 @@ func TestPythonAgainstPythondistdeps(t *testing.T) {
 		must(t, os.MkdirAll(d, 0o755))
 		must(t, os.WriteFile(filepath.Join(d, "METADATA"), data, 0o644))
 	}
+	for name, files := range eggSamples {
+		must(t, os.MkdirAll(filepath.Join(site, name), 0o755))
+		for f, text := range files {
+			must(t, os.WriteFile(filepath.Join(site, name, f), []byte(text), 0o644))
+		}
+	}
 	dirs, _ := filepath.Glob(filepath.Join(site, "*.dist-info"))
+	eggs, _ := filepath.Glob(filepath.Join(site, "*.egg-info"))
+	dirs = append(dirs, eggs...)
 	if len(dirs) < len(distSamples) {
 		t.Fatalf("only %d dist-info directories", len(dirs))
 	}
 	compared := 0
 	for _, d := range dirs {
-		meta, err := os.ReadFile(filepath.Join(d, "METADATA"))
+		r, err := os.OpenRoot("/")
 		must(t, err)
-		prov, req, err := pythonDist(d, distMeta{metadata: string(meta)})
+		dm, err := readDist(r.FS(), strings.TrimPrefix(d, "/"), d)
+		r.Close()
+		must(t, err)
+		prov, req, err := pythonDist(d, *dm)
 		wantProv, perr := runGenerator(t, d, "/usr/lib/rpm/pythondistdeps.py", "--provides", "--majorver-provides")
 		wantReq, rerr := runGenerator(t, d, "/usr/lib/rpm/pythondistdeps.py", "--requires")
 		if (err != nil) != (perr != nil || rerr != nil) {
@@ -70,7 +97,7 @@ func TestPythonAgainstPythondistdeps(t *testing.T) {
 			t.Errorf("%s requires:\n got %q\n rpm %q", filepath.Base(d), req, wantReq)
 		}
 	}
-	if compared < len(distSamples)-1 {
+	if compared < len(distSamples)+len(eggSamples)-1 {
 		t.Errorf("compared only %d distributions", compared)
 	}
 }
