@@ -83,6 +83,9 @@ type Result struct {
 var (
 	elfMagicRe    = regexp.MustCompile(`^(setuid,? )?(setgid,? )?(sticky )?ELF (32|64)-bit.*$`)
 	scriptMagicRe = regexp.MustCompile(`^.* script[, ].*$`)
+	// perl.attr and perllib.attr.
+	perlMagicRe    = regexp.MustCompile(`^.*[Pp]erl .*$`)
+	perllibMagicRe = regexp.MustCompile(`^Perl[0-9] module source.*`)
 )
 
 type fileInfo struct {
@@ -173,7 +176,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		skip := func(ix int) bool { return excludeFrom != nil && excludeFrom.MatchString(files[ix].Path) }
 		// rpm runs the generators attribute by attribute, in the sorted
 		// order of their fileattrs files, each over the files in order.
-		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "pkgconfig", "python", "pythondist", "script"} {
+		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "script"} {
 			for ix, f := range files {
 				info := &infos[ix]
 				if skip(ix) {
@@ -200,6 +203,16 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 					lines = info.elf.requires
 					if provides {
 						lines = info.elf.provides
+					}
+				case "perl":
+					if !provides && info.exec && perlMagicRe.MatchString(info.magic) {
+						lines = perlRequires(info.head)
+					}
+				case "perllib":
+					// perl.prov, which gives these files their provides, is
+					// not reproduced.
+					if !provides && strings.HasSuffix(f.Path, ".pm") && perllibMagicRe.MatchString(info.magic) {
+						lines = perlRequires(info.head)
 					}
 				case "pkgconfig":
 					if !pcPath.MatchString(f.Path) || !info.isPC {

@@ -23,6 +23,8 @@
 //     packaged *.dist-info or *.egg-info directory pythonX.Ydist(NAME) and
 //     python3dist(NAME) provides and requires converted from PEP 440 and
 //     PEP 508 as the script does (markers evaluated for that Python);
+//   - Perl scripts and .pm modules (perl.req): perl(MODULE) [>= VERSION]
+//     and perl >= VERSION requires;
 //   - desktop.attr, metainfo.attr and debuginfo.attr (Lua in rpm);
 //   - FILECOLORS (1 ELF32, 2 ELF64, for executable regular files),
 //     HEADERCOLOR, and FILECLASS/CLASSDICT: the type libmagic 5.44 gives
@@ -40,7 +42,7 @@
 // dependency rpm cannot parse, Python metadata pythondistdeps.py rejects),
 // Analyze fails naming the file, with a [*DepError] or [*PythonError].
 //
-// Not generated: perl.req/perl.prov (Perl scripts and modules),
+// Not generated: perl.prov (the perl(MODULE) provides of .pm files),
 // fontconfig.prov, ocamldeps.sh and rpm_macro(); egg-link files. These
 // rpmbuild generators run only when their tools are installed; a package
 // with such files gets fewer dependencies here than from rpmbuild.
@@ -49,7 +51,7 @@
 // own: a tree built with gcc (64- and 32-bit objects, static, stripped,
 // debug_info, setuid, scripts, .pc, dist-info, desktop files) packaged by
 // rpmbuild with and without each option; rpm's elfdeps and file(1) on
-// the host's ELF objects; pkgconfigdeps.sh, script.req and
+// the host's ELF objects; pkgconfigdeps.sh, script.req, perl.req and
 // pythondistdeps.py on samples and on the host's files.
 //
 // Every input is hostile: the file system is read through the given

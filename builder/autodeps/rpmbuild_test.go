@@ -32,7 +32,7 @@ var treeFiles = []struct {
 	{"usr/bin/s-sh", 0o755, "#!/bin/sh\necho hi\n"},
 	{"usr/bin/s-py", 0o755, "#!/usr/bin/python3\nprint(1)\n"},
 	{"usr/bin/s-env", 0o755, "#!/usr/bin/env bash\necho hi\n"},
-	{"usr/bin/s-envabs", 0o755, "#!/usr/bin/env /usr/bin/perl\nprint 1;\n"},
+	{"usr/bin/s-envabs", 0o755, "#!/usr/bin/env /usr/bin/perl\nuse strict;\nuse File::Temp 0.2;\nuse base qw(Exporter);\nuse 5.010;\nrequire '/etc/x.pl';\nprint 1;\n"},
 	{"usr/bin/s-noexec", 0o644, "#!/bin/sh\necho not executable\n"},
 	{"usr/bin/s-crlf", 0o755, "#!/bin/sh\r\necho hi\r\n"},
 	{"usr/lib64/pkgconfig/foo.pc", 0o644, "prefix=/usr\nlibdir=${prefix}/lib64\n# a comment\nName: foo\nDescription: demo\nVersion: 1.0.3\nRequires: zlib >= 1.2, bar\nRequires.private: libpng16 > 1.6\nLibs: -L${libdir} -lfoo\n"},
