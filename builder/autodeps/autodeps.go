@@ -209,11 +209,14 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 						lines = perlRequires(info.head)
 					}
 				case "perllib":
-					// perl.prov, which gives these files their provides, is
-					// not reproduced.
-					if !provides && strings.HasSuffix(f.Path, ".pm") && perllibMagicRe.MatchString(info.magic) {
-						lines = perlRequires(info.head)
+					if !strings.HasSuffix(f.Path, ".pm") || !perllibMagicRe.MatchString(info.magic) {
+						continue
 					}
+					if !provides {
+						lines = perlRequires(info.head)
+						break
+					}
+					lines = perlProvides(info.head)
 				case "pkgconfig":
 					if !pcPath.MatchString(f.Path) || !info.isPC {
 						continue

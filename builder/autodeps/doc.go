@@ -23,8 +23,9 @@
 //     packaged *.dist-info or *.egg-info directory pythonX.Ydist(NAME) and
 //     python3dist(NAME) provides and requires converted from PEP 440 and
 //     PEP 508 as the script does (markers evaluated for that Python);
-//   - Perl scripts and .pm modules (perl.req): perl(MODULE) [>= VERSION]
-//     and perl >= VERSION requires;
+//   - Perl scripts and .pm modules (perl.req, perl.prov): perl(MODULE)
+//     [>= VERSION] and perl >= VERSION requires, perl(PACKAGE) [= VERSION]
+//     provides;
 //   - desktop.attr, metainfo.attr and debuginfo.attr (Lua in rpm);
 //   - FILECOLORS (1 ELF32, 2 ELF64, for executable regular files),
 //     HEADERCOLOR, and FILECLASS/CLASSDICT: the type libmagic 5.44 gives
@@ -40,10 +41,12 @@
 //
 // Where rpmbuild would fail the build on a generator's output (a
 // dependency rpm cannot parse, Python metadata pythondistdeps.py rejects),
-// Analyze fails naming the file, with a [*DepError] or [*PythonError].
+// Analyze fails naming the file, with a [*DepError] or [*PythonError]. (A
+// generator's exit status does not matter to rpmbuild 4.18, only what it
+// printed: perl.prov dying on a module just gives no provides.)
 //
-// Not generated: perl.prov (the perl(MODULE) provides of .pm files),
-// fontconfig.prov, ocamldeps.sh and rpm_macro(); egg-link files. These
+// Not generated: fontconfig.prov, ocamldeps.sh and rpm_macro(); egg-link
+// files. These
 // rpmbuild generators run only when their tools are installed; a package
 // with such files gets fewer dependencies here than from rpmbuild.
 //

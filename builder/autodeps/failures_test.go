@@ -29,6 +29,10 @@ func TestRPMBuildFailuresAgree(t *testing.T) {
 		{"pc-epoch", "usr/lib64/pkgconfig/x.pc", "Name: x\nDescription: d\nVersion: a:1\n", 0o644, true, new(*DepError)},
 		{"env-flag", "usr/bin/x", "#!/usr/bin/env /usr/bin/perl -w\n", 0o755, true, new(*DepError)},
 		{"env-flag-noexec", "usr/bin/x", "#!/usr/bin/env /usr/bin/perl -w\n", 0o644, false, nil},
+		// perl.prov dies here, but rpmbuild ignores a generator's exit
+		// status: the module provides nothing.
+		{"pm-unclosed-heredoc", "usr/share/perl5/X.pm", "package X;\nmy $h = <<'END';\nnever closed\n", 0o644, false, nil},
+		{"pm-closed-heredoc", "usr/share/perl5/X.pm", "package X;\nmy $h = <<'END';\nclosed\nEND\n1;\n", 0o644, false, nil},
 		{"dist-no-name", "usr/lib/python3.11/site-packages/x-1.dist-info/METADATA", "Version: 1\n", 0o644, true, new(*PythonError)},
 		{"dist-bad-version", "usr/lib/python3.11/site-packages/x-1.dist-info/METADATA", "Name: x\nVersion: not a version\n", 0o644, true, new(*PythonError)},
 		{"dist-bad-spec", "usr/lib/python3.11/site-packages/x-1.dist-info/METADATA", "Name: x\nVersion: 1\nRequires-Dist: y ~= 1\n", 0o644, true, new(*PythonError)},

@@ -91,3 +91,14 @@ func FuzzPythonDist(f *testing.F) {
 		pythonDist("/usr/lib/python3.11/site-packages/f-1.egg-info", distMeta{metadata: string(data), requiresTxt: string(data), entryPoints: string(data), egg: true})
 	})
 }
+
+// FuzzPerl feeds hostile Perl to the perl.req and perl.prov ports.
+func FuzzPerl(f *testing.F) {
+	for _, s := range append(append([]string{}, perlSamples...), pmSamples...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		perlRequires(data)
+		perlProvides(data)
+	})
+}

@@ -332,3 +332,105 @@ func perlVersionParts(v string) []int {
 	}
 	return out
 }
+
+var (
+	ppPodStart  = regexp.MustCompile(`^=(head[1-4]|pod|for|item)`)
+	ppComment   = regexp.MustCompile(plRe(`^\s*#`))
+	ppHeredoc   = regexp.MustCompile(plRe(`<<\s*["'](\w+)["']\s*;\s*$`))
+	ppPackage   = regexp.MustCompile(plRe(`^\s*package\s+([_:a-zA-Z0-9]+)\s*(?:v?([0-9_.]+)\s*)?[;{]`))
+	ppRevision  = regexp.MustCompile(`\$Revision: ([0-9]+[.0-9]+)`)
+	ppVersion   = regexp.MustCompile(plRe(`=\s*['"]?([0-9]+[._0-9]+)['"]?`))
+	ppProvides  = regexp.MustCompile(plRe(`(?i)^\s*(our\s+)?\$RPM_Provides\s*=\s*["'](.*)['"]`))
+	ppTrailingW = regexp.MustCompile(plRe(`^\s*$`))
+)
+
+// perlProvides is perl.prov's output for one .pm file. perl.prov dies
+// on an unclosed here-document before printing; rpmbuild ignores its exit
+// status, so such a module provides nothing.
+func perlProvides(data []byte) []string {
+	var printed []string
+	require := map[string]string{}
+	has := map[string]bool{}
+	var pkg, version string
+	var havePkg, incomment, inover, inHeredoc bool
+	var heredoc, versionPkg string
+	var versionRe *regexp.Regexp
+	for _, line := range plLines(data) {
+		if !inHeredoc {
+			if ppPodStart.MatchString(line) {
+				incomment = true
+			}
+			if strings.HasPrefix(line, "=cut") {
+				incomment, inover = false, false
+			}
+			if strings.HasPrefix(line, "=over") {
+				inover = true
+			}
+			if strings.HasPrefix(line, "=back") {
+				inover = false
+			}
+			if incomment || inover || ppComment.MatchString(line) {
+				continue
+			}
+			if plDataEnd.MatchString(line) {
+				break
+			}
+			if m := ppHeredoc.FindStringSubmatch(line); m != nil {
+				heredoc, inHeredoc = m[1], true
+			}
+		} else {
+			if strings.HasPrefix(line, heredoc) && ppTrailingW.MatchString(line[len(heredoc):]) {
+				inHeredoc = false
+			}
+			continue
+		}
+		if m := ppPackage.FindStringSubmatch(line); m != nil {
+			pkg, version, havePkg = m[1], m[2], true
+			if pkg == "main" {
+				havePkg = false
+			} else if !has[pkg] {
+				has[pkg] = true
+				require[pkg] = version
+			}
+		}
+		if havePkg && pkg != "" && pkg != "0" {
+			if versionRe == nil || versionPkg != pkg {
+				versionRe = regexp.MustCompile(plRe(`^\s*(our\s+)?\$(` + regexp.QuoteMeta(pkg) + `::)?VERSION\s*=\s+`))
+				versionPkg = pkg
+			}
+			if versionRe.MatchString(line) {
+				if m := ppRevision.FindStringSubmatch(line); m != nil {
+					version = m[1]
+				} else if m := ppVersion.FindStringSubmatch(line); m != nil {
+					version = m[1]
+				}
+				has[pkg] = true
+				require[pkg] = version
+			}
+		}
+		if m := ppProvides.FindStringSubmatch(line); m != nil {
+			for _, f := range plSpaces.Split(m[2], -1) {
+				if f != "" {
+					printed = append(printed, f)
+				}
+			}
+		}
+	}
+	if inHeredoc {
+		return nil
+	}
+	mods := make([]string, 0, len(require))
+	for m := range require {
+		mods = append(mods, m)
+	}
+	sort.Strings(mods)
+	out := printed
+	for _, m := range mods {
+		if require[m] == "" {
+			out = append(out, "perl("+m+")")
+		} else {
+			out = append(out, "perl("+m+") = "+require[m])
+		}
+	}
+	return out
+}

@@ -18,6 +18,47 @@ var perlSamples = []string{
 	"#!/usr/bin/perl\n=over\nuse InOver;\n=back\nuse AfterOver;\n=pod\nuse Unclosed;\n",
 }
 
+var pmSamples = []string{
+	"package Foo::Bar;\nour $VERSION = '1.23';\n1;\n",
+	"package Foo 2.0;\npackage Foo::Inner { }\npackage main;\n$Foo::VERSION = \"3.1\";\n",
+	"package A;\n# package Commented;\n=head1 X\npackage InPod;\n=cut\npackage B;\n$VERSION = '$Revision: 1.5 $';\nmy $x = <<\"EOT\";\npackage InHeredoc;\nEOT\npackage C v1.2.3;\n__END__\npackage D;\n",
+	"package E;\n$E::VERSION = 7;\nour $RPM_Provides = 'x(1) y(2)';\n",
+	"package F;\nmy $h = <<'END';\nnever closed\n",
+}
+
+// TestPerlAgainstPerlProv runs rpm's perl.prov and autodeps on .pm files.
+func TestPerlAgainstPerlProv(t *testing.T) {
+	requireTools(t, "/usr/lib/rpm/perl.prov", "perl")
+	dir := t.TempDir()
+	var files []string
+	for i, s := range pmSamples {
+		p := filepath.Join(dir, "s"+string(rune('a'+i))+".pm")
+		must(t, os.WriteFile(p, []byte(s), 0o644))
+		files = append(files, p)
+	}
+	for _, g := range []string{"/usr/share/perl5/*/*.pm", "/usr/share/perl/5.*/*.pm", "/usr/share/perl/5.*/*/*.pm", "/usr/lib/x86_64-linux-gnu/perl*/5.*/*.pm"} {
+		m, _ := filepath.Glob(g)
+		files = append(files, m[:min(len(m), 40)]...)
+	}
+	nonEmpty := 0
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		must(t, err)
+		// perl.prov may die (rpmbuild then takes what it printed).
+		want, _ := runGenerator(t, p, "/usr/lib/rpm/perl.prov")
+		got := perlProvides(data)
+		if len(want) > 0 {
+			nonEmpty++
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s:\n got %q\n perl.prov %q", p, got, want)
+		}
+	}
+	if nonEmpty < len(files)/2 {
+		t.Errorf("only %d of %d files had provides", nonEmpty, len(files))
+	}
+}
+
 // TestPerlAgainstPerlReq runs rpm's perl.req and autodeps on Perl
 // scripts and modules: the samples above and the host's.
 func TestPerlAgainstPerlReq(t *testing.T) {

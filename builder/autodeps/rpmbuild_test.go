@@ -55,6 +55,7 @@ var treeFiles = []struct {
 	{"usr/share/doc/utf8.txt", 0o644, "héllo wörld\n"},
 	{"usr/share/doc/long.txt", 0o644, strings.Repeat("y", 400) + "\n"},
 	{"usr/share/doc/noeol.txt", 0o644, "no newline"},
+	{"usr/share/perl5/Foo/Bar.pm", 0o644, "package Foo::Bar;\nuse strict;\nuse Carp 1.2;\nour $VERSION = '1.23';\npackage Foo::Bar::Inner 0.5;\n1;\n"},
 	{"usr/share/applications/foo.desktop", 0o644, "[Desktop Entry]\nType=Application\nExec=foo %U\nMimeType=text/plain;x-scheme-handler/foo;\nMimeType =  image/png;image/gif\n"},
 	{"usr/share/applications/link.desktop", 0o644, "[Desktop Entry]\nType=Link\nURL=https://example.com/\n"},
 	{"usr/share/metainfo/org.example.foo.metainfo.xml", 0o644, "<?xml version=\"1.0\"?>\n<component/>\n"},
@@ -156,6 +157,7 @@ cp -a %s/. %%{buildroot}/
 /usr/lib/python3.11/site-packages/demo_pkg
 /usr/share/pkgconfig
 /usr/share/doc/*
+/usr/share/perl5/Foo/Bar.pm
 /usr/share/applications/*
 /usr/share/metainfo/*
 /usr/lib/debug/.build-id/ab/cdef0123.debug
