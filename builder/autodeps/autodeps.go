@@ -41,6 +41,9 @@ type Options struct {
 	// %{_bindir}, which say where .pc files are looked for; defaults
 	// /usr/lib64, /usr/share and /usr/bin.
 	LibDir, DataDir, BinDir string
+	// MacroDir is %{_rpmmacrodir}, where macro files provide
+	// rpm_macro(NAME); default /usr/lib/rpm/macros.d.
+	MacroDir string
 
 	// MaxFileSize caps the size of an ELF object (default 1 GiB); a
 	// larger one is an error. Memory for one object stays below its size.
@@ -113,6 +116,9 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	if opts.BinDir == "" {
 		opts.BinDir = "/usr/bin"
 	}
+	if opts.MacroDir == "" {
+		opts.MacroDir = "/usr/lib/rpm/macros.d"
+	}
 	if opts.MaxFileSize == 0 {
 		opts.MaxFileSize = 1 << 30
 	}
@@ -123,6 +129,11 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	metainfoPath, err := regexp.Compile(`^` + regexp.QuoteMeta(opts.DataDir) + `/(appdata|metainfo)/.*\.(appdata|metainfo)\.xml$`)
 	if err != nil {
 		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
+	// %__rpm_macro_path puts %{_rpmmacrodir} into the pattern as it is.
+	macroPath, err := regexp.Compile(opts.MacroDir + `/macros\..*`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: macro directory: %w", err)
 	}
 	pcPath, err := regexp.Compile(`^((` + regexp.QuoteMeta(opts.LibDir) + `|` + regexp.QuoteMeta(opts.DataDir) + `)/pkgconfig/.*\.pc|` + regexp.QuoteMeta(opts.BinDir) + `/pkg-config)$`)
 	if err != nil {
@@ -176,7 +187,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		skip := func(ix int) bool { return excludeFrom != nil && excludeFrom.MatchString(files[ix].Path) }
 		// rpm runs the generators attribute by attribute, in the sorted
 		// order of their fileattrs files, each over the files in order.
-		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "script"} {
+		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "rpm_macro", "script"} {
 			for ix, f := range files {
 				info := &infos[ix]
 				if skip(ix) {
@@ -245,6 +256,10 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 					lines = req
 					if provides {
 						lines = prov
+					}
+				case "rpm_macro":
+					if provides && f.Mode.IsRegular() && macroPath.MatchString(f.Path) {
+						lines = rpmMacroProvides(info.head)
 					}
 				case "script":
 					if provides || !info.exec || !scriptMagicRe.MatchString(info.magic) {

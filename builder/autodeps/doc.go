@@ -26,7 +26,8 @@
 //   - Perl scripts and .pm modules (perl.req, perl.prov): perl(MODULE)
 //     [>= VERSION] and perl >= VERSION requires, perl(PACKAGE) [= VERSION]
 //     provides;
-//   - desktop.attr, metainfo.attr and debuginfo.attr (Lua in rpm);
+//   - desktop.attr, metainfo.attr and debuginfo.attr (Lua in rpm), and
+//     rpm_macro(NAME) for macro files (rpm's own macro-file reader);
 //   - FILECOLORS (1 ELF32, 2 ELF64, for executable regular files),
 //     HEADERCOLOR, and FILECLASS/CLASSDICT: the type libmagic 5.44 gives
 //     rpm, for the file kinds listed under [Classify];
@@ -45,8 +46,8 @@
 // generator's exit status does not matter to rpmbuild 4.18, only what it
 // printed: perl.prov dying on a module just gives no provides.)
 //
-// Not generated: fontconfig.prov, ocamldeps.sh and rpm_macro(); egg-link
-// files. These
+// Not generated: fontconfig.prov (fonts) and ocamldeps.sh (OCaml);
+// egg-link files. These
 // rpmbuild generators run only when their tools are installed; a package
 // with such files gets fewer dependencies here than from rpmbuild.
 //

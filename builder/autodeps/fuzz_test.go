@@ -102,3 +102,13 @@ func FuzzPerl(f *testing.F) {
 		perlProvides(data)
 	})
 }
+
+// FuzzMacros feeds hostile macro files to the rpm macro-file reader.
+func FuzzMacros(f *testing.F) {
+	for _, s := range macroSamples {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rpmMacroProvides(data)
+	})
+}

@@ -55,6 +55,7 @@ var treeFiles = []struct {
 	{"usr/share/doc/utf8.txt", 0o644, "héllo wörld\n"},
 	{"usr/share/doc/long.txt", 0o644, strings.Repeat("y", 400) + "\n"},
 	{"usr/share/doc/noeol.txt", 0o644, "no newline"},
+	{"usr/lib/rpm/macros.d/macros.adtest", 0o644, "%adtest_version 1\n%adtest_run(a) %{lua:\nprint(1)\n}\n%__adtest_private x\n"},
 	{"usr/share/perl5/Foo/Bar.pm", 0o644, "package Foo::Bar;\nuse strict;\nuse Carp 1.2;\nour $VERSION = '1.23';\npackage Foo::Bar::Inner 0.5;\n1;\n"},
 	{"usr/share/applications/foo.desktop", 0o644, "[Desktop Entry]\nType=Application\nExec=foo %U\nMimeType=text/plain;x-scheme-handler/foo;\nMimeType =  image/png;image/gif\n"},
 	{"usr/share/applications/link.desktop", 0o644, "[Desktop Entry]\nType=Link\nURL=https://example.com/\n"},
@@ -158,6 +159,7 @@ cp -a %s/. %%{buildroot}/
 /usr/share/pkgconfig
 /usr/share/doc/*
 /usr/share/perl5/Foo/Bar.pm
+/usr/lib/rpm/macros.d/macros.adtest
 /usr/share/applications/*
 /usr/share/metainfo/*
 /usr/lib/debug/.build-id/ab/cdef0123.debug
