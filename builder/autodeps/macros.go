@@ -10,13 +10,13 @@ import (
 // file as rpm 4.18's loader does (rdcl and doDefine in rpmio/macro.c).
 
 // rpmBuiltinMacros cannot be redefined.
-var rpmBuiltinMacros = map[string]bool{}
-
-func init() {
+var rpmBuiltinMacros = func() map[string]bool {
+	m := map[string]bool{}
 	for _, n := range strings.Fields("P S basename define dirname dnl dump echo error exists expand expr getconfdir getenv getncpus global load lua macrobody quote shrink suffix trace u2p shescape uncompress undefine url2path verbose warn") {
-		rpmBuiltinMacros[n] = true
+		m[n] = true
 	}
-}
+	return m
+}()
 
 // maxMacroLine is rpm's MACROBUFSIZ: one logical line it reads.
 const maxMacroLine = 16384
