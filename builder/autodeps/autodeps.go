@@ -99,6 +99,12 @@ type fileInfo struct {
 	dist   *distMeta
 	isPC   bool
 	pcData []byte
+	gen    [][2]genOutput // per attribute: provides, requires
+}
+
+type genOutput struct {
+	lines []string
+	err   error
 }
 
 // Analyze computes the automatic dependencies, colors and classes of the
@@ -140,6 +146,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		return nil, fmt.Errorf("autodeps: directories: %w", err)
 	}
 
+	pp := paths{desktop: desktopPath, metainfo: metainfoPath, macro: macroPath, pc: pcPath}
 	res := &Result{Files: make([]FileDeps, len(files))}
 	infos := make([]fileInfo, len(files))
 	for i, f := range files {
@@ -150,12 +157,25 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		if err != nil {
 			return nil, fmt.Errorf("autodeps: %s: %w", f.Path, err)
 		}
-		infos[i] = info
 		res.Files[i] = FileDeps{Path: f.Path, Class: Classify(info.magic)}
 		if f.Mode.IsRegular() && info.exec {
 			res.Files[i].Color = elfColor(info.head)
 		}
 		res.HeaderColor |= res.Files[i].Color
+		// Run the generators now and keep only their output, so that
+		// memory holds one file's content at a time.
+		info.gen = make([][2]genOutput, len(attrs))
+		for ai, attr := range attrs {
+			for si, provides := range []bool{true, false} {
+				if provides && opts.NoAutoProv || !provides && opts.NoAutoReq {
+					continue
+				}
+				lines, err := generate(attr, provides, f, &info, pp)
+				info.gen[ai][si] = genOutput{lines, err}
+			}
+		}
+		info.head, info.pcData, info.elf, info.dist = nil, nil, nil, nil
+		infos[i] = info
 	}
 
 	type fileDep struct {
@@ -187,87 +207,20 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		skip := func(ix int) bool { return excludeFrom != nil && excludeFrom.MatchString(files[ix].Path) }
 		// rpm runs the generators attribute by attribute, in the sorted
 		// order of their fileattrs files, each over the files in order.
-		for _, attr := range []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "rpm_macro", "script"} {
+		senseIdx := 1
+		if provides {
+			senseIdx = 0
+		}
+		for ai := range attrs {
 			for ix, f := range files {
-				info := &infos[ix]
 				if skip(ix) {
 					continue
 				}
-				var lines []string
-				switch attr {
-				case "debuginfo":
-					if provides {
-						lines = debuginfoProvides(f.Path)
-					}
-				case "desktop":
-					if provides && desktopPath.MatchString(f.Path) && f.Mode.IsRegular() {
-						lines = desktopProvides(f.Path, info.head)
-					}
-				case "metainfo":
-					if provides && metainfoPath.MatchString(f.Path) {
-						lines = metainfoProvides(f.Path)
-					}
-				case "elf":
-					if info.elf == nil {
-						continue
-					}
-					lines = info.elf.requires
-					if provides {
-						lines = info.elf.provides
-					}
-				case "perl":
-					if !provides && info.exec && perlMagicRe.MatchString(info.magic) {
-						lines = perlRequires(info.head)
-					}
-				case "perllib":
-					if !strings.HasSuffix(f.Path, ".pm") || !perllibMagicRe.MatchString(info.magic) {
-						continue
-					}
-					if !provides {
-						lines = perlRequires(info.head)
-						break
-					}
-					lines = perlProvides(info.head)
-				case "pkgconfig":
-					if !pcPath.MatchString(f.Path) || !info.isPC {
-						continue
-					}
-					pc, ok := parsePC(f.Path, info.pcData)
-					if provides {
-						if ok {
-							lines = pcDepLines(pc.provides)
-						}
-					} else {
-						lines = []string{"/usr/bin/pkg-config"}
-						if ok {
-							lines = append(lines, pcDepLines(pc.requires)...)
-						}
-					}
-				case "python":
-					lines = pythonABI(f.Path, provides)
-				case "pythondist":
-					if info.dist == nil {
-						continue
-					}
-					prov, req, err := pythonDist(f.Path, *info.dist)
-					if err != nil {
-						return nil, fmt.Errorf("autodeps: %s: %w", f.Path, err)
-					}
-					lines = req
-					if provides {
-						lines = prov
-					}
-				case "rpm_macro":
-					if provides && f.Mode.IsRegular() && macroPath.MatchString(f.Path) {
-						lines = rpmMacroProvides(info.head)
-					}
-				case "script":
-					if provides || !info.exec || !scriptMagicRe.MatchString(info.magic) {
-						continue
-					}
-					lines = scriptRequires(info.head)
+				out := infos[ix].gen[ai][senseIdx]
+				if out.err != nil {
+					return nil, fmt.Errorf("autodeps: %s: %w", f.Path, out.err)
 				}
-				if err := add(ix, lines, sense, exclude); err != nil {
+				if err := add(ix, out.lines, sense, exclude); err != nil {
 					return nil, err
 				}
 			}
@@ -313,6 +266,94 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 		}
 	}
 	return res, nil
+}
+
+// attrs are rpm 4.18's file attributes autodeps reproduces, in the
+// order rpm applies them (the sorted names of their fileattrs files).
+var attrs = []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "rpm_macro", "script"}
+
+// paths are the path patterns that depend on Options.
+type paths struct {
+	desktop, metainfo, macro, pc *regexp.Regexp
+}
+
+// generate is one generator's output lines for one file.
+func generate(attr string, provides bool, f File, info *fileInfo, pp paths) (lines []string, err error) {
+	desktopPath, metainfoPath, macroPath, pcPath := pp.desktop, pp.metainfo, pp.macro, pp.pc
+	switch attr {
+	case "debuginfo":
+		if provides {
+			lines = debuginfoProvides(f.Path)
+		}
+	case "desktop":
+		if provides && desktopPath.MatchString(f.Path) && f.Mode.IsRegular() {
+			lines = desktopProvides(f.Path, info.head)
+		}
+	case "metainfo":
+		if provides && metainfoPath.MatchString(f.Path) {
+			lines = metainfoProvides(f.Path)
+		}
+	case "elf":
+		if info.elf == nil {
+			return nil, nil
+		}
+		lines = info.elf.requires
+		if provides {
+			lines = info.elf.provides
+		}
+	case "perl":
+		if !provides && info.exec && perlMagicRe.MatchString(info.magic) {
+			lines = perlRequires(info.head)
+		}
+	case "perllib":
+		if !strings.HasSuffix(f.Path, ".pm") || !perllibMagicRe.MatchString(info.magic) {
+			return nil, nil
+		}
+		if !provides {
+			lines = perlRequires(info.head)
+			break
+		}
+		lines = perlProvides(info.head)
+	case "pkgconfig":
+		if !pcPath.MatchString(f.Path) || !info.isPC {
+			return nil, nil
+		}
+		pc, ok := parsePC(f.Path, info.pcData)
+		if provides {
+			if ok {
+				lines = pcDepLines(pc.provides)
+			}
+		} else {
+			lines = []string{"/usr/bin/pkg-config"}
+			if ok {
+				lines = append(lines, pcDepLines(pc.requires)...)
+			}
+		}
+	case "python":
+		lines = pythonABI(f.Path, provides)
+	case "pythondist":
+		if info.dist == nil {
+			return nil, nil
+		}
+		prov, req, err := pythonDist(f.Path, *info.dist)
+		if err != nil {
+			return nil, err
+		}
+		lines = req
+		if provides {
+			lines = prov
+		}
+	case "rpm_macro":
+		if provides && f.Mode.IsRegular() && macroPath.MatchString(f.Path) {
+			lines = rpmMacroProvides(info.head)
+		}
+	case "script":
+		if provides || !info.exec || !scriptMagicRe.MatchString(info.magic) {
+			return nil, nil
+		}
+		lines = scriptRequires(info.head)
+	}
+	return lines, nil
 }
 
 func boolInt(b bool) int {
@@ -462,20 +503,31 @@ func (r *Result) ClassDict() (dict []string, index []uint32) {
 // rpm writes none of the tags. Each DEPENDSDICT entry is 'R' or 'P' in the top byte
 // and the index into that array below.
 func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err error) {
-	find := func(list []Dep, d Dep) int {
-		for i, e := range list {
-			if e.Name == d.Name && e.Version == d.Version && e.Flags&senseMask == d.Flags&senseMask {
-				return i
-			}
+	type key struct {
+		name, version string
+		sense         Sense
+	}
+	index := func(list []Dep) map[key]int {
+		m := make(map[key]int, len(list))
+		for i := len(list) - 1; i >= 0; i-- {
+			d := list[i]
+			m[key{d.Name, d.Version, d.Flags & senseMask}] = i
+		}
+		return m
+	}
+	reqIndex, provIndex := index(requires), index(provides)
+	find := func(m map[key]int, d Dep) int {
+		if i, ok := m[key{d.Name, d.Version, d.Flags & senseMask}]; ok {
+			return i
 		}
 		return -1
 	}
 	for _, f := range r.Files {
 		start := uint32(len(dict))
 		for _, d := range f.ordered {
-			list, tag := requires, uint32('R')
+			list, tag := reqIndex, uint32('R')
 			if d.Flags&SenseFindProvides != 0 {
-				list, tag = provides, 'P'
+				list, tag = provIndex, 'P'
 			}
 			i := find(list, d)
 			if i < 0 {
