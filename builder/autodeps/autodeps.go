@@ -13,7 +13,11 @@ import (
 )
 
 // File is one packaged path: absolute in the package ("/usr/bin/x") and
-// its mode as it will be packaged (type bits and permissions).
+// its mode (type bits, permissions, setuid/setgid/sticky). rpm takes the
+// executable bits it tests (for elfdeps, "exeonly" generators and
+// libmagic) from the file in the build root and FILECOLORS from the
+// packaged mode; autodeps uses this one mode for all, which agrees
+// unless a spec's %attr changes a file's mode.
 type File struct {
 	Path string
 	Mode fs.FileMode
