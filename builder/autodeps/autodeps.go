@@ -370,6 +370,23 @@ func boolInt(b bool) int {
 // ErrTypeMismatch is a file whose type in the tree is not the one given.
 var ErrTypeMismatch = errors.New("autodeps: file type in tree differs from its packaged mode")
 
+// openRegular opens a regular file, checking its type first: opening a
+// FIFO a build step left where a file was expected would block.
+func openRegular(fsys fs.FS, name string) (fs.File, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("stat: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, ErrTypeMismatch
+	}
+	fh, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return fh, nil
+}
+
 func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo, error) {
 	var info fileInfo
 	rel := strings.TrimPrefix(f.Path, "/")
@@ -388,9 +405,9 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 		info.magic = magicType(f.Path, f.Mode, nil, "")
 		return info, nil
 	}
-	fh, err := fsys.Open(rel)
+	fh, err := openRegular(fsys, rel)
 	if err != nil {
-		return info, fmt.Errorf("open: %w", err)
+		return info, err
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
@@ -443,12 +460,12 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 
 func readDist(fsys fs.FS, rel, p string) (*distMeta, error) {
 	read := func(name string) (string, error) {
-		fh, err := fsys.Open(rel + "/" + name)
+		fh, err := openRegular(fsys, rel+"/"+name)
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("open %s: %w", name, err)
+			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		defer fh.Close()
 		b, err := io.ReadAll(io.LimitReader(fh, maxMetaBytes))

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func analyzeTree(t *testing.T, root string, files []File) (*Result, error) {
@@ -45,6 +47,22 @@ func TestTypeMismatch(t *testing.T) {
 	_, err := analyzeTree(t, root, []File{{Path: "/usr/bin/d", Mode: 0o755}})
 	if !errors.Is(err, ErrTypeMismatch) {
 		t.Errorf("error %v, want ErrTypeMismatch", err)
+	}
+}
+
+// A FIFO where a regular file is listed is not opened (that would block).
+func TestFIFONotOpened(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755))
+	must(t, unix.Mkfifo(filepath.Join(root, "usr/bin/fifo"), 0o644))
+	dist := filepath.Join(root, "usr/lib/python3.11/site-packages/x-1.dist-info")
+	must(t, os.MkdirAll(dist, 0o755))
+	must(t, unix.Mkfifo(filepath.Join(dist, "METADATA"), 0o644))
+	if _, err := analyzeTree(t, root, []File{{Path: "/usr/bin/fifo", Mode: 0o644}}); !errors.Is(err, ErrTypeMismatch) {
+		t.Errorf("fifo: error %v, want ErrTypeMismatch", err)
+	}
+	if _, err := analyzeTree(t, root, []File{{Path: "/usr/lib/python3.11/site-packages/x-1.dist-info", Mode: os.ModeDir | 0o755}}); !errors.Is(err, ErrTypeMismatch) {
+		t.Errorf("fifo METADATA: error %v, want ErrTypeMismatch", err)
 	}
 }
 
