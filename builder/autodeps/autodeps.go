@@ -499,7 +499,9 @@ func readDist(fsys fs.FS, rel, p string) (*distMeta, error) {
 }
 
 // ClassDict gives rpm's CLASSDICT (distinct classes in order of first
-// use) and FILECLASS (each file's index into it).
+// use) and FILECLASS (each file's index into it). It follows the order of
+// the files given to Analyze, which must be the header's (rpm sorts the
+// paths) for the dictionary to be rpmbuild's.
 func (r *Result) ClassDict() (dict []string, index []uint32) {
 	pos := map[string]uint32{}
 	for _, f := range r.Files {
