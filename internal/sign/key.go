@@ -56,6 +56,7 @@ type Key struct {
 	userID  string
 	uid     []byte   // user ID packet body
 	sigs    [][]byte // self-signature packet bodies
+	secret  bool     // read from (or made as) a secret key
 }
 
 // Info describes a key, for `acn key list`, /healthz and /metrics.
@@ -80,7 +81,7 @@ func (k *Key) Info() Info {
 		UserID:      k.userID,
 		Created:     k.created,
 		Expires:     k.expires,
-		Private:     k.priv != nil,
+		Private:     k.secret || k.priv != nil,
 	}
 }
 
@@ -418,6 +419,17 @@ func LoadKey(path, passphraseFile string) (*Key, error) {
 // ignored. Every self-signature is checked. A protected secret key is
 // decrypted with passphrase.
 func ParseKeys(data, passphrase []byte) ([]*Key, error) {
+	return parseKeys(data, passphrase, false)
+}
+
+// ParsePublic reads the keys in data as ParseKeys does, but only their
+// public halves: a protected secret key needs no passphrase, and the
+// keys cannot sign.
+func ParsePublic(data []byte) ([]*Key, error) {
+	return parseKeys(data, nil, true)
+}
+
+func parseKeys(data, passphrase []byte, publicOnly bool) ([]*Key, error) {
 	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
 		typ, b, err := dearmor(data)
 		if err != nil {
@@ -446,7 +458,7 @@ func ParseKeys(data, passphrase []byte) ([]*Key, error) {
 				keys = append(keys, k)
 			}
 			inSub, curUID = false, nil
-			if k, err = parseKeyPacket(p, passphrase); err != nil {
+			if k, err = parseKeyPacket(p, passphrase, publicOnly); err != nil {
 				return nil, err
 			}
 		case tagSecretSub, tagPublicSub:
@@ -552,7 +564,7 @@ func (k *Key) Verify(sig, data []byte) error {
 	return fmt.Errorf("sign: no valid signature by key %s", k.ID())
 }
 
-func parseKeyPacket(p packet, passphrase []byte) (*Key, error) {
+func parseKeyPacket(p packet, passphrase []byte, publicOnly bool) (*Key, error) {
 	b := p.body
 	if len(b) < 6 || b[0] != 4 {
 		return nil, fmt.Errorf("%w: not a v4 key", errMalformed)
@@ -582,6 +594,10 @@ func parseKeyPacket(p packet, passphrase []byte) (*Key, error) {
 		if len(rest) != 0 {
 			return nil, fmt.Errorf("%w: %d bytes after the public key", errMalformed, len(rest))
 		}
+		return k, nil
+	}
+	k.secret = true
+	if publicOnly {
 		return k, nil
 	}
 	mpis, err := secretMPIs(k, rest, passphrase)
