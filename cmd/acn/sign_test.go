@@ -124,3 +124,77 @@ func TestKeyAndSignCommands(t *testing.T) {
 		t.Errorf("sign with a public key (%d): %s", code, stderr)
 	}
 }
+
+func gpgHomeDir(t *testing.T) string {
+	t.Helper()
+	// gpg-agent's socket path must be short: not under t.TempDir().
+	home, err := os.MkdirTemp("/tmp", "acn-gpg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(home, 0o700)
+	t.Cleanup(func() {
+		exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run()
+		os.RemoveAll(home)
+	})
+	return home
+}
+
+func gpgRun(home string, args ...string) (string, error) {
+	out, err := exec.Command("gpg", append([]string{"--homedir", home, "--batch", "--no-tty", "--status-fd", "1"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// TestSignDetachCommand: acn sign --detach with two keys writes a
+// repomd.xml.asc that gpg --verify accepts with either key alone; the key
+// files acn key generate writes (plain and protected) import into gpg.
+func TestSignDetachCommand(t *testing.T) {
+	for _, cmd := range []string{"key", "sign"} {
+		if out, _, code := acn(t, nil, cmd, "--help"); code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
+			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
+		}
+	}
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("s3cret\n"), 0o600)
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	privOld, pubOld := genKey(t, "Old <old@example.com>", "--bits", "2048")
+	privNew, pubNew := genKey(t, "New <new@example.com>", "--bits", "2048", "--passphrase-file", pass)
+
+	dir := t.TempDir()
+	repomd := filepath.Join(dir, "repomd.xml")
+	os.WriteFile(repomd, []byte("<repomd/>\n"), 0o644)
+	if _, _, code := acn(t, nil, "sign", "--detach", "--key", privOld, "--key", privNew, "--passphrase-file", pass, "--passphrase-file", pass, "--passphrase-file", pass, repomd); code != 2 {
+		t.Errorf("three passphrase files for two keys: exit %d, want 2", code)
+	}
+	out, stderr, code := acn(t, nil, "sign", "--detach", "--key", privOld, "--key", privNew, "--passphrase-file", pass, "--passphrase-file", empty, repomd)
+	if code != 1 || !strings.Contains(stderr, "passphrase-protected") {
+		t.Errorf("empty passphrase for the protected key (%d): %s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(repomd + ".asc"); err == nil {
+		t.Error("a failed sign --detach wrote an .asc")
+	}
+	// The old key is not protected: a passphrase given for it is unused.
+	out, stderr, code = acn(t, nil, "sign", "--detach", "--key", privOld, "--key", privNew, "--passphrase-file", empty, "--passphrase-file", pass, repomd)
+	if code != 0 || strings.TrimSpace(out) != repomd+".asc" {
+		t.Fatalf("sign --detach (%d): %s%s", code, out, stderr)
+	}
+	for _, pub := range []string{pubOld, pubNew} {
+		home := gpgHomeDir(t)
+		if out, err := gpgRun(home, "--import", pub); err != nil {
+			t.Fatalf("gpg --import %s: %v\n%s", pub, err, out)
+		}
+		fpr := strings.TrimSuffix(filepath.Base(pub), ".pub")
+		if out, _ := gpgRun(home, "--verify", repomd+".asc", repomd); !strings.Contains(out, "VALIDSIG") || !strings.Contains(out, fpr) || strings.Contains(out, "BADSIG") {
+			t.Errorf("gpg --verify with %s only:\n%s", fpr, out)
+		}
+	}
+	// gpg imports the private key files as written (a backup is a copy).
+	home := gpgHomeDir(t)
+	if out, err := gpgRun(home, "--import", privOld); err != nil || !strings.Contains(out, "secret keys imported: 1") {
+		t.Errorf("gpg --import %s: %v\n%s", privOld, err, out)
+	}
+	if out, err := gpgRun(home, "--pinentry-mode", "loopback", "--passphrase-file", pass, "--import", privNew); err != nil || !strings.Contains(out, "secret keys imported: 1") {
+		t.Errorf("gpg --import %s (protected): %v\n%s", privNew, err, out)
+	}
+}
