@@ -27,7 +27,7 @@ var (
 	keysErr  error
 )
 
-func testKeys(t *testing.T) (*sign.Key, *sign.Key) {
+func testKeys(t testing.TB) (*sign.Key, *sign.Key) {
 	t.Helper()
 	keysOnce.Do(func() {
 		keyA, keysErr = sign.Generate(sign.GenerateOptions{UserID: "ACN Test A <a@example.com>", Bits: 2048, Expire: 365 * 24 * time.Hour})
