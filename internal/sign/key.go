@@ -278,14 +278,16 @@ func (k *Key) appendPublic(b []byte) []byte {
 	return b
 }
 
-// PublicKeys returns one armored block holding the public keys of every
-// key, as a RPM-GPG-KEY file listing both keys during a rotation.
+// PublicKeys returns the public keys of every key, one armored block
+// each, one after the other, as RHEL's RPM-GPG-KEY-redhat-release lists
+// several keys: a RPM-GPG-KEY file with both keys during a rotation, which
+// yum, dnf and rpm --import read key by key.
 func PublicKeys(keys ...*Key) []byte {
 	var b []byte
 	for _, k := range keys {
-		b = k.appendPublic(b)
+		b = append(b, k.PublicKey()...)
 	}
-	return armor(armorPublic, b)
+	return b
 }
 
 // PrivateKey returns the transferable secret key, ASCII armored, as
@@ -430,16 +432,30 @@ func ParsePublic(data []byte) ([]*Key, error) {
 }
 
 func parseKeys(data, passphrase []byte, publicOnly bool) ([]*Key, error) {
-	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
-		typ, b, err := dearmor(data)
+	if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
+		return parseKeyPackets(data, passphrase, publicOnly)
+	}
+	// One or more armored blocks, one after the other.
+	var keys []*Key
+	for len(bytes.TrimSpace(data)) > 0 {
+		typ, b, rest, err := dearmorNext(data)
 		if err != nil {
 			return nil, err
 		}
 		if typ != armorPublic && typ != armorPrivate {
 			return nil, fmt.Errorf("%w: armored %s, not a key", errMalformed, typ)
 		}
-		data = b
+		ks, err := parseKeyPackets(b, passphrase, publicOnly)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, ks...)
+		data = rest
 	}
+	return keys, nil
+}
+
+func parseKeyPackets(data, passphrase []byte, publicOnly bool) ([]*Key, error) {
 	pkts, err := parsePackets(data)
 	if err != nil {
 		return nil, err

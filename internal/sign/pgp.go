@@ -334,18 +334,25 @@ func armor(typ string, data []byte) []byte {
 // dearmor decodes the first armored block in b and returns its type.
 // The checksum, when present, must match.
 func dearmor(b []byte) (string, []byte, error) {
-	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	typ, data, _, err := dearmorNext(b)
+	return typ, data, err
+}
+
+// dearmorNext decodes the first armored block in b and returns its type,
+// its data and what follows it.
+func dearmorNext(b []byte) (string, []byte, []byte, error) {
+	lines := strings.SplitAfter(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
 	i := 0
 	for i < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[i]), "-----BEGIN ") {
 		i++
 	}
 	if i == len(lines) {
-		return "", nil, fmt.Errorf("%w: no armor header", errMalformed)
+		return "", nil, nil, fmt.Errorf("%w: no armor header", errMalformed)
 	}
 	begin := strings.TrimSpace(lines[i])
 	typ, ok := strings.CutSuffix(strings.TrimPrefix(begin, "-----BEGIN "), "-----")
 	if !ok {
-		return "", nil, fmt.Errorf("%w: bad armor header line", errMalformed)
+		return "", nil, nil, fmt.Errorf("%w: bad armor header line", errMalformed)
 	}
 	i++
 	// Armor headers (Version:, Comment:) up to the blank line.
@@ -375,20 +382,21 @@ func dearmor(b []byte) (string, []byte, error) {
 		body.WriteString(l)
 	}
 	if !end {
-		return "", nil, fmt.Errorf("%w: no armor tail for %s", errMalformed, typ)
+		return "", nil, nil, fmt.Errorf("%w: no armor tail for %s", errMalformed, typ)
 	}
 	data, err := base64.StdEncoding.DecodeString(body.String())
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: armor: %v", errMalformed, err)
+		return "", nil, nil, fmt.Errorf("%w: armor: %v", errMalformed, err)
 	}
 	if sum != "" {
 		c, err := base64.StdEncoding.DecodeString(sum)
 		want := crc24(data)
 		if err != nil || len(c) != 3 || uint32(c[0])<<16|uint32(c[1])<<8|uint32(c[2]) != want {
-			return "", nil, fmt.Errorf("%w: armor checksum mismatch", errMalformed)
+			return "", nil, nil, fmt.Errorf("%w: armor checksum mismatch", errMalformed)
 		}
 	}
-	return typ, data, nil
+	rest := []byte(strings.Join(lines[min(i+1, len(lines)):], ""))
+	return typ, data, rest, nil
 }
 
 func crc24(b []byte) uint32 {

@@ -505,3 +505,29 @@ func TestGenerateDefault(t *testing.T) {
 	}
 	wantSigned(t, rpmdb(t, k), pkg, k)
 }
+
+// TestPublicKeysRotation: the public key file of a rotation holds both
+// keys, one armored block each; rpm --import and ParsePublic read both.
+func TestPublicKeysRotation(t *testing.T) {
+	a, b := testKeys(t)
+	both := sign.PublicKeys(a, b)
+	if n := bytes.Count(both, []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----")); n != 2 {
+		t.Errorf("%d armored blocks, want 2", n)
+	}
+	keys, err := sign.ParsePublic(both)
+	if err != nil || len(keys) != 2 || keys[0].ID() != a.ID() || keys[1].ID() != b.ID() {
+		t.Fatalf("ParsePublic: %v", err)
+	}
+	db := t.TempDir()
+	tooltest.Run(t, "rpm", "--dbpath", db, "--initdb")
+	tooltest.Run(t, "rpm", "--dbpath", db, "--import", writeFile(t, t.TempDir(), "both", both))
+	out := tooltest.Run(t, "rpm", "--dbpath", db, "-q", "gpg-pubkey", "--qf", "%{VERSION}\n")
+	for _, k := range []*sign.Key{a, b} {
+		if !strings.Contains(out, strings.ToLower(k.ID()[8:])) {
+			t.Errorf("rpm --import of both keys: %s missing:\n%s", k.ID(), out)
+		}
+	}
+	if _, err := sign.ParsePublic(append(both, "trailing junk\n"...)); err == nil {
+		t.Error("trailing junk after the blocks was accepted")
+	}
+}
