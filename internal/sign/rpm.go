@@ -33,9 +33,12 @@ const (
 	sigTagRegion  = 62 // RPMTAG_HEADERSIGNATURES
 	typeBin       = 7
 	maxSigEntries = 1024
-	maxSigData    = 64 << 20
-	maxHdrEntries = 1 << 20
-	maxHdrData    = 256 << 20
+	// maxRPMSigEntries is the most signature header entries rpm reads
+	// (hdrblobRead's limit for RPMTAG_HEADERSIGNATURES).
+	maxRPMSigEntries = 32
+	maxSigData       = 64 << 20
+	maxHdrEntries    = 1 << 20
+	maxHdrData       = 256 << 20
 )
 
 // ErrNotRPM is wrapped by every error about a file that is not a
@@ -233,6 +236,12 @@ func (p *rpmParts) checkHeaderDigests() error {
 // package whose header or payload does not match its digests is refused
 // and left as it was.
 func SignRPM(path string, k *Key, now time.Time) error {
+	// The file itself is replaced: a symbolic link would become a file.
+	if st, err := os.Lstat(path); err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("sign %s: not a regular file (%s)", path, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
@@ -266,6 +275,9 @@ func SignRPM(path string, k *Key, now time.Time) error {
 			md5want = e.data
 		}
 		entries = append(entries, e)
+	}
+	if len(entries)+1 > maxRPMSigEntries {
+		return fmt.Errorf("sign %s: %w: %d signature tags, rpm reads at most %d", path, ErrNotRPM, len(entries)+1, maxRPMSigEntries)
 	}
 	sigHeader := marshalSigHeader(entries)
 	err = atomicfile.Write(path, st.Mode().Perm(), func(out *os.File) error {

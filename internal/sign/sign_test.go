@@ -187,6 +187,14 @@ func TestSignRPMsPool(t *testing.T) {
 		paths = append(paths, copyFile(t, src, filepath.Join(dir, "many-"+string(rune('a'+i))+".rpm")))
 	}
 	bad := writeFile(t, dir, "junk.rpm", []byte("not an rpm"))
+	link := filepath.Join(dir, "link.rpm")
+	if err := os.Symlink(paths[0], link); err != nil {
+		t.Fatal(err)
+	}
+	if err := sign.SignRPM(link, a, time.Now()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("SignRPM of a symbolic link: %v", err)
+	}
+	os.Remove(link)
 	err := sign.SignRPMs(context.Background(), a, append(paths, bad), 0, time.Now())
 	if !errors.Is(err, sign.ErrNotRPM) || !strings.Contains(err.Error(), "junk.rpm") {
 		t.Errorf("SignRPMs error = %v", err)
