@@ -558,6 +558,9 @@ func (k *Key) verify(s *Signature, body []byte, data func(io.Writer)) error {
 	if subtle.ConstantTimeCompare(digest[:2], s.HashPrefix[:]) != 1 {
 		return errors.New("sign: signature hash prefix mismatch")
 	}
+	if s.Value == nil || s.Value.BitLen() > k.pub.N.BitLen() {
+		return errors.New("sign: signature value larger than the modulus")
+	}
 	return rsa.VerifyPKCS1v15(k.pub, hf, digest, s.Value.FillBytes(make([]byte, (k.pub.N.BitLen()+7)/8)))
 }
 

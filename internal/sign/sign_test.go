@@ -539,3 +539,37 @@ func TestPublicKeysRotation(t *testing.T) {
 		t.Error("trailing junk after the blocks was accepted")
 	}
 }
+
+// TestHostileSignatures: a signature whose value is larger than the key's
+// modulus, or truncated anywhere, is an error, not a panic.
+func TestHostileSignatures(t *testing.T) {
+	a, _ := testKeys(t)
+	sig, err := a.Sign([]byte("doc"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Frame: C2 + 2-byte length; the MPI is last: make its bit count huge.
+	big := append([]byte(nil), sig...)
+	s, _ := sign.ParseSignature(sig)
+	n := (s.Value.BitLen() + 7) / 8
+	mpi := len(big) - n - 2
+	big[mpi], big[mpi+1] = 0x10, 0x00 // 4096 bits claimed, in 256 bytes
+	if err := a.Verify(big, []byte("doc")); err == nil {
+		t.Error("a signature with a wrong MPI length verified")
+	}
+	for i := range len(sig) {
+		a.Verify(sig[:i], []byte("doc"))
+	}
+	// A value one bit wider than the modulus.
+	wide := append([]byte(nil), sig[:mpi]...)
+	wide = append(wide, byte((s.Value.BitLen()+8)>>8), byte(s.Value.BitLen()+8))
+	wide = append(wide, 0x01)
+	wide = append(wide, sig[mpi+2:]...)
+	wide[2]++ // the framing length (a new-format two-byte length)
+	if err := a.Verify(wide, []byte("doc")); err == nil {
+		t.Error("a value wider than the modulus verified")
+	}
+	if _, err := sign.ParseSignature(wide); err != nil {
+		t.Errorf("the wide signature does not parse, so it tests nothing: %v", err)
+	}
+}
