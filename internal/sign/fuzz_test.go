@@ -11,7 +11,8 @@ import (
 	"github.com/acn-project/acn/internal/tooltest"
 )
 
-// FuzzParseKeys: key files are read from disk and may be anything.
+// FuzzParseKeys: key files and signatures are read from disk and may be
+// anything.
 func FuzzParseKeys(f *testing.F) {
 	a, _ := testKeys(f)
 	priv, _ := a.PrivateKey(nil)
@@ -19,10 +20,13 @@ func FuzzParseKeys(f *testing.F) {
 	f.Add(a.PublicKey())
 	f.Add(priv)
 	f.Add(prot)
+	sig, _ := a.Sign([]byte("x"), time.Now())
+	f.Add(sig)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sign.ParseKeys(data, []byte("p"))
 		sign.ParsePublic(data)
 		sign.ParseSignatures(data)
+		a.Verify(data, []byte("x"))
 	})
 }
 
