@@ -95,9 +95,13 @@ func TestSignRPMBuildPackage(t *testing.T) {
 	a, b := testKeys(t)
 	pkg := copyFile(t, tooltest.FilePackage(t, "hello", "1.0", "/usr/bin/hello", "#!/bin/sh\necho hi\n"), filepath.Join(t.TempDir(), "hello-1.0-1.noarch.rpm"))
 	orig, _ := os.ReadFile(pkg)
+	os.Chmod(pkg, 0o640)
 
 	if err := sign.SignRPM(pkg, a, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := os.Stat(pkg); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("mode after signing: %v %v, want 0640", st.Mode(), err)
 	}
 	dbA := rpmdb(t, a)
 	wantSigned(t, dbA, pkg, a)
