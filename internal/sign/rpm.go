@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,12 +230,36 @@ func (p *rpmParts) checkHeaderDigests() error {
 	return nil
 }
 
+// payloadSHA256 is the payload digest the main header carries (hex), if
+// it is a SHA-256 one (rpm 4.14 and rpmpack write it); "" if none.
+func (p *rpmParts) payloadSHA256() (string, error) {
+	il := int(binary.BigEndian.Uint32(p.header[8:12]))
+	entries, err := parseEntries(p.header[:16+16*il], p.header[16+16*il:])
+	if err != nil {
+		return "", fmt.Errorf("%w: header: %w", ErrNotRPM, err)
+	}
+	var digest string
+	algo := uint32(0)
+	for _, e := range entries {
+		switch {
+		case e.tag == rpmtag.PayloadDigest && (e.typ == 8 || e.typ == 6):
+			digest, _, _ = strings.Cut(string(e.data), "\x00")
+		case e.tag == rpmtag.PayloadDigestAlgo && e.typ == 4 && len(e.data) >= 4:
+			algo = binary.BigEndian.Uint32(e.data)
+		}
+	}
+	if algo != 8 { // PGPHASHALGO_SHA256
+		return "", nil
+	}
+	return digest, nil
+}
+
 // SignRPM signs the RPM file at path in place with k: the header
 // signature rpmsign writes (RPMSIGTAG_RSA over the main header),
 // replacing any OpenPGP signature the package had, keeping the other
 // signature tags. The file is replaced atomically and keeps its mode; a
-// package whose header or payload does not match its digests is refused
-// and left as it was.
+// package whose header or payload does not match its digests (header
+// SHA-256 and SHA-1, MD5, payload SHA-256) is refused and left as it was.
 func SignRPM(path string, k *Key, now time.Time) error {
 	// The file itself is replaced: a symbolic link would become a file.
 	if st, err := os.Lstat(path); err != nil {
@@ -259,6 +284,10 @@ func SignRPM(path string, k *Key, now time.Time) error {
 		return fmt.Errorf("sign %s: %w", path, err)
 	}
 	if err := p.checkHeaderDigests(); err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
+	}
+	payloadWant, err := p.payloadSHA256()
+	if err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
 	}
 	sig, err := k.Sign(p.header, now)
@@ -288,11 +317,15 @@ func SignRPM(path string, k *Key, now time.Time) error {
 		}
 		h := md5.New()
 		h.Write(p.header)
-		if _, err := io.Copy(io.MultiWriter(out, h), f); err != nil {
+		ph := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(out, h, ph), f); err != nil {
 			return err
 		}
 		if md5want != nil && !bytes.Equal(h.Sum(nil), md5want) {
 			return fmt.Errorf("%w: header and payload do not match their MD5 digest: the package is damaged", ErrNotRPM)
+		}
+		if payloadWant != "" && hex.EncodeToString(ph.Sum(nil)) != payloadWant {
+			return fmt.Errorf("%w: the payload does not match its SHA-256 digest: the package is damaged", ErrNotRPM)
 		}
 		return nil
 	})
