@@ -39,7 +39,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, "version") {
 		t.Errorf("acn --help (%d):\n%s", code, out)
 	}
-	for _, cmd := range []string{"build", "index", "verify", "serve", "promote", "version"} {
+	for _, cmd := range []string{"build", "index", "verify", "serve", "promote", "key", "sign", "version"} {
 		out, _, code := acn(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
 			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
