@@ -107,6 +107,7 @@ type header struct {
 	buildTime time.Time
 	buildHost string
 	comp      Compression
+	prov      provenance
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -425,6 +426,7 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 			r.AddCustomTag(x.progTag, rpmpack.EntryString(x.interp))
 		}
 	}
+	h.prov.addTo(r)
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 
