@@ -132,6 +132,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return nil, err
 	}
 	res := &Result{Spec: spec, Path: filepath.Join(o.OutDir, FileName(spec))}
+	var leaks *leakCheck // with build steps
 	src := sources{tree: tree, ref: o.Ref}
 
 	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
@@ -151,6 +152,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 		defer closeDest()
 		src.destDir = dest
+		leaks = newLeakCheck(spec, sc)
 		if res.LogSHA256, err = fileSHA256(res.LogPath); err != nil {
 			return res, fmt.Errorf("build log: %w", err)
 		}
@@ -161,11 +163,22 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	res.Files = len(ents)
+	if leaks != nil {
+		if err := checkUnpackaged(ctx, spec, src.destDir, ents); err != nil {
+			return res, err
+		}
+		leaks.watch(ents)
+	}
 	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
 	if err != nil {
 		return res, fmt.Errorf("write payload: %w", err)
 	}
 	defer p.file.Close()
+	if leaks != nil {
+		if err := leaks.err(spec); err != nil {
+			return res, err
+		}
+	}
 	res.VCS = VCS(o.GitURL, o.Commit)
 	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression,
 		prov: provenance{vcs: res.VCS, ref: o.Ref, logSHA256: res.LogSHA256}}

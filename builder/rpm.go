@@ -47,6 +47,7 @@ type entry struct {
 	link   string
 	open   func() (io.ReadCloser, error) // regular files with content
 	origin string                        // where it came from, for errors
+	src    string                        // its path in $DESTDIR, if it came from there
 }
 
 func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }

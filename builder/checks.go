@@ -1,0 +1,247 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// The checks rpmbuild makes after %install, made here over $DESTDIR:
+//
+//   - every file or symbolic link build steps installed is packaged by a
+//     files entry or named by the spec's exclude globs (rpmbuild's
+//     "Installed (but unpackaged) file(s) found"; like rpmbuild's
+//     check-files it looks at files and links, not at directories, so an
+//     empty directory nobody packages is no error);
+//   - no packaged file from $DESTDIR holds the path of $DESTDIR, and no
+//     packaged text holds the path of the build's scratch tree
+//     (rpmbuild's check-buildroot): a program or a script that names where
+//     it was built or installed from fails on every machine but the build
+//     host, the classic case being a #! line. ELF files and static
+//     archives are only checked for $DESTDIR: their debugging data names
+//     the directory they were compiled in, as rpmbuild's do.
+//
+// The path check reads nothing twice: it watches the bytes as the payload
+// writer streams them.
+
+// Sentinel errors of the checks; test with [errors.Is].
+var (
+	// ErrUnpackaged is wrapped when build steps installed files that no
+	// files entry packages and no exclude glob names.
+	ErrUnpackaged = errors.New("builder: installed but unpackaged files")
+	// ErrPathLeak is wrapped when a packaged file holds the path of
+	// $DESTDIR or of the scratch tree.
+	ErrPathLeak = errors.New("builder: packaged file holds a build path")
+)
+
+// maxListed bounds the paths one check error names; the rest are counted.
+const maxListed = 20
+
+// checkUnpackaged walks $DESTDIR and fails, naming the paths, when a file
+// or link in it is neither in ents nor excluded by the spec.
+func checkUnpackaged(ctx context.Context, s *specs.Spec, destDir fs.FS, ents []entry) error {
+	used := make(map[string]bool, len(ents))
+	for i := range ents {
+		if ents[i].src != "" {
+			used[ents[i].src] = true
+		}
+	}
+	var missing []string
+	n := 0
+	err := fs.WalkDir(destDir, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if n++; n > MaxTreeFiles {
+			return fmt.Errorf("%w: $DESTDIR holds more than %d paths", ErrTooLarge, MaxTreeFiles)
+		}
+		if d.IsDir() || used[p] {
+			return nil
+		}
+		if name := "/" + p; !s.Excluded(name) {
+			missing = append(missing, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("check $DESTDIR for unpackaged files: %w", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return &specs.Error{File: s.File, Line: s.FilesLine, Field: "files", Err: fmt.Errorf(
+		"%w: %d installed in $DESTDIR (%s); package them with a files entry or name them under exclude",
+		ErrUnpackaged, len(missing), listSome(missing))}
+}
+
+// listSome joins at most maxListed names, then says how many more.
+func listSome(names []string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+}
+
+// leakCheck finds build paths in what is packed from $DESTDIR. It is safe
+// for concurrent use by the files being packed.
+type leakCheck struct {
+	dest    [][]byte // $DESTDIR, as the steps and as the host see it
+	scratch [][]byte // the scratch tree's other paths
+	maxLen  int
+
+	mu    sync.Mutex
+	leaks []string
+}
+
+// newLeakCheck looks for the sandbox's fixed paths and the host's scratch
+// paths, whether or not the sandbox was on: a tree built elsewhere (a
+// vendored build, a cache) can bring either.
+func newLeakCheck(s *specs.Spec, sc *scratch) *leakCheck {
+	c := &leakCheck{}
+	for _, p := range []string{sandboxDestDir, sc.destDir} {
+		c.dest = append(c.dest, []byte(p))
+	}
+	for _, p := range []string{sandboxTree(s.Name, s.Version), sandboxSrcDir, sandboxHome, sc.root} {
+		c.scratch = append(c.scratch, []byte(p))
+	}
+	for _, p := range append(append([][]byte{}, c.dest...), c.scratch...) {
+		c.maxLen = max(c.maxLen, len(p))
+	}
+	return c
+}
+
+// watch makes every file of ents read from $DESTDIR go through the
+// check as it is packed, and checks symbolic links' targets now.
+func (c *leakCheck) watch(ents []entry) {
+	for i := range ents {
+		e := &ents[i]
+		if e.src == "" {
+			continue
+		}
+		if e.isSymlink() {
+			for _, p := range c.dest {
+				if strings.Contains(e.link, string(p)) {
+					c.report(fmt.Sprintf("%s (a symbolic link to %s)", e.name, e.link))
+					break
+				}
+			}
+			continue
+		}
+		if open := e.open; open != nil {
+			name := e.name
+			e.open = func() (io.ReadCloser, error) {
+				r, err := open()
+				if err != nil {
+					return nil, err
+				}
+				return &leakReader{r: r, c: c, name: name, first: true}, nil
+			}
+		}
+	}
+}
+
+func (c *leakCheck) report(what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leaks = append(c.leaks, what)
+}
+
+// err is the check's verdict once every file was packed.
+func (c *leakCheck) err(s *specs.Spec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.leaks) == 0 {
+		return nil
+	}
+	sort.Strings(c.leaks)
+	return &specs.Error{File: s.File, Line: s.FilesLine, Field: "files", Err: fmt.Errorf(
+		"%w: %s; a program or script must name where it is installed, not $DESTDIR or the build directory",
+		ErrPathLeak, listSome(c.leaks))}
+}
+
+// leakReader scans one file's bytes as they are read, across read
+// boundaries, and reports the file once.
+type leakReader struct {
+	r       io.ReadCloser
+	c       *leakCheck
+	name    string
+	first   bool
+	object  bool   // ELF or ar archive: only $DESTDIR counts
+	carry   []byte // the last maxLen-1 bytes seen
+	join    []byte
+	flagged bool
+}
+
+func (l *leakReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 && !l.flagged {
+		l.scan(p[:n])
+	}
+	return n, err
+}
+
+func (l *leakReader) Close() error { return l.r.Close() }
+
+func (l *leakReader) scan(b []byte) {
+	if l.first {
+		// A read shorter than the magic is rare enough to count as text.
+		l.object = bytes.HasPrefix(b, []byte("\x7fELF")) || bytes.HasPrefix(b, []byte("!<arch>\n"))
+		l.first = false
+	}
+	keep := l.c.maxLen - 1
+	l.join = append(append(l.join[:0], l.carry...), b[:min(len(b), keep)]...)
+	if p, dest := l.find(l.join); p != "" {
+		l.flag(p, dest)
+		return
+	}
+	if p, dest := l.find(b); p != "" {
+		l.flag(p, dest)
+		return
+	}
+	if len(b) >= keep {
+		l.carry = append(l.carry[:0], b[len(b)-keep:]...)
+	} else {
+		l.carry = append(l.carry, b...)
+		if len(l.carry) > keep {
+			l.carry = l.carry[len(l.carry)-keep:]
+		}
+	}
+}
+
+// find returns the first build path in b, and whether it is $DESTDIR's.
+func (l *leakReader) find(b []byte) (string, bool) {
+	for _, p := range l.c.dest {
+		if bytes.Contains(b, p) {
+			return string(p), true
+		}
+	}
+	if !l.object {
+		for _, p := range l.c.scratch {
+			if bytes.Contains(b, p) {
+				return string(p), false
+			}
+		}
+	}
+	return "", false
+}
+
+func (l *leakReader) flag(p string, dest bool) {
+	l.flagged = true
+	what := "the build directory's path"
+	if dest {
+		what = "the $DESTDIR path"
+	}
+	l.c.report(fmt.Sprintf("%s holds %s %s", l.name, what, p))
+}
