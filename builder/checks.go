@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -100,6 +101,9 @@ type leakCheck struct {
 	dest    [][]byte // $DESTDIR, as the steps and as the host see it
 	scratch [][]byte // the scratch tree's other paths
 	maxLen  int
+	// keys are prefixes every path above starts with: a scan looks for
+	// them, the few of them, and compares the paths only where one is.
+	keys [][]byte
 
 	mu    sync.Mutex
 	leaks []string
@@ -116,9 +120,14 @@ func newLeakCheck(s *specs.Spec, sc *scratch) *leakCheck {
 	for _, p := range []string{sandboxTree(s.Name, s.Version), sandboxSrcDir, sandboxHome, sc.root} {
 		c.scratch = append(c.scratch, []byte(p))
 	}
+	keys := [][]byte{[]byte(sandboxBuild + "/"), []byte(sc.root)}
 	for _, p := range append(append([][]byte{}, c.dest...), c.scratch...) {
 		c.maxLen = max(c.maxLen, len(p))
+		if !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.HasPrefix(p, k) }) {
+			keys = append(keys, p)
+		}
 	}
+	c.keys = keys
 	return c
 }
 
@@ -220,18 +229,28 @@ func (l *leakReader) scan(b []byte) {
 	}
 }
 
-// find returns the first build path in b, and whether it is $DESTDIR's.
+// find returns a build path in b, and whether it is $DESTDIR's.
 func (l *leakReader) find(b []byte) (string, bool) {
-	for _, p := range l.c.dest {
-		if bytes.Contains(b, p) {
-			return string(p), true
-		}
-	}
-	if !l.object {
-		for _, p := range l.c.scratch {
-			if bytes.Contains(b, p) {
-				return string(p), false
+	for _, k := range l.c.keys {
+		for rest := b; ; {
+			i := bytes.Index(rest, k)
+			if i < 0 {
+				break
 			}
+			rest = rest[i:]
+			for _, p := range l.c.dest {
+				if bytes.HasPrefix(rest, p) {
+					return string(p), true
+				}
+			}
+			if !l.object {
+				for _, p := range l.c.scratch {
+					if bytes.HasPrefix(rest, p) {
+						return string(p), false
+					}
+				}
+			}
+			rest = rest[1:]
 		}
 	}
 	return "", false
