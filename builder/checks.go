@@ -55,8 +55,8 @@ func checkUnpackaged(ctx context.Context, s *specs.Spec, destDir fs.FS, ents []e
 			used[ents[i].src] = true
 		}
 	}
-	var missing []string
-	n := 0
+	var missing []string // the first maxListed, in walk order
+	n, count := 0, 0
 	err := fs.WalkDir(destDir, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -71,28 +71,33 @@ func checkUnpackaged(ctx context.Context, s *specs.Spec, destDir fs.FS, ents []e
 			return nil
 		}
 		if name := "/" + p; !s.Excluded(name) {
-			missing = append(missing, name)
+			if count++; len(missing) < maxListed {
+				missing = append(missing, name)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("check $DESTDIR for unpackaged files: %w", err)
 	}
-	if len(missing) == 0 {
+	if count == 0 {
 		return nil
 	}
-	sort.Strings(missing)
 	return &specs.Error{File: s.File, Line: s.FilesLine, Field: "files", Err: fmt.Errorf(
 		"%w: %d installed in $DESTDIR (%s); package them with a files entry or name them under exclude",
-		ErrUnpackaged, len(missing), listSome(missing))}
+		ErrUnpackaged, count, listSome(missing, count))}
 }
 
-// listSome joins at most maxListed names, then says how many more.
-func listSome(names []string) string {
-	if len(names) <= maxListed {
+// listSome joins names (at most maxListed of total), then says how many
+// more there are.
+func listSome(names []string, total int) string {
+	if len(names) > maxListed {
+		names = names[:maxListed]
+	}
+	if total <= len(names) {
 		return strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	return fmt.Sprintf("%s and %d more", strings.Join(names, ", "), total-len(names))
 }
 
 // leakCheck finds build paths in what is packed from $DESTDIR. It is safe
@@ -177,7 +182,7 @@ func (c *leakCheck) err(s *specs.Spec) error {
 	sort.Strings(c.leaks)
 	return &specs.Error{File: s.File, Line: s.FilesLine, Field: "files", Err: fmt.Errorf(
 		"%w: %s; a program or script must name where it is installed, not $DESTDIR or the build directory",
-		ErrPathLeak, listSome(c.leaks))}
+		ErrPathLeak, listSome(c.leaks, len(c.leaks)))}
 }
 
 // leakReader scans one file's bytes as they are read, across read
