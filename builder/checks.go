@@ -160,7 +160,7 @@ func (c *leakCheck) watch(ents []entry) {
 				if err != nil {
 					return nil, err
 				}
-				return &leakReader{r: r, c: c, name: name, first: true}, nil
+				return &leakReader{r: r, c: c, name: name}, nil
 			}
 		}
 	}
@@ -186,16 +186,18 @@ func (c *leakCheck) err(s *specs.Spec) error {
 }
 
 // leakReader scans one file's bytes as they are read, across read
-// boundaries, and reports the file once.
+// boundaries, and reports the file once: at once for $DESTDIR's path, at
+// Close for the build directory's, once the file's first bytes said
+// whether it is an object file, where that path is no fault.
 type leakReader struct {
-	r       io.ReadCloser
-	c       *leakCheck
-	name    string
-	first   bool
-	object  bool   // ELF or ar archive: only $DESTDIR counts
-	carry   []byte // the last maxLen-1 bytes seen
-	join    []byte
-	flagged bool
+	r          io.ReadCloser
+	c          *leakCheck
+	name       string
+	head       []byte // the file's first bytes, up to 8
+	carry      []byte // the last maxLen-1 bytes seen
+	join       []byte
+	scratchHit string // the first build directory path seen
+	flagged    bool
 }
 
 func (l *leakReader) Read(p []byte) (int, error) {
@@ -206,23 +208,31 @@ func (l *leakReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (l *leakReader) Close() error { return l.r.Close() }
+func (l *leakReader) Close() error {
+	if !l.flagged && l.scratchHit != "" && !isObject(l.head) {
+		l.flag(l.scratchHit, false)
+	}
+	return l.r.Close()
+}
+
+// isObject reports whether a file starting with head is an ELF file or a
+// static archive: their debugging data names the directory they were
+// compiled in.
+func isObject(head []byte) bool {
+	return bytes.HasPrefix(head, []byte("\x7fELF")) || bytes.HasPrefix(head, []byte("!<arch>\n"))
+}
 
 func (l *leakReader) scan(b []byte) {
-	if l.first {
-		// A read shorter than the magic is rare enough to count as text.
-		l.object = bytes.HasPrefix(b, []byte("\x7fELF")) || bytes.HasPrefix(b, []byte("!<arch>\n"))
-		l.first = false
+	if len(l.head) < 8 {
+		l.head = append(l.head, b[:min(len(b), 8-len(l.head))]...)
 	}
 	keep := l.c.maxLen - 1
 	l.join = append(append(l.join[:0], l.carry...), b[:min(len(b), keep)]...)
-	if p, dest := l.find(l.join); p != "" {
-		l.flag(p, dest)
-		return
-	}
-	if p, dest := l.find(b); p != "" {
-		l.flag(p, dest)
-		return
+	for _, w := range [][]byte{l.join, b} {
+		if p := l.find(w); p != "" {
+			l.flag(p, true)
+			return
+		}
 	}
 	if len(b) >= keep {
 		l.carry = append(l.carry[:0], b[len(b)-keep:]...)
@@ -234,8 +244,9 @@ func (l *leakReader) scan(b []byte) {
 	}
 }
 
-// find returns a build path in b, and whether it is $DESTDIR's.
-func (l *leakReader) find(b []byte) (string, bool) {
+// find returns a $DESTDIR path in b, and notes the first build directory
+// path it sees.
+func (l *leakReader) find(b []byte) string {
 	for _, k := range l.c.keys {
 		for rest := b; ; {
 			i := bytes.Index(rest, k)
@@ -245,20 +256,20 @@ func (l *leakReader) find(b []byte) (string, bool) {
 			rest = rest[i:]
 			for _, p := range l.c.dest {
 				if bytes.HasPrefix(rest, p) {
-					return string(p), true
+					return string(p)
 				}
 			}
-			if !l.object {
+			if l.scratchHit == "" {
 				for _, p := range l.c.scratch {
 					if bytes.HasPrefix(rest, p) {
-						return string(p), false
+						l.scratchHit = string(p)
 					}
 				}
 			}
 			rest = rest[1:]
 		}
 	}
-	return "", false
+	return ""
 }
 
 func (l *leakReader) flag(p string, dest bool) {
