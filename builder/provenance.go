@@ -39,7 +39,7 @@ func (p provenance) addTo(r *rpmpack.RPM) {
 	for _, t := range []struct {
 		tag int
 		v   string
-	}{{rpmtag.VCS, p.vcs}, {rpmtag.AcnRef, p.ref}, {rpmtag.AcnLogSHA256, p.logSHA256}} {
+	}{{rpmtag.VCS, p.vcs}, {rpmtag.AcnRef, printable(p.ref)}, {rpmtag.AcnLogSHA256, p.logSHA256}} {
 		if t.v != "" {
 			r.AddCustomTag(t.tag, rpmpack.EntryString(t.v))
 		}
@@ -57,17 +57,21 @@ func VCS(loc, commit string) string {
 	if loc == "" {
 		return commit // a tree of unknown origin (acn's embedded specs)
 	}
-	s := "git+" + cleanLocation(loc) + "#" + commit
-	s = strings.Map(func(r rune) rune {
+	s := printable("git+" + cleanLocation(loc) + "#" + commit)
+	if len(s) > maxVCSLen {
+		s = "git+#" + commit
+	}
+	return s
+}
+
+// printable drops control characters: a header string is one line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
 	}, s)
-	if len(s) > maxVCSLen {
-		s = "git+#" + commit
-	}
-	return s
 }
 
 // cleanLocation turns a repository location into a URL without
