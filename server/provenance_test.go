@@ -65,4 +65,32 @@ func TestProvenanceShown(t *testing.T) {
 			t.Errorf("the package page does not show %s", want)
 		}
 	}
+
+	// A second version: each one shows its own.
+	commit2 := strings.TrimSpace(r.Commit("2.0", map[string]string{
+		"specs/prov.yaml": "name: prov\nversion: \"2.0\"\nsummary: S\nlicense: MIT\nbuild:\n" +
+			"  - echo prov2 > \"$DESTDIR/prov.txt\"\nfiles:\n  - src: $DESTDIR/prov.txt\n    dst: /usr/share/prov.txt\n",
+	}))
+	r.Git("tag", "prov/v2.0")
+	d.hook("")
+	if j := d.wait("prov/v2.0"); j.Status != server.Succeeded {
+		t.Fatalf("build: %+v", j)
+	}
+	_, body = d.get("/api/v1/repos/testing/packages/prov")
+	versions = nil
+	if err := json.Unmarshal([]byte(body), &versions); err != nil || len(versions) != 2 {
+		t.Fatalf("API: %v: %s", err, body)
+	}
+	refs := map[string]string{}
+	for _, v := range versions {
+		refs[v.Provenance.Ref] = v.Provenance.Commit
+	}
+	if refs["prov/v1.0"] != commit || refs["prov/v2.0"] != commit2 {
+		t.Errorf("API: commits by ref %v, want %s and %s", refs, commit, commit2)
+	}
+	for v, want := range map[string]string{"1.0-1.noarch": commit, "2.0-1.noarch": commit2} {
+		if _, page := d.get("/r/testing/p/prov?v=" + v); !strings.Contains(page, want) {
+			t.Errorf("the page of version %s does not show commit %s", v, want)
+		}
+	}
 }
