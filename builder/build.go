@@ -29,7 +29,11 @@ type Options struct {
 	// time of the ref, so that builds are reproducible.
 	Time      time.Time
 	BuildHost string // default "acn"
-	Ref       string // for messages: the ref the tree came from
+	Ref       string // the ref the tree came from; recorded in the package
+	// GitURL and Commit say where the tree came from: the package's VCS
+	// tag records them (without credentials; see provenance.go).
+	GitURL string
+	Commit string
 	// CacheDir keeps downloaded sources by checksum.
 	CacheDir string
 	// ScratchDir is where build steps run; default os.TempDir(). Pass the
@@ -70,12 +74,16 @@ type Options struct {
 
 // Result describes a package that was written.
 type Result struct {
-	Spec     *specs.Spec
-	Path     string // the .rpm file
-	LogPath  string // the build log, when the spec has build steps
-	Files    int
-	Size     int64 // bytes of the .rpm file
-	Duration time.Duration
+	Spec    *specs.Spec
+	Path    string // the .rpm file
+	LogPath string // the build log, when the spec has build steps
+	// LogSHA256 is the hex SHA-256 of the build log, recorded in the
+	// package; VCS is its VCS tag.
+	LogSHA256 string
+	VCS       string
+	Files     int
+	Size      int64 // bytes of the .rpm file
+	Duration  time.Duration
 }
 
 // FileName is the conventional file name of the spec's binary package
@@ -124,6 +132,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return nil, err
 	}
 	res := &Result{Spec: spec, Path: filepath.Join(o.OutDir, FileName(spec))}
+	var leaks *leakCheck // with build steps
 	src := sources{tree: tree, ref: o.Ref}
 
 	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
@@ -143,6 +152,10 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 		defer closeDest()
 		src.destDir = dest
+		leaks = newLeakCheck(spec, sc)
+		if res.LogSHA256, err = fileSHA256(res.LogPath); err != nil {
+			return res, fmt.Errorf("build log: %w", err)
+		}
 	}
 
 	ents, err := collect(spec, src)
@@ -150,12 +163,25 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	res.Files = len(ents)
+	if leaks != nil {
+		if err := checkUnpackaged(ctx, spec, src.destDir, ents); err != nil {
+			return res, err
+		}
+		leaks.watch(ents)
+	}
 	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
 	if err != nil {
 		return res, fmt.Errorf("write payload: %w", err)
 	}
 	defer p.file.Close()
-	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression}
+	if leaks != nil {
+		if err := leaks.err(spec); err != nil {
+			return res, err
+		}
+	}
+	res.VCS = VCS(o.GitURL, o.Commit)
+	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression,
+		prov: provenance{vcs: res.VCS, ref: o.Ref, logSHA256: res.LogSHA256}}
 	err = atomicfile.Write(res.Path, 0o644, func(f *os.File) error { return writeRPM(f, h, ents, p) })
 	if err != nil {
 		return res, fmt.Errorf("write %s: %w", res.Path, err)

@@ -47,6 +47,7 @@ type entry struct {
 	link   string
 	open   func() (io.ReadCloser, error) // regular files with content
 	origin string                        // where it came from, for errors
+	src    string                        // its path in $DESTDIR, if it came from there
 }
 
 func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }
@@ -107,6 +108,7 @@ type header struct {
 	buildTime time.Time
 	buildHost string
 	comp      Compression
+	prov      provenance
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -425,6 +427,7 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 			r.AddCustomTag(x.progTag, rpmpack.EntryString(x.interp))
 		}
 	}
+	h.prov.addTo(r)
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 
