@@ -68,8 +68,9 @@ func alive(pid int, start uint64) bool {
 	return err == nil && got == start
 }
 
-// killIn kills every process whose working directory is inside root or
-// whose environment names root's $DESTDIR, until none is left (a process
+// killIn kills every process whose working directory is inside root,
+// whose arguments name a path in it, or whose environment names root's
+// $DESTDIR, until none is left (a process
 // may fork while it is being killed). It returns how many it killed.
 func killIn(root string) (int, error) {
 	roots := []string{root}
@@ -111,6 +112,20 @@ func inside(pid int, roots []string, markers [][]byte) bool {
 		for _, r := range roots {
 			if cwd == r || strings.HasPrefix(cwd, r+"/") {
 				return true
+			}
+		}
+	}
+	// A sandbox's processes see the tree at /build/...: bubblewrap itself,
+	// whose arguments name the scratch tree, is what is found of them.
+	// Killing it ends the sandbox's pid namespace, and so everything in it
+	// (bubblewrap sets its death signal only once it runs, so a sandbox
+	// started just as acn was killed can outlive it).
+	if cmdline, err := os.ReadFile(dir + "/cmdline"); err == nil {
+		for _, arg := range bytes.Split(cmdline, []byte{0}) {
+			for _, r := range roots {
+				if a := string(arg); a == r || strings.HasPrefix(a, r+"/") {
+					return true
+				}
 			}
 		}
 	}
