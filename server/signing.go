@@ -226,3 +226,21 @@ func (f *smallFile) generationSignature() string {
 	f.sigOnce.Do(func() { f.sig = repo.GenerationSignature(f.data) })
 	return f.sig
 }
+
+// packageSigner is the ID of the key that signed a published package
+// (its header signature's issuer); "" if it is unsigned or unreadable.
+func (s *Server) packageSigner(repoName, location string) string {
+	file, _, ok := s.repoPath(repoName, location)
+	if !ok {
+		return ""
+	}
+	sig, _, err := sign.HeaderSignature(file)
+	if err != nil || sig == nil {
+		return ""
+	}
+	p, err := sign.ParseSignature(sig)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%016X", p.IssuerKeyID)
+}

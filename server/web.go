@@ -10,6 +10,7 @@ import (
 
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/humanize"
+	"github.com/acn-project/acn/internal/sign"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -79,7 +80,7 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 		jobs = jobs[:10]
 	}
 	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs), "Health": s.health(),
-		"SandboxOff": s.cfg.Builds.sandbox == builder.SandboxOff})
+		"SandboxOff": s.cfg.Builds.sandbox == builder.SandboxOff, "Keys": sign.Statuses(s.keys, s.now())})
 }
 
 func countNames(c *repo.Catalog) int {
@@ -172,7 +173,7 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "package.html", map[string]any{"Title": pkg, "Repo": name, "Pkg": cur, "Versions": versions,
-		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location})
+		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location, "SignedBy": s.packageSigner(name, cur.Location)})
 }
 
 func pathBase(p string) string {
