@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -365,5 +366,27 @@ func TestRepomdSignatureAlwaysMatches(t *testing.T) {
 		if status, err := gpgVerify(t, k.PublicKey(), p[1], p[0]); err != nil || !strings.Contains(status, "GOODSIG") {
 			t.Errorf("gpg --verify, sample %d: %v\n%s", i, err, status)
 		}
+	}
+}
+
+// TestSigningFilesHiddenFromBuilds: the key and passphrase files are in
+// what build steps never see; a public key alone is refused.
+func TestSigningFilesHiddenFromBuilds(t *testing.T) {
+	keyDir := t.TempDir()
+	k, kc := signingKey(t, keyDir, "packages", sign.GenerateOptions{})
+	s, err := server.New(server.Config{Data: t.TempDir(), Signing: server.SigningConfig{Keys: []server.SigningKey{kc}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden := s.HiddenFromBuilds()
+	for _, f := range []string{kc.Key, kc.PassphraseFile} {
+		if !slices.Contains(hidden, f) {
+			t.Errorf("%s is not hidden from builds: %v", f, hidden)
+		}
+	}
+	pub := filepath.Join(keyDir, "public.asc")
+	os.WriteFile(pub, k.PublicKey(), 0o644)
+	if _, err := server.New(server.Config{Data: t.TempDir(), Signing: server.SigningConfig{Keys: []server.SigningKey{{Key: pub}}}}); err == nil || !strings.Contains(err.Error(), "signing.keys[0]") {
+		t.Errorf("a public key as a signing key: %v", err)
 	}
 }
