@@ -273,14 +273,22 @@ func TestExpiredSigningKey(t *testing.T) {
 // TestRepomdSignatureAlwaysMatches: 16 clients fetch repomd.xml then
 // repomd.xml.asc, again and again, while 20 publications run; every pair
 // verifies (in process, and a sample, including pairs fetched across a
-// publication, with real gpg).
+// publication, with real gpg). Through the download front and through
+// net/http alone.
 func TestRepomdSignatureAlwaysMatches(t *testing.T) {
+	for _, front := range []bool{true, false} {
+		t.Run(map[bool]string{true: "front", false: "net-http"}[front], func(t *testing.T) { testPairs(t, front) })
+	}
+}
+
+func testPairs(t *testing.T, front bool) {
 	keyDir := t.TempDir()
 	k, kc := signingKey(t, keyDir, "packages", sign.GenerateOptions{})
 	r := gittest.New(t)
 	r.Commit("1.0", helloSpec("1.0", "hello 1.0\n"))
 	r.Git("tag", "hello/v1.0")
-	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Signing: server.SigningConfig{Keys: []server.SigningKey{kc}}})
+	d := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Signing: server.SigningConfig{Keys: []server.SigningKey{kc}},
+		HTTP: server.HTTPConfig{Front: &front}})
 	if j := d.wait("hello/v1.0"); j.Status != server.Succeeded {
 		t.Fatalf("build: %+v", j)
 	}
