@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/acn-project/acn/internal/sign"
 )
 
 // Errors wrapped by Index.
@@ -58,6 +60,12 @@ type Options struct {
 	Strict bool
 	// LockWait is how long to wait for another run on the same directory.
 	LockWait time.Duration
+	// SignKeys sign repomd.xml: repodata/repomd.xml.asc holds one
+	// detached signature by each, written before repomd.xml is replaced
+	// (and kept per generation as <sha256 of repomd.xml>-repomd.xml.asc).
+	// Any key that cannot sign (expired) publishes nothing. None: no
+	// signature, and an old repomd.xml.asc is removed.
+	SignKeys []*sign.Key
 	Progress func(done, total int)
 	Logger   *slog.Logger
 	Now      func() time.Time // for tests; default time.Now

@@ -245,6 +245,10 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	}
 
 	if oldMD != nil && sameMetadata(oldMD, md) {
+		// Nothing new to say, but perhaps by other keys (a rotation).
+		if _, err := resign(rd, o); err != nil {
+			return err
+		}
 		res.Revision, res.Repomd = oldMD.Revision, oldMD
 		if err := pl.committed(dir, oldMD); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Errorf("record pruned packages: %w", err))
@@ -259,11 +263,18 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		}
 		md.Revision = strconv.FormatInt(rev, 10)
 	}
+	data := md.marshal()
+	// The signature goes first: whoever gets this repomd.xml finds its
+	// signature (under its generation's name) already there.
+	sigHref, err := writeSignatures(rd, data, o)
+	if err != nil {
+		return err
+	}
 	if err := pl.place(dir, oldMD, md); err != nil {
 		return err
 	}
 	repomd := filepath.Join(rd, "repomd.xml")
-	if err := atomicfile.WriteFile(repomd, md.marshal(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(repomd, data, 0o644); err != nil {
 		// The rename is the commit: an error after it (the directory
 		// fsync) leaves the new metadata published.
 		if now := readRepomd(repomd); now == nil || now.Revision != md.Revision || !sameMetadata(now, md) {
@@ -276,7 +287,7 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if err := pl.committed(dir, oldMD); err != nil {
 		res.Warnings = append(res.Warnings, fmt.Errorf("record pruned packages: %w", err))
 	}
-	removed, keep, err := retain(dir, oldMD, md, o)
+	removed, keep, err := retain(dir, oldMD, md, o, sigHref)
 	res.Removed = removed
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Errorf("retention: %w", err))
@@ -286,6 +297,9 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		res.Removed = append(res.Removed, gone...)
 		if err != nil {
 			res.Warnings = append(res.Warnings, fmt.Errorf("remove expired packages: %w", err))
+		}
+		if err := sweepSignatures(rd, keep); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Errorf("remove old signatures: %w", err))
 		}
 	}
 	return nil
@@ -339,7 +353,7 @@ func hrefs(md *Repomd) []string {
 // superseded longer ago than RetainOldMDByAge.
 //
 // It returns the files of the generations kept, nil if it could not tell.
-func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, map[string]bool, error) {
+func retain(dir string, oldMD, md *Repomd, o *Options, extra ...string) ([]string, map[string]bool, error) {
 	state := filepath.Join(dir, stateDir, generationsName)
 	var gens []generation
 	if b, err := os.ReadFile(state); err == nil {
@@ -358,7 +372,13 @@ func retain(dir string, oldMD, md *Repomd, o *Options) ([]string, map[string]boo
 			gens[i].Superseded = now
 		}
 	}
-	gens = append([]generation{{Revision: md.Revision, Files: hrefs(md)}}, gens...)
+	files := hrefs(md)
+	for _, f := range extra {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	gens = append([]generation{{Revision: md.Revision, Files: files}}, gens...)
 
 	keep := map[string]bool{}
 	var kept []generation

@@ -32,6 +32,9 @@ type Config struct {
 	// APITokens may call the API's write endpoints (bearer tokens).
 	APITokens     []string `yaml:"api_tokens"`
 	APITokenFiles []string `yaml:"api_token_files"`
+	// Signing: packages and repomd.xml are signed, and .repo files say
+	// gpgcheck=1 and repo_gpgcheck=1. None: nothing is signed.
+	Signing SigningConfig `yaml:"signing"`
 }
 
 // GitConfig says where the specs come from.

@@ -18,7 +18,7 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Git.Poll.Duration != time.Minute || len(c.Repos) != 2 || !c.Repos[0].SQLite || c.Repos[0].Keep != 5 || !c.Repos[1].Promote ||
-		c.HTTP.Front == nil || !*c.HTTP.Front {
+		c.HTTP.Front == nil || !*c.HTTP.Front || len(c.Signing.Keys) != 1 || c.Signing.Keys[0].PassphraseFile == "" {
 		t.Errorf("sample config: %+v", c)
 	}
 }
@@ -28,6 +28,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen: x\nlisten_addr: y\n", "field listen_addr not found"},
 		{"git:\n  poll: soon\n", `"soon" is not a duration`},
 		{"repos:\n  - name: a\n    colour: red\n", "field colour not found"},
+		{"signing:\n  keys:\n    - key: k\n      passphrase: p\n", "field passphrase not found"},
 	} {
 		name := filepath.Join(t.TempDir(), "acn.yaml")
 		os.WriteFile(name, []byte(tt.yaml), 0o644)
@@ -42,6 +43,8 @@ func TestConfigErrors(t *testing.T) {
 		{Repos: []server.RepoConfig{{Name: "a", Dist: "-el9"}}},
 		{Git: server.GitConfig{TagPattern: "["}},
 		{Builds: server.BuildConfig{Sandbox: "maybe"}},
+		{Signing: server.SigningConfig{Keys: []server.SigningKey{{Key: "/nonexistent/acn.key"}}}},
+		{Signing: server.SigningConfig{Keys: []server.SigningKey{{}}}},
 	} {
 		c.Data = t.TempDir()
 		if _, err := server.New(c); err == nil {

@@ -141,6 +141,8 @@ type frontConn struct {
 	f   *front
 	c   *net.TCPConn
 	out []byte // response head
+	// remote is the client's address and port, once known.
+	remote string
 
 	// When the read deadline was last set for waiting between requests,
 	// and when the write deadline was last set: a deadline set recently
@@ -422,7 +424,10 @@ func byteSet(extra string) (set [256]bool) {
 // when the request is one for net/http. What it answers is what net/http
 // would (openRepoFile and status decide for both).
 func (fc *frontConn) respond(h *head) (bool, error) {
-	rf, ok := fc.f.s.openRepoFile(h.path)
+	if fc.remote == "" {
+		fc.remote = fc.c.RemoteAddr().String()
+	}
+	rf, ok := fc.f.s.openRepoFile(h.path, fc.remote)
 	if !ok {
 		return false, nil
 	}

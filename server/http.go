@@ -29,7 +29,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.metrics.write(w)
+		s.writeKeyMetrics(w)
 	})
+	m.HandleFunc("GET /keys/{file}", s.servePublicKeys)
 	m.HandleFunc("GET /api/v1/repos", s.apiRepos)
 	m.HandleFunc("GET /api/v1/repos/{name}/packages", s.apiPackages)
 	m.HandleFunc("GET /api/v1/repos/{name}/packages/{pkg}", s.apiPackage)
@@ -80,8 +82,9 @@ func (s *Server) repoFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	fmt.Fprintf(w, "[%s]\nname=%s packages from acn\nbaseurl=%s/repos/%s/\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=0\nmetadata_expire=5m\n",
-		name, name, s.baseURL(r), name)
+	base := s.baseURL(r)
+	fmt.Fprintf(w, "[%s]\nname=%s packages from acn\nbaseurl=%s/repos/%s/\nenabled=1\n%smetadata_expire=5m\n",
+		name, name, base, name, s.gpgLines(base, name))
 }
 
 // baseURL is where clients reach acn: public_url, else the address the
@@ -147,6 +150,7 @@ func (s *Server) health() health {
 	if err := s.st.saveErr(); err != nil {
 		h.Problems = append(h.Problems, "cannot save the build state: "+err.Error())
 	}
+	h.Problems = append(h.Problems, s.keyProblems()...)
 	return h
 }
 

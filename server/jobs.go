@@ -167,6 +167,9 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				}
 				return nil, err
 			}
+			if err := s.signBuilt(res.Path, snap.Time); err != nil {
+				return nil, err
+			}
 			sum, err := fileSHA256(res.Path)
 			if err != nil {
 				return nil, err
@@ -291,7 +294,7 @@ func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpms []string) err
 
 func (s *Server) addOptions(rc *RepoConfig) repo.AddOptions {
 	return repo.AddOptions{
-		Options: repo.Options{Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute},
+		Options: repo.Options{Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute, SignKeys: s.keys},
 		Keep:    rc.Keep,
 	}
 }

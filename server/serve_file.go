@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/acn-project/acn/repo"
 )
 
 // repoFile is the one decision, shared by the front and net/http, of what
@@ -36,18 +38,28 @@ type repoFile struct {
 //
 // The file is opened beneath the repository's directory (os.Root): a
 // symbolic link that leads out of it names nothing either.
-func (s *Server) openRepoFile(p []byte) (repoFile, bool) {
+//
+// client is the client's address and port: with signing on, the
+// repomd.xml.asc a client gets is the signature of the repomd.xml it was
+// given last (see pairs), not necessarily the newest.
+func (s *Server) openRepoFile(p []byte, client string) (repoFile, bool) {
 	where, ok := s.small.resolved(p)
 	if !ok {
 		if where, ok = s.resolve(string(p)); !ok {
 			return repoFile{}, false
 		}
 	}
+	if where.asc && len(s.keys) > 0 {
+		where.rel = s.pickSignature(where, client)
+	}
 	if where.hot {
 		// The file every client asks for first, and most often: served
 		// from memory, checked against the file at each request.
 		if c, err := s.small.get(where.root, where.file, where.rel); err == nil {
 			s.small.remember(p, where)
+			if len(s.keys) > 0 && client != "" {
+				s.pairs.saw(where.repo, client, c.generationSignature(), time.Now())
+			}
 			return repoFile{small: c, size: c.size, mtime: c.mtime, ctype: where.ctype, cache: where.cache,
 				etag: c.etag, lastModified: c.lastModified, length: c.length}, true
 		}
@@ -75,6 +87,8 @@ type repoLocation struct {
 	rel          string   // beneath root, in the system's form
 	ctype, cache string   // Content-Type, Cache-Control
 	hot          bool     // repomd.xml, held in memory
+	asc          bool     // repodata/repomd.xml.asc
+	repo         string   // the repository's name
 }
 
 // resolve says where p ("<name>/<rel>") leads, if anywhere.
@@ -92,7 +106,31 @@ func (s *Server) resolve(p string) (repoLocation, bool) {
 		return repoLocation{}, false
 	}
 	return repoLocation{root: root, file: file, rel: filepath.FromSlash(clean), ctype: contentType(clean),
-		cache: cacheControl(clean), hot: path.Base(clean) == "repomd.xml"}, true
+		cache: cacheControl(clean), hot: path.Base(clean) == "repomd.xml",
+		asc: clean == "repodata/"+repo.SignatureName, repo: name}, true
+}
+
+// pickSignature is the file, beneath the repository, that answers a
+// request for repodata/repomd.xml.asc: the signature of the generation
+// of repomd.xml that client was last given, else of the current one, if
+// that generation's signature is still there; else repomd.xml.asc as it
+// is.
+func (s *Server) pickSignature(where repoLocation, client string) string {
+	rd := filepath.Dir(where.rel)
+	sig, ok := s.pairs.signature(where.repo, client, time.Now())
+	if !ok {
+		md := filepath.Join(rd, "repomd.xml")
+		c, err := s.small.get(where.root, filepath.Join(filepath.Dir(where.file), "repomd.xml"), md)
+		if err != nil {
+			return where.rel
+		}
+		sig = c.generationSignature()
+	}
+	rel := filepath.Join(rd, sig)
+	if _, err := where.root.Stat(rel); err != nil {
+		return where.rel
+	}
+	return rel
 }
 
 func (rf *repoFile) close() {
@@ -147,7 +185,7 @@ func isETag(v []byte) bool {
 // same decision (openRepoFile, status).
 func (s *Server) serveRepo(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	rf, ok := s.openRepoFile([]byte(name + "/" + r.PathValue("path")))
+	rf, ok := s.openRepoFile([]byte(name+"/"+r.PathValue("path")), r.RemoteAddr)
 	if !ok {
 		msg := "not found"
 		if s.repoConfig(name) == nil {
@@ -317,6 +355,9 @@ type smallFile struct {
 	// Response headers, computed once per version of the file.
 	etag, lastModified, length string
 	checked                    atomic.Int64 // unix nanoseconds of the last stat
+
+	sigOnce sync.Once
+	sig     string // repo.GenerationSignature(data), for repomd.xml
 }
 
 var bytesUnit = []string{"bytes"}

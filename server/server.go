@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/internal/sign"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/specs"
 )
@@ -56,6 +57,9 @@ type Server struct {
 	ready    bool
 
 	hidden []string // from build steps, besides what the config names
+
+	keys  []*sign.Key // signing.keys: the first signs packages, all sign repomd.xml
+	pairs pairs       // which repomd.xml each client was given, for its .asc
 
 	buildHook func(ref string) // tests: called as each job starts building
 }
@@ -131,6 +135,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		}
 		s.secret = []byte(strings.TrimSpace(string(b)))
 	}
+	if err := s.loadSigning(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -142,6 +149,7 @@ func (s *Server) Handler() http.Handler { return s.metrics.wrap(s.mux) }
 // step's sandbox covers if they lie in the system directories it sees.
 func (s *Server) hiddenFromBuilds() []string {
 	h := append([]string{s.cfg.Data, s.cfg.Git.TokenFile, s.cfg.Git.SSHKey, s.cfg.Git.WebhookSecretFile}, s.cfg.APITokenFiles...)
+	h = append(h, s.cfg.signingFiles()...)
 	for i, p := range h {
 		if a, err := filepath.Abs(p); err == nil && p != "" {
 			h[i] = a

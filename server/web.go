@@ -11,6 +11,7 @@ import (
 
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/humanize"
+	"github.com/acn-project/acn/internal/sign"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -80,7 +81,7 @@ func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) {
 		jobs = jobs[:10]
 	}
 	s.render(w, r, "home.html", map[string]any{"Title": "acn", "Repos": repos, "Jobs": jobs, "Live": running(jobs), "Health": s.health(),
-		"SandboxOff": s.cfg.Builds.sandbox == builder.SandboxOff})
+		"SandboxOff": s.cfg.Builds.sandbox == builder.SandboxOff, "Keys": sign.Statuses(s.keys, s.now())})
 }
 
 func countNames(c *repo.Catalog) int {
@@ -173,7 +174,8 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "package.html", map[string]any{"Title": pkg, "Repo": name, "Pkg": cur, "Versions": versions,
-		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location, "Provenance": s.provenance(name, cur)})
+		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location, "Provenance": s.provenance(name, cur),
+		"SignedBy": s.packageSigner(name, cur.Location)})
 }
 
 func pathBase(p string) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acn-project/acn/internal/sign"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -32,10 +33,15 @@ fault in the cleanup after it (retention, on a full disk) is a warning, and
 the next run cleans what this one, or one that was killed, left.
 Two files with the same name-epoch-version-release-arch publish nothing.
 
+With --sign-key, repodata/repomd.xml.asc holds a detached signature by each
+key (several during a key rotation), written before repomd.xml is replaced,
+for clients with repo_gpgcheck=1. An expired key publishes nothing.
+
 Examples:
   acn index /srv/repos/acn
   acn index /srv/repos/acn --update
   acn index /srv/repos/acn --compress xz --changelog-limit 5 --excludes 'debug/*'
+  acn index /srv/repos/acn --sign-key old.key --sign-key new.key
 `
 
 func runIndex(ctx context.Context, e *env, args []string) error {
@@ -45,6 +51,8 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		excludes  stringList
 		distro    stringList
 		content   stringList
+		signKeys  stringList
+		passFiles stringList
 		logLevel  = fs.String("log-level", "warn", "log level: debug, info, warn or error")
 		logFormat = fs.String("log-format", "text", "log format: text or json")
 		cpuProf   = fs.String("cpuprofile", "", "write a CPU profile to `file` (for debugging)")
@@ -64,6 +72,8 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.Var(&excludes, "excludes", "leave out files matching this `glob` (repeatable; on the path or the name)")
 	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
 	fs.Var(&content, "content", "content `tag` (repeatable)")
+	fs.Var(&signKeys, "sign-key", "sign repomd.xml with the private key in `file` (repeatable: one signature each)")
+	fs.Var(&passFiles, "passphrase-file", "`file` whose first line is a --sign-key's passphrase (one for all, or one each)")
 	dir, err := parseWithArg(e, fs, args, "DIR")
 	if err != nil {
 		return err
@@ -73,6 +83,9 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	o.Excludes, o.Content, o.Logger = excludes, content, log
+	if o.SignKeys, err = loadSigningKeys("index", signKeys, passFiles); err != nil {
+		return err
+	}
 	switch {
 	case o.ChangelogLimit == 0:
 		o.ChangelogLimit = repo.ChangelogNone
@@ -157,4 +170,31 @@ func cpuProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// loadSigningKeys loads private keys, each with the passphrase file of
+// the same rank, or the only one given.
+func loadSigningKeys(cmd string, keyFiles, passFiles []string) ([]*sign.Key, error) {
+	if len(passFiles) > 1 && len(passFiles) != len(keyFiles) || len(passFiles) > 0 && len(keyFiles) == 0 {
+		return nil, errUsage{cmd + ": give one --passphrase-file for every key, or one for all"}
+	}
+	var keys []*sign.Key
+	for i, kf := range keyFiles {
+		pf := ""
+		switch {
+		case len(passFiles) == 1:
+			pf = passFiles[0]
+		case len(passFiles) > 1:
+			pf = passFiles[i]
+		}
+		k, err := sign.LoadKey(kf, pf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		if !k.Info().Private {
+			return nil, fmt.Errorf("%s: %s: %w", cmd, kf, sign.ErrNoPrivateKey)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

@@ -198,3 +198,34 @@ func TestSignDetachCommand(t *testing.T) {
 		t.Errorf("gpg --import %s (protected): %v\n%s", privNew, err, out)
 	}
 }
+
+// TestIndexSignKey: acn index --sign-key signs a directory's metadata
+// with every key (gpg verifies with each alone); a protected key without
+// its passphrase publishes nothing.
+func TestIndexSignKey(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("s3cret\n"), 0o600)
+	privOld, pubOld := genKey(t, "Old <old@example.com>", "--bits", "2048", "--passphrase-file", pass)
+	privNew, pubNew := genKey(t, "New <new@example.com>", "--bits", "2048", "--passphrase-file", pass)
+	dir := smallCorpus(t, 2)
+	if out, stderr, code := acn(t, nil, "index", dir, "--sign-key", privOld); code != 1 || !strings.Contains(stderr, "passphrase") {
+		t.Errorf("protected key without its passphrase (%d): %s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "repodata", "repomd.xml")); err == nil {
+		t.Error("published without a signature")
+	}
+	if out, stderr, code := acn(t, nil, "index", dir, "--sign-key", privOld, "--sign-key", privNew, "--passphrase-file", pass); code != 0 {
+		t.Fatalf("acn index --sign-key (%d): %s%s", code, out, stderr)
+	}
+	rd := filepath.Join(dir, "repodata")
+	for _, pub := range []string{pubOld, pubNew} {
+		home := gpgHomeDir(t)
+		if out, err := gpgRun(home, "--import", pub); err != nil {
+			t.Fatalf("gpg --import %s: %v\n%s", pub, err, out)
+		}
+		fpr := strings.TrimSuffix(filepath.Base(pub), ".pub")
+		if out, _ := gpgRun(home, "--verify", filepath.Join(rd, "repomd.xml.asc"), filepath.Join(rd, "repomd.xml")); !strings.Contains(out, "VALIDSIG") || !strings.Contains(out, fpr) || strings.Contains(out, "BADSIG") {
+			t.Errorf("gpg --verify with %s only:\n%s", fpr, out)
+		}
+	}
+}
