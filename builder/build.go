@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder/buildroot"
-	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/internal/rpmver"
 	"github.com/acn-project/acn/specs"
 )
@@ -68,13 +67,16 @@ type Options struct {
 	Logger   *slog.Logger // default: discard
 }
 
-// Result describes a package that was written.
+// Result describes the packages a build wrote. Path, Files and Size are
+// the main package's; RPMs lists every package written, the main one
+// first, then the subpackages in spec order, then the -debuginfo package.
 type Result struct {
 	Spec     *specs.Spec
-	Path     string // the .rpm file
+	Path     string // the main .rpm file
 	LogPath  string // the build log, when the spec has build steps
 	Files    int
-	Size     int64 // bytes of the .rpm file
+	Size     int64 // bytes of the main .rpm file
+	RPMs     []RPM
 	Duration time.Duration
 }
 
@@ -82,8 +84,9 @@ type Result struct {
 // (N-V-R.A.rpm: no epoch, as rpmbuild names it).
 func FileName(s *specs.Spec) string { return rpmver.FileName(s.Name, s.Version, s.Release, s.Arch) }
 
-// Build builds one package from spec and the git tree it belongs to.
-// On failure no .rpm is left in OutDir; the build log is kept.
+// Build builds the packages of spec (the main package, its subpackages
+// and its -debuginfo package) from the git tree it belongs to. On failure
+// no .rpm is left in OutDir; the build log is kept.
 func Build(ctx context.Context, tree fs.FS, spec *specs.Spec, opts Options) (*Result, error) {
 	start := time.Now()
 	res, err := build(ctx, tree, spec, opts)
@@ -126,15 +129,26 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	res := &Result{Spec: spec, Path: filepath.Join(o.OutDir, FileName(spec))}
 	src := sources{tree: tree, ref: o.Ref}
 
-	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
-		sc, err := newScratch(o.ScratchDir, o.KeepScratch)
+	var sc *scratch
+	newSc := func() (*scratch, error) {
+		s, err := newScratch(o.ScratchDir, o.KeepScratch)
 		if err != nil {
 			return nil, fmt.Errorf("scratch directory: %w", err)
 		}
 		if o.KeepScratch {
-			o.Logger.Info("keeping scratch directory", "dir", sc.root)
-		} else {
-			defer sc.remove()
+			o.Logger.Info("keeping scratch directory", "dir", s.root)
+		}
+		sc = s
+		return s, nil
+	}
+	defer func() {
+		if sc != nil && !o.KeepScratch {
+			sc.remove()
+		}
+	}()
+	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
+		if _, err := newSc(); err != nil {
+			return nil, err
 		}
 		res.LogPath = filepath.Join(o.OutDir, strings.TrimSuffix(FileName(spec), ".rpm")+".build.log")
 		dest, closeDest, err := runBuild(ctx, tree, spec, sc, o, res.LogPath)
@@ -145,24 +159,29 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		src.destDir = dest
 	}
 
-	ents, err := collect(spec, src)
+	pkgs, err := collectPackages(spec, src)
 	if err != nil {
 		return res, err
 	}
-	res.Files = len(ents)
-	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
+	if spec.Debuginfo && spec.Arch != "noarch" {
+		workDir := func() (string, error) {
+			if sc == nil {
+				if _, err := newSc(); err != nil {
+					return "", err
+				}
+			}
+			return sc.root, nil
+		}
+		if pkgs, err = splitDebuginfo(ctx, spec, pkgs, workDir); err != nil {
+			return res, fmt.Errorf("debuginfo: %w", err)
+		}
+	}
+	rpms, err := writePackages(ctx, spec, pkgs, o)
 	if err != nil {
-		return res, fmt.Errorf("write payload: %w", err)
+		return res, err
 	}
-	defer p.file.Close()
-	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression}
-	err = atomicfile.Write(res.Path, 0o644, func(f *os.File) error { return writeRPM(f, h, ents, p) })
-	if err != nil {
-		return res, fmt.Errorf("write %s: %w", res.Path, err)
-	}
-	if fi, err := os.Stat(res.Path); err == nil {
-		res.Size = fi.Size()
-	}
+	res.RPMs = rpms
+	res.Files, res.Size = rpms[0].Files, rpms[0].Size
 	return res, nil
 }
 

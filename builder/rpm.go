@@ -47,6 +47,8 @@ type entry struct {
 	link   string
 	open   func() (io.ReadCloser, error) // regular files with content
 	origin string                        // where it came from, for errors
+	field  string                        // the spec's files entry, e.g. packages[0].files[2]
+	line   int                           // its line in the spec file
 }
 
 func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }
@@ -107,6 +109,7 @@ type header struct {
 	buildTime time.Time
 	buildHost string
 	comp      Compression
+	sourceRPM string // the source package every RPM of the build names
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -424,6 +427,9 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 		if x.body != "" && x.interp != "/bin/sh" {
 			r.AddCustomTag(x.progTag, rpmpack.EntryString(x.interp))
 		}
+	}
+	if h.sourceRPM != "" {
+		r.AddCustomTag(rpmtag.SourceRPM, rpmpack.EntryString(h.sourceRPM))
 	}
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))

@@ -167,13 +167,17 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				}
 				return nil, err
 			}
-			sum, err := fileSHA256(res.Path)
-			if err != nil {
-				return nil, err
-			}
-			for _, rc := range byDist[dist] {
-				files[rc.Name] = append(files[rc.Name], res.Path)
-				intent = append(intent, Published{Repo: rc.Name, File: filepath.Base(res.Path), SHA256: sum})
+			// Every RPM of the spec (subpackages, -debuginfo) goes where
+			// the main package goes.
+			for _, r := range res.RPMs {
+				sum, err := fileSHA256(r.Path)
+				if err != nil {
+					return nil, err
+				}
+				for _, rc := range byDist[dist] {
+					files[rc.Name] = append(files[rc.Name], r.Path)
+					intent = append(intent, Published{Repo: rc.Name, File: filepath.Base(r.Path), SHA256: sum})
+				}
 			}
 		}
 	}

@@ -1,0 +1,350 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acn-project/acn/specs"
+)
+
+// Debug information, split as rpmbuild's find-debuginfo splits it (with
+// rpm 4.18's defaults: _build_id_links compat, _unique_debug_names).
+//
+// Every packaged regular file with an execute bit that is an ELF
+// executable or shared library with a symbol table or debug sections is
+// copied out of the tree and stripped with elfutils' eu-strip
+// (--remove-comment -f), as find-debuginfo does: the package gets the
+// stripped copy, with a .gnu_debuglink to its debug file
+// /usr/lib/debug/<path>-<version>-<release>.<arch>.debug. A file with a
+// GNU build-id also gets the links rpmbuild writes:
+//
+//	/usr/lib/.build-id/xx/yyyy -> ../../../../<path>             (its own package)
+//	/usr/lib/debug/.build-id/xx/yyyy.debug -> the debug file      (-debuginfo)
+//	/usr/lib/debug/.build-id/xx/yyyy -> ../../../.build-id/xx/yyyy (-debuginfo)
+//
+// and the -debuginfo package provides debuginfo(build-id) = xxyyyy.
+// Sources are not collected (no /usr/src/debug) and build-ids are kept as
+// the linker wrote them (no --build-id-seed): same inputs, same bytes.
+//
+// The files stripped are what build steps installed, so hostile: each is
+// read with debug/elf (recovering from a panic), eu-strip runs on a copy
+// under the scratch directory with a time limit, and a file eu-strip
+// cannot process fails the build naming it.
+
+// StripTimeout bounds eu-strip on one file.
+const StripTimeout = 5 * time.Minute
+
+// Paths of the build-id link trees, as rpmbuild writes them.
+const (
+	buildIDDir      = "/usr/lib/.build-id"
+	debugDir        = "/usr/lib/debug"
+	debugBuildIDDir = "/usr/lib/debug/.build-id"
+)
+
+// maxBuildID bounds the build-id note read (GNU ld writes 20 bytes).
+const maxBuildID = 64
+
+// splitDebuginfo strips the ELF files of every package and appends the
+// -debuginfo package, when there was anything to split. workDir makes
+// the directory the stripped copies are written under.
+func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, workDir func() (string, error)) ([]pkg, error) {
+	var dir string
+	var dbg []entry
+	dbgDirs := map[string]bool{}
+	var provides []specs.Dep
+	usedLinks := map[string]bool{}
+	n := 0
+	for pi := range pkgs {
+		p := &pkgs[pi]
+		var links []entry
+		for i := range p.ents {
+			e := &p.ents[i]
+			if !strippable(e) {
+				continue
+			}
+			if dir == "" {
+				d, err := workDir()
+				if err != nil {
+					return nil, err
+				}
+				if dir, err = os.MkdirTemp(d, "debuginfo-*"); err != nil {
+					return nil, err
+				}
+			}
+			n++
+			fdir := filepath.Join(dir, strconv.Itoa(n))
+			if err := os.Mkdir(fdir, 0o700); err != nil {
+				return nil, err
+			}
+			bin := filepath.Join(fdir, "file")
+			isELF, err := copyIfELF(e, bin)
+			if err != nil {
+				return nil, err
+			}
+			if !isELF {
+				os.RemoveAll(fdir)
+				continue
+			}
+			if ok, err := hasDebug(bin); err != nil || !ok {
+				os.RemoveAll(fdir)
+				continue
+			}
+			debugName := path.Base(e.name) + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch + ".debug"
+			debugFile := filepath.Join(fdir, debugName)
+			if err := euStrip(ctx, bin, debugFile); err != nil {
+				return nil, fmt.Errorf("strip %s: %w", e.origin, err)
+			}
+			if err := replaceContent(e, bin); err != nil {
+				return nil, err
+			}
+			debugPath := path.Join(debugDir, path.Dir(e.name), debugName)
+			de := entry{name: debugPath, mode: modeRegular | 0o444, owner: "root", group: "root", origin: "debug information of " + e.origin}
+			if err := replaceContent(&de, debugFile); err != nil {
+				return nil, err
+			}
+			dbg = append(dbg, de)
+			for d := path.Dir(debugPath); d != "/usr/lib"; d = path.Dir(d) {
+				dbgDirs[d] = true
+			}
+			id, err := buildID(bin)
+			if err != nil {
+				return nil, fmt.Errorf("%s: build-id: %w", e.origin, err)
+			}
+			if id == "" {
+				continue
+			}
+			// Files with the same build-id get .1, .2, ... as rpmbuild's.
+			link := id[:2] + "/" + id[2:]
+			for k := 1; usedLinks[link]; k++ {
+				link = id[:2] + "/" + id[2:] + "." + strconv.Itoa(k)
+			}
+			usedLinks[link] = true
+			xx := id[:2]
+			links = append(links,
+				dirEntry(buildIDDir), dirEntry(buildIDDir+"/"+xx),
+				linkEntry(buildIDDir+"/"+link, "../../../.."+e.name))
+			dbgDirs[debugBuildIDDir], dbgDirs[debugBuildIDDir+"/"+xx] = true, true
+			dbg = append(dbg,
+				linkEntry(debugBuildIDDir+"/"+link+".debug", "../../../../.."+debugPath),
+				linkEntry(debugBuildIDDir+"/"+link, "../../../.build-id/"+link))
+			provides = append(provides, specs.Dep{Name: "debuginfo(build-id)", Op: "=", Version: id})
+		}
+		p.ents = mergeEntries(p.ents, links)
+	}
+	if len(dbg) == 0 {
+		return pkgs, nil
+	}
+	for d := range dbgDirs {
+		dbg = append(dbg, dirEntry(d))
+	}
+	ds := debuginfoSpec(spec, provides)
+	return append(pkgs, pkg{spec: ds, ents: mergeEntries(nil, dbg)}), nil
+}
+
+// debuginfoSpec describes the -debuginfo package as rpm's
+// %_debuginfo_template does.
+func debuginfoSpec(spec *specs.Spec, provides []specs.Dep) *specs.Spec {
+	s := *spec
+	s.Name = spec.Name + specs.DebuginfoSuffix
+	s.Summary = "Debug information for package " + spec.Name
+	s.Description = "This package provides debug information for package " + spec.Name + ".\n" +
+		"Debug information is useful when developing applications that use this\n" +
+		"package or when debugging this package."
+	s.Group = "Development/Debug"
+	s.Requires, s.Conflicts, s.Obsoletes = nil, nil, nil
+	s.Recommends, s.Suggests, s.Supplements, s.Enhances = nil, nil, nil, nil
+	s.Provides = provides
+	s.Files, s.Scripts, s.Packages = nil, specs.Scripts{}, nil
+	s.Sources, s.Build, s.BuildRequires, s.Env = nil, nil, nil, nil
+	return &s
+}
+
+// strippable reports whether find-debuginfo would look at e: a regular
+// file with content and an execute bit, outside /usr/lib/debug.
+func strippable(e *entry) bool {
+	return e.mode&0o170000 == modeRegular && e.open != nil && !e.isGhost() && e.mode&0o111 != 0 &&
+		e.size >= 4 && !strings.HasPrefix(e.name, debugDir+"/")
+}
+
+// copyIfELF copies e's content to dst when it starts with the ELF magic.
+func copyIfELF(e *entry, dst string) (bool, error) {
+	r, err := e.open()
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", e.origin, err)
+	}
+	defer r.Close()
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(r, magic); err != nil {
+		return false, fmt.Errorf("read %s: %w", e.origin, err)
+	}
+	if string(magic) != elf.ELFMAG {
+		return false, nil
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, err
+	}
+	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(magic), io.LimitReader(r, e.size-4+1)))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("copy %s: %w", e.origin, err)
+	}
+	if n != e.size {
+		return false, fmt.Errorf("read %s: size changed while packing (%d bytes, expected %d)", e.origin, n, e.size)
+	}
+	return true, nil
+}
+
+// hasDebug reports whether the file is an ELF executable or shared
+// library with a symbol table or debug sections: what file(1) calls "not
+// stripped", the files find-debuginfo processes. A file debug/elf cannot
+// read is left alone.
+func hasDebug(name string) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok, err = false, fmt.Errorf("read ELF: %v", r)
+		}
+	}()
+	f, err := elf.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return false, nil
+	}
+	for _, s := range f.Sections {
+		if s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug_") || strings.HasPrefix(s.Name, ".zdebug_") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// buildID returns the GNU build-id note of an ELF file in hex, or "".
+func buildID(name string) (id string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			id, err = "", fmt.Errorf("read ELF: %v", r)
+		}
+	}()
+	f, err := elf.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, s := range f.Sections {
+		if s.Type != elf.SHT_NOTE || s.Size > 1<<16 {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(s.Open(), 1<<16))
+		if err != nil {
+			return "", err
+		}
+		if id := gnuBuildID(b, f.ByteOrder); id != "" {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// gnuBuildID finds an NT_GNU_BUILD_ID note of owner "GNU" in a note
+// section's bytes.
+func gnuBuildID(b []byte, bo binary.ByteOrder) string {
+	const ntGNUBuildID = 3
+	align := func(n uint32) uint64 { return (uint64(n) + 3) &^ 3 }
+	for len(b) >= 12 {
+		namesz, descsz, typ := bo.Uint32(b), bo.Uint32(b[4:]), bo.Uint32(b[8:])
+		b = b[12:]
+		nl, dl := align(namesz), align(descsz)
+		if nl > uint64(len(b)) || dl > uint64(len(b))-nl {
+			return ""
+		}
+		name, desc := b[:namesz], b[nl:nl+uint64(descsz)]
+		b = b[nl+dl:]
+		if typ == ntGNUBuildID && string(bytes.TrimRight(name, "\x00")) == "GNU" && len(desc) >= 2 && len(desc) <= maxBuildID {
+			return hex.EncodeToString(desc)
+		}
+	}
+	return ""
+}
+
+// ErrNoStrip is wrapped when an ELF file needs stripping and eu-strip
+// is not installed.
+var ErrNoStrip = errors.New("builder: eu-strip not found (install elfutils, or set debuginfo: false in the spec)")
+
+// euStrip runs find-debuginfo's strip on bin: the debug information
+// goes to debugFile, bin keeps what runs and gets a .gnu_debuglink.
+func euStrip(ctx context.Context, bin, debugFile string) error {
+	tool, err := exec.LookPath("eu-strip")
+	if err != nil {
+		return ErrNoStrip
+	}
+	ctx, cancel := context.WithTimeout(ctx, StripTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, "--remove-comment", "-f", debugFile, bin)
+	cmd.Env = []string{"LC_ALL=C"}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if len(msg) > 500 {
+			msg = msg[:500] + "..."
+		}
+		return fmt.Errorf("eu-strip: %w: %s", err, msg)
+	}
+	return nil
+}
+
+// replaceContent makes e pack the file at name.
+func replaceContent(e *entry, name string) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	e.size = fi.Size()
+	e.open = func() (io.ReadCloser, error) { return os.Open(name) }
+	return nil
+}
+
+func dirEntry(name string) entry {
+	return entry{name: name, mode: modeDir | 0o755, owner: "root", group: "root", origin: name}
+}
+
+func linkEntry(name, target string) entry {
+	return entry{name: name, mode: modeSymlink | 0o777, owner: "root", group: "root", link: target, origin: name}
+}
+
+// mergeEntries adds generated entries to a package's, a directory the
+// package already has (or that was added twice) only once, and sorts
+// them by name.
+func mergeEntries(ents, add []entry) []entry {
+	have := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		have[e.name] = true
+	}
+	for _, e := range add {
+		if have[e.name] {
+			continue
+		}
+		have[e.name] = true
+		ents = append(ents, e)
+	}
+	sortEntries(ents)
+	return ents
+}
