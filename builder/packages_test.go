@@ -62,6 +62,7 @@ changelog:
     version: 1.0-1
     text: "- First package."
 `
+
 func demoRepo(t *testing.T, spec string) *gittest.Repo {
 	t.Helper()
 	r := gittest.New(t)
