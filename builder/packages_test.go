@@ -2,6 +2,7 @@ package builder_test
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -296,5 +297,50 @@ func TestSubpackageOverlap(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
 		t.Errorf("RPMs left after a failed build: %v", m)
+	}
+}
+
+// TestDebuginfoHostileELF: ELF files from the git tree (no build steps)
+// are stripped too; files that only look like ELF, or that debug/elf
+// cannot read, are packed as they are, and nothing is left in scratch.
+func TestDebuginfoHostileELF(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog")
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+prog+" "+dir+"/p.c")
+	real, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := "\x7fELF" + strings.Repeat("\xff", 200)
+	r := gittest.New(t)
+	r.Commit("elf", map[string]string{
+		"specs/x.yaml": "name: x\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+			"  - {src: bin/prog, dst: /usr/bin/prog, mode: \"0755\"}\n" +
+			"  - {src: bin/junk, dst: /usr/bin/junk, mode: \"0755\"}\n" +
+			"  - {src: bin/trunc, dst: /usr/bin/trunc, mode: \"0755\"}\n" +
+			"  - {src: bin/prog, dst: /usr/share/x/prog.data}\n",
+		"bin/prog":  string(real),
+		"bin/junk":  junk,
+		"bin/trunc": string(real[:300]),
+	})
+	scratch := t.TempDir()
+	res, err := build(t, r, "HEAD", "x", builder.Options{ScratchDir: scratch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmNames(res); !slices.Equal(got, []string{"x", "x-debuginfo"}) {
+		t.Fatalf("packages %v", got)
+	}
+	root := extract(t, res.Path)
+	if got := tooltest.Run(t, "readelf", "-S", "-W", filepath.Join(root, "usr/bin/prog")); strings.Contains(got, ".debug_info") {
+		t.Errorf("prog not stripped:\n%s", got)
+	}
+	for name, want := range map[string]string{"usr/bin/junk": junk, "usr/bin/trunc": string(real[:300]), "usr/share/x/prog.data": string(real)} {
+		if b, _ := os.ReadFile(filepath.Join(root, name)); string(b) != want {
+			t.Errorf("%s changed (%d bytes, want %d)", name, len(b), len(want))
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(scratch, "*")); len(m) > 0 {
+		t.Errorf("left in scratch: %v", m)
 	}
 }
