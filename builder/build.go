@@ -164,17 +164,11 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return res, err
 	}
 	if spec.Debuginfo && spec.Arch != "noarch" {
-		workDir := func() (string, error) {
-			if sc == nil {
-				if _, err := newSc(); err != nil {
-					return "", err
-				}
-			}
-			return sc.root, nil
-		}
-		if pkgs, err = splitDebuginfo(ctx, spec, pkgs, workDir); err != nil {
+		var remove func()
+		if pkgs, remove, err = splitDebuginfo(ctx, spec, pkgs, o); err != nil {
 			return res, fmt.Errorf("debuginfo: %w", err)
 		}
+		defer remove()
 	}
 	rpms, err := writePackages(ctx, spec, pkgs, o)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -40,11 +41,13 @@ import (
 // the linker wrote them (no --build-id-seed): same inputs, same bytes.
 //
 // The files stripped are what build steps installed, so hostile: each is
-// read with debug/elf (recovering from a panic), eu-strip runs on a copy
-// under the scratch directory with a time limit, and a file eu-strip
-// cannot process fails the build naming it.
+// read with debug/elf (recovering from a panic), eu-strip runs on copies
+// in a scratch directory of their own, in the build-step sandbox (unless
+// it is off) with a time limit, what it leaves is taken out without
+// following links, and a file eu-strip cannot process fails the build,
+// naming it.
 
-// StripTimeout bounds eu-strip on one file.
+// StripTimeout bounds eu-strip on all files of one build.
 const StripTimeout = 5 * time.Minute
 
 // Paths of the build-id link trees, as rpmbuild writes them.
@@ -57,101 +60,220 @@ const (
 // maxBuildID bounds the build-id note read (GNU ld writes 20 bytes).
 const maxBuildID = 64
 
+// stripJob is one file to strip: the entry, and where its copy is.
+type stripJob struct {
+	e         *entry
+	pkg       int    // index of the package e is in
+	rel       string // directory of the copy under the strip scratch's tmp
+	debugName string
+}
+
 // splitDebuginfo strips the ELF files of every package and appends the
-// -debuginfo package, when there was anything to split. workDir makes
-// the directory the stripped copies are written under.
-func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, workDir func() (string, error)) ([]pkg, error) {
-	var dir string
-	var dbg []entry
-	dbgDirs := map[string]bool{}
-	var provides []specs.Dep
-	usedLinks := map[string]bool{}
-	n := 0
+// -debuginfo package, when there was anything to split. The stripped
+// files are in a scratch directory that remove, which is never nil,
+// removes once the packages are written.
+func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options) (_ []pkg, remove func(), err error) {
+	var sc *scratch
+	remove = func() {
+		if sc != nil && !o.KeepScratch {
+			sc.remove()
+		}
+	}
+	defer func() {
+		if err != nil {
+			remove()
+		}
+	}()
+	var jobs []stripJob
 	for pi := range pkgs {
 		p := &pkgs[pi]
-		var links []entry
 		for i := range p.ents {
 			e := &p.ents[i]
 			if !strippable(e) {
 				continue
 			}
-			if dir == "" {
-				d, err := workDir()
-				if err != nil {
-					return nil, err
+			if sc == nil {
+				var err error
+				if sc, err = newScratch(o.ScratchDir, o.KeepScratch); err != nil {
+					return nil, nil, fmt.Errorf("scratch directory: %w", err)
 				}
-				if dir, err = os.MkdirTemp(d, "debuginfo-*"); err != nil {
-					return nil, err
+				if err := os.Mkdir(sc.src, 0o755); err != nil { // where eu-strip runs
+					return nil, nil, err
 				}
 			}
-			n++
-			fdir := filepath.Join(dir, strconv.Itoa(n))
+			rel := strconv.Itoa(len(jobs) + 1)
+			fdir := filepath.Join(sc.tmp, rel)
 			if err := os.Mkdir(fdir, 0o700); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			bin := filepath.Join(fdir, "file")
 			isELF, err := copyIfELF(e, bin)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			if !isELF {
+			if ok, err := hasDebug(bin); !isELF || err != nil || !ok {
 				os.RemoveAll(fdir)
 				continue
 			}
-			if ok, err := hasDebug(bin); err != nil || !ok {
-				os.RemoveAll(fdir)
-				continue
-			}
-			debugName := path.Base(e.name) + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch + ".debug"
-			debugFile := filepath.Join(fdir, debugName)
-			if err := euStrip(ctx, bin, debugFile); err != nil {
-				return nil, fmt.Errorf("strip %s: %w", e.origin, err)
-			}
-			if err := replaceContent(e, bin); err != nil {
-				return nil, err
-			}
-			debugPath := path.Join(debugDir, path.Dir(e.name), debugName)
-			de := entry{name: debugPath, mode: modeRegular | 0o444, owner: "root", group: "root", origin: "debug information of " + e.origin}
-			if err := replaceContent(&de, debugFile); err != nil {
-				return nil, err
-			}
-			dbg = append(dbg, de)
-			for d := path.Dir(debugPath); d != "/usr/lib"; d = path.Dir(d) {
-				dbgDirs[d] = true
-			}
-			id, err := buildID(bin)
-			if err != nil {
-				return nil, fmt.Errorf("%s: build-id: %w", e.origin, err)
-			}
-			if id == "" {
-				continue
-			}
-			// Files with the same build-id get .1, .2, ... as rpmbuild's.
-			link := id[:2] + "/" + id[2:]
-			for k := 1; usedLinks[link]; k++ {
-				link = id[:2] + "/" + id[2:] + "." + strconv.Itoa(k)
-			}
-			usedLinks[link] = true
-			xx := id[:2]
-			links = append(links,
-				dirEntry(buildIDDir), dirEntry(buildIDDir+"/"+xx),
-				linkEntry(buildIDDir+"/"+link, "../../../.."+e.name))
-			dbgDirs[debugBuildIDDir], dbgDirs[debugBuildIDDir+"/"+xx] = true, true
-			dbg = append(dbg,
-				linkEntry(debugBuildIDDir+"/"+link+".debug", "../../../../.."+debugPath),
-				linkEntry(debugBuildIDDir+"/"+link, "../../../.build-id/"+link))
-			provides = append(provides, specs.Dep{Name: "debuginfo(build-id)", Op: "=", Version: id})
+			jobs = append(jobs, stripJob{e: e, pkg: pi, rel: rel,
+				debugName: path.Base(e.name) + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch + ".debug"})
 		}
-		p.ents = mergeEntries(p.ents, links)
 	}
-	if len(dbg) == 0 {
-		return pkgs, nil
+	if len(jobs) == 0 {
+		return pkgs, remove, nil
+	}
+	out := filepath.Join(sc.root, "stripped") // the build user cannot write here
+	if err := os.Mkdir(out, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := stripAll(ctx, sc, jobs, o); err != nil {
+		return nil, nil, err
+	}
+
+	var dbg []entry
+	dbgDirs := map[string]bool{}
+	var provides []specs.Dep
+	usedLinks := map[string]bool{}
+	links := make([][]entry, len(pkgs))
+	for _, j := range jobs {
+		e := j.e
+		bin := filepath.Join(out, j.rel+".bin")
+		debugFile := filepath.Join(out, j.rel+".debug")
+		if err := takeOut(sc.tmp, filepath.Join(j.rel, "file"), bin); err != nil {
+			return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
+		}
+		if err := takeOut(sc.tmp, filepath.Join(j.rel, j.debugName), debugFile); err != nil {
+			return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
+		}
+		if err := replaceContent(e, bin); err != nil {
+			return nil, nil, err
+		}
+		debugPath := path.Join(debugDir, path.Dir(e.name), j.debugName)
+		de := entry{name: debugPath, mode: modeRegular | 0o444, owner: "root", group: "root", origin: "debug information of " + e.origin}
+		if err := replaceContent(&de, debugFile); err != nil {
+			return nil, nil, err
+		}
+		dbg = append(dbg, de)
+		for d := path.Dir(debugPath); d != "/usr/lib"; d = path.Dir(d) {
+			dbgDirs[d] = true
+		}
+		id, err := buildID(bin)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: build-id: %w", e.origin, err)
+		}
+		if id == "" {
+			continue
+		}
+		// Files with the same build-id get .1, .2, ... as rpmbuild's.
+		link := id[:2] + "/" + id[2:]
+		for k := 1; usedLinks[link]; k++ {
+			link = id[:2] + "/" + id[2:] + "." + strconv.Itoa(k)
+		}
+		usedLinks[link] = true
+		xx := id[:2]
+		links[j.pkg] = append(links[j.pkg],
+			dirEntry(buildIDDir), dirEntry(buildIDDir+"/"+xx),
+			linkEntry(buildIDDir+"/"+link, "../../../.."+e.name))
+		dbgDirs[debugBuildIDDir], dbgDirs[debugBuildIDDir+"/"+xx] = true, true
+		dbg = append(dbg,
+			linkEntry(debugBuildIDDir+"/"+link+".debug", "../../../../.."+debugPath),
+			linkEntry(debugBuildIDDir+"/"+link, "../../../.build-id/"+link))
+		provides = append(provides, specs.Dep{Name: "debuginfo(build-id)", Op: "=", Version: id})
+	}
+	for pi := range pkgs {
+		pkgs[pi].ents = mergeEntries(pkgs[pi].ents, links[pi])
 	}
 	for d := range dbgDirs {
 		dbg = append(dbg, dirEntry(d))
 	}
-	ds := debuginfoSpec(spec, provides)
-	return append(pkgs, pkg{spec: ds, ents: mergeEntries(nil, dbg)}), nil
+	return append(pkgs, pkg{spec: debuginfoSpec(spec, provides), ents: mergeEntries(nil, dbg)}), remove, nil
+}
+
+// stripAll runs eu-strip on every job's copy, in the sandbox unless it is
+// off: the files are what build steps made, and eu-strip parses them.
+func stripAll(ctx context.Context, sc *scratch, jobs []stripJob, o Options) error {
+	tool, err := exec.LookPath("eu-strip")
+	if err != nil {
+		return ErrNoStrip
+	}
+	ctx, cancel := context.WithTimeout(ctx, StripTimeout)
+	defer cancel()
+	dir := sc.tmp
+	if o.Sandbox != SandboxOff {
+		dir = sandboxTmp
+	}
+	// One shell for all files: pairs of (file, debug file).
+	argv := []string{"sh", "-c", `while [ $# -gt 0 ]; do ` + tool + ` --remove-comment -f "$2" "$1" || { echo "acn: eu-strip failed on $1"; exit 1; }; shift 2; done`, "strip"}
+	for _, j := range jobs {
+		argv = append(argv, path.Join(dir, j.rel, "file"), path.Join(dir, j.rel, j.debugName))
+	}
+	sandboxed := false
+	if o.Sandbox != SandboxOff {
+		sb, err := newSandbox(o.User, false, o.Hide, "")
+		if err != nil {
+			return err
+		}
+		if err := sb.handOver(sc); err != nil {
+			return fmt.Errorf("give the files to strip to the build user: %w", err)
+		}
+		if sb.user != nil {
+			err := filepath.WalkDir(sc.tmp, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				return os.Lchown(p, sb.user.uid, sb.user.gid)
+			})
+			if err != nil {
+				return fmt.Errorf("give the files to strip to the build user: %w", err)
+			}
+		}
+		argv = append([]string{sb.bwrap}, sb.command(sc, path.Join(sandboxBuild, "strip"), argv...)...)
+		sandboxed = true
+	}
+	var out bytes.Buffer
+	lw := &logCap{w: &out, left: 4 << 10, limit: 4 << 10}
+	if err := runStep(ctx, argv, sc, []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}, lw, sandboxed); err != nil {
+		msg := strings.TrimSpace(out.String())
+		for _, j := range jobs {
+			if strings.Contains(msg, "eu-strip failed on "+path.Join(dir, j.rel, "file")) {
+				return fmt.Errorf("strip %s: %w: %s", j.e.origin, err, msg)
+			}
+		}
+		return fmt.Errorf("strip: %w: %s", err, msg)
+	}
+	return nil
+}
+
+// takeOut copies rel, a regular file under dir (which the build user
+// could write), to dst. A symbolic link is refused and os.Root keeps
+// every lookup inside dir.
+func takeOut(dir, rel, dst string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file after eu-strip", rel)
+	}
+	in, err := root.Open(rel)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, in)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // debuginfoSpec describes the -debuginfo package as rpm's
@@ -287,29 +409,6 @@ func gnuBuildID(b []byte, bo binary.ByteOrder) string {
 // ErrNoStrip is wrapped when an ELF file needs stripping and eu-strip
 // is not installed.
 var ErrNoStrip = errors.New("builder: eu-strip not found (install elfutils, or set debuginfo: false in the spec)")
-
-// euStrip runs find-debuginfo's strip on bin: the debug information
-// goes to debugFile, bin keeps what runs and gets a .gnu_debuglink.
-func euStrip(ctx context.Context, bin, debugFile string) error {
-	tool, err := exec.LookPath("eu-strip")
-	if err != nil {
-		return ErrNoStrip
-	}
-	ctx, cancel := context.WithTimeout(ctx, StripTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, "--remove-comment", "-f", debugFile, bin)
-	cmd.Env = []string{"LC_ALL=C"}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(out.String())
-		if len(msg) > 500 {
-			msg = msg[:500] + "..."
-		}
-		return fmt.Errorf("eu-strip: %w: %s", err, msg)
-	}
-	return nil
-}
 
 // replaceContent makes e pack the file at name.
 func replaceContent(e *entry, name string) error {
