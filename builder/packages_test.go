@@ -323,8 +323,14 @@ func TestDebuginfoHostileELF(t *testing.T) {
 		"bin/junk":  junk,
 		"bin/trunc": string(real[:300]),
 	})
+	for _, mode := range []builder.SandboxMode{builder.SandboxOn, builder.SandboxOff} {
+		t.Run(mode.String(), func(t *testing.T) { hostileELF(t, r, mode, real, junk) })
+	}
+}
+
+func hostileELF(t *testing.T, r *gittest.Repo, mode builder.SandboxMode, real []byte, junk string) {
 	scratch := t.TempDir()
-	res, err := build(t, r, "HEAD", "x", builder.Options{ScratchDir: scratch})
+	res, err := build(t, r, "HEAD", "x", builder.Options{ScratchDir: scratch, Sandbox: mode})
 	if err != nil {
 		t.Fatal(err)
 	}
