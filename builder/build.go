@@ -170,7 +170,8 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 		defer remove()
 	}
-	rpms, err := writePackages(ctx, spec, pkgs, o)
+	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM()}
+	rpms, err := writePackages(ctx, base, pkgs, o)
 	if err != nil {
 		return res, err
 	}

@@ -85,10 +85,12 @@ func collectPackages(spec *specs.Spec, src sources) ([]pkg, error) {
 	return out, nil
 }
 
-// writePackages writes one RPM per package into o.OutDir. On failure it
-// removes the RPMs it wrote, so that a build leaves all of its packages or
-// none.
-func writePackages(ctx context.Context, main *specs.Spec, pkgs []pkg, o Options) (_ []RPM, err error) {
+// writePackages writes one RPM per package into o.OutDir, each with the
+// header fields of base that all packages of a build share (build time
+// and host, compression, source package) and its own spec. On failure it
+// removes the RPMs it wrote, so that a build leaves all of its packages
+// or none.
+func writePackages(ctx context.Context, base header, pkgs []pkg, o Options) (_ []RPM, err error) {
 	var out []RPM
 	defer func() {
 		if err != nil {
@@ -105,8 +107,9 @@ func writePackages(ctx context.Context, main *specs.Spec, pkgs []pkg, o Options)
 		if err != nil {
 			return nil, fmt.Errorf("%s: write payload: %w", p.spec.Name, err)
 		}
-		h := &header{spec: p.spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: main.SourceRPM()}
-		err = atomicfile.Write(r.Path, 0o644, func(f *os.File) error { return writeRPM(f, h, p.ents, pl) })
+		h := base
+		h.spec = p.spec
+		err = atomicfile.Write(r.Path, 0o644, func(f *os.File) error { return writeRPM(f, &h, p.ents, pl) })
 		pl.file.Close()
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", r.Path, err)
