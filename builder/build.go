@@ -170,6 +170,9 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 		defer remove()
 	}
+	// Each package's entries are now final (stripped where debuginfo.go
+	// stripped): newPkgFS(p.ents) is what automatic dependencies are to be
+	// computed from, per package.
 	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM()}
 	rpms, err := writePackages(ctx, base, pkgs, o)
 	if err != nil {
