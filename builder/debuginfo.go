@@ -178,7 +178,9 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 		dbg = append(dbg,
 			linkEntry(debugBuildIDDir+"/"+link+".debug", "../../../../.."+debugPath),
 			linkEntry(debugBuildIDDir+"/"+link, "../../../.build-id/"+link))
-		provides = append(provides, specs.Dep{Name: "debuginfo(build-id)", Op: "=", Version: id})
+		if !strings.Contains(link, ".") { // one provide per build-id
+			provides = append(provides, specs.Dep{Name: "debuginfo(build-id)", Op: "=", Version: id})
+		}
 	}
 	for pi := range pkgs {
 		pkgs[pi].ents = mergeEntries(pkgs[pi].ents, links[pi])

@@ -350,3 +350,128 @@ func hostileELF(t *testing.T, r *gittest.Repo, mode builder.SandboxMode, real []
 		t.Errorf("left in scratch: %v", m)
 	}
 }
+
+// TestDebuginfoAsRpmbuild: the same ELF files packaged by rpmbuild (with
+// %debug_package, build-ids as the linker wrote them, no other brp
+// scripts) and by acn give the same file lists, modes and link targets in
+// the main and the -debuginfo package (rpmbuild's /usr/src/debug aside:
+// acn collects no sources), and the same debuginfo(build-id) provides.
+// (Two files with one build-id get links xx/yyyy and xx/yyyy.1 from
+// both, but which file gets which follows rpmbuild's directory order in
+// its -debuginfo package, and its debuginfo.attr makes a provide
+// "debuginfo(build-id) = nilnil" of the second: the comparison has one
+// copy of each file; TestDebuginfoSameBuildID covers copies.)
+func TestDebuginfoAsRpmbuild(t *testing.T) {
+	bin := t.TempDir()
+	shell(t, "cd "+bin+" && printf 'int f(void){return 1;}\\n' > l.c && printf 'int f(void);\\nint main(void){return f()-1;}\\n' > m.c && "+
+		"gcc -g -fPIC -shared -Wl,-soname,libcmp.so.1 -o libcmp.so.1 l.c && gcc -g -o prog m.c -L. -l:libcmp.so.1")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(bin, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	top := t.TempDir()
+	spec := filepath.Join(top, "cmp.spec")
+	os.WriteFile(spec, []byte(`Name: cmp
+Version: 1.0
+Release: 1
+Summary: S
+License: MIT
+%description
+S
+%debug_package
+%install
+install -D -m755 `+bin+`/prog %{buildroot}/usr/bin/prog
+install -D -m755 `+bin+`/libcmp.so.1 %{buildroot}/usr/lib64/libcmp.so.1
+install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
+%files
+/usr/bin/prog
+/usr/lib64/libcmp.so.1
+/usr/share/cmp/l.c
+`), 0o644)
+	tooltest.Run(t, "rpmbuild", "--quiet", "--define", "_topdir "+top, "--undefine", "_unique_build_ids", "--define", "_no_recompute_build_ids 1",
+		"--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec)
+	want := map[string]string{}
+	for _, n := range []string{"cmp", "cmp-debuginfo"} {
+		want[n] = filepath.Join(top, "RPMS/x86_64", n+"-1.0-1.x86_64.rpm")
+	}
+
+	r := gittest.New(t)
+	r.Commit("cmp", map[string]string{
+		"specs/cmp.yaml": "name: cmp\nversion: \"1.0\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+			"  - {src: bin/prog, dst: /usr/bin/prog, mode: \"0755\"}\n" +
+			"  - {src: bin/libcmp.so.1, dst: /usr/lib64/libcmp.so.1, mode: \"0755\"}\n" +
+			"  - {src: bin/l.c, dst: /usr/share/cmp/l.c}\n",
+		"bin/prog": read("prog"), "bin/libcmp.so.1": read("libcmp.so.1"), "bin/l.c": read("l.c"),
+	})
+	res, err := build(t, r, "HEAD", "cmp", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmNames(res); !slices.Equal(got, []string{"cmp", "cmp-debuginfo"}) {
+		t.Fatalf("packages %v", got)
+	}
+	for i, n := range []string{"cmp", "cmp-debuginfo"} {
+		list := func(rpm string) string {
+			var keep []string
+			for _, l := range strings.Split(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]"), "\n") {
+				if !strings.Contains(l, "/usr/src/debug") {
+					keep = append(keep, l)
+				}
+			}
+			return strings.Join(keep, "\n")
+		}
+		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
+			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)
+		}
+	}
+	buildIDs := func(rpm string) string {
+		var ids []string
+		for _, l := range strings.Split(tooltest.Run(t, "rpm", "-qp", "--provides", rpm), "\n") {
+			if strings.HasPrefix(l, "debuginfo(build-id)") {
+				ids = append(ids, l)
+			}
+		}
+		slices.Sort(ids)
+		return strings.Join(ids, "\n")
+	}
+	if got, want := buildIDs(res.RPMs[1].Path), buildIDs(want["cmp-debuginfo"]); got != want || got == "" {
+		t.Errorf("debuginfo(build-id) provides:\nacn:\n%s\nrpmbuild:\n%s", got, want)
+	}
+}
+
+// TestDebuginfoSameBuildID: two copies of one program get build-id
+// links xx/yyyy and xx/yyyy.1, as rpmbuild names them, and one provide.
+func TestDebuginfoSameBuildID(t *testing.T) {
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gittest.New(t)
+	r.Commit("two", map[string]string{
+		"specs/two.yaml": "name: two\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+			"  - {src: p, dst: /usr/bin/a, mode: \"0755\"}\n  - {src: p, dst: /usr/bin/b, mode: \"0755\"}\n",
+		"p": string(b),
+	})
+	res, err := build(t, r, "HEAD", "two", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(dir, "p")))[1]
+	link := "/usr/lib/.build-id/" + id[:2] + "/" + id[2:]
+	if got := qf(t, res.Path, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, link+" ../../../../usr/bin/a\n") || !strings.Contains(got, link+".1 ../../../../usr/bin/b\n") {
+		t.Errorf("two files, one build-id:\n%s", got)
+	}
+	dbg := res.RPMs[1].Path
+	if got := qf(t, dbg, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, "/usr/lib/debug/.build-id/"+id[:2]+"/"+id[2:]+".1.debug ../../../../../usr/lib/debug/usr/bin/b-1-1.x86_64.debug\n") {
+		t.Errorf("debuginfo links:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", dbg); strings.Count(got, "debuginfo(build-id) = "+id+"\n") != 1 {
+		t.Errorf("provides:\n%s", got)
+	}
+}
