@@ -163,13 +163,11 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	if err != nil {
 		return res, err
 	}
-	if spec.Debuginfo && spec.Arch != "noarch" {
-		var remove func()
-		if pkgs, remove, err = splitDebuginfo(ctx, spec, pkgs, o); err != nil {
-			return res, fmt.Errorf("debuginfo: %w", err)
-		}
-		defer remove()
+	pkgs, remove, err := splitDebuginfo(ctx, spec, pkgs, o)
+	if err != nil {
+		return res, fmt.Errorf("debuginfo: %w", err)
 	}
+	defer remove()
 	// Each package's entries are now final (stripped where debuginfo.go
 	// stripped): newPkgFS(p.ents) is what automatic dependencies are to be
 	// computed from, per package.

@@ -37,6 +37,9 @@ import (
 //	/usr/lib/debug/.build-id/xx/yyyy -> ../../../.build-id/xx/yyyy (-debuginfo)
 //
 // and the -debuginfo package provides debuginfo(build-id) = xxyyyy.
+// Without stripping (debuginfo: false, a noarch spec, a file without
+// symbols) a file with a build-id still gets its /usr/lib/.build-id link,
+// as rpmbuild's do.
 // Sources are not collected (no /usr/src/debug) and build-ids are kept as
 // the linker wrote them (no --build-id-seed): same inputs, same bytes.
 //
@@ -60,18 +63,22 @@ const (
 // maxBuildID bounds the build-id note read (GNU ld writes 20 bytes).
 const maxBuildID = 64
 
-// stripJob is one file to strip: the entry, and where its copy is.
+// stripJob is one ELF file of a package: the entry, where its copy is,
+// and whether it is stripped.
 type stripJob struct {
 	e         *entry
 	pkg       int    // index of the package e is in
 	rel       string // directory of the copy under the strip scratch's tmp
+	strip     bool
 	debugName string
+	buildID   string // of the file as packaged
 }
 
-// splitDebuginfo strips the ELF files of every package and appends the
-// -debuginfo package, when there was anything to split. The stripped
-// files are in a scratch directory that remove, which is never nil,
-// removes once the packages are written.
+// splitDebuginfo adds the build-id links of every package's ELF files and,
+// when the spec has debuginfo on and is not noarch, strips them and
+// appends the -debuginfo package. The stripped files are in a scratch
+// directory that remove, which is never nil, removes once the packages
+// are written.
 func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options) (_ []pkg, remove func(), err error) {
 	var sc *scratch
 	remove = func() {
@@ -84,12 +91,14 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 			remove()
 		}
 	}()
-	var jobs []stripJob
+	split := spec.Debuginfo && spec.Arch != "noarch"
+	var jobs, strip []stripJob
+	n := 0
 	for pi := range pkgs {
 		p := &pkgs[pi]
 		for i := range p.ents {
 			e := &p.ents[i]
-			if !strippable(e) {
+			if !elfCandidate(e) {
 				continue
 			}
 			if sc == nil {
@@ -101,7 +110,8 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 					return nil, nil, err
 				}
 			}
-			rel := strconv.Itoa(len(jobs) + 1)
+			n++
+			rel := strconv.Itoa(n)
 			fdir := filepath.Join(sc.tmp, rel)
 			if err := os.Mkdir(fdir, 0o700); err != nil {
 				return nil, nil, err
@@ -111,23 +121,35 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 			if err != nil {
 				return nil, nil, err
 			}
-			if ok, err := hasDebug(bin); !isELF || err != nil || !ok {
+			if !isELF {
 				os.RemoveAll(fdir)
 				continue
 			}
-			jobs = append(jobs, stripJob{e: e, pkg: pi, rel: rel,
-				debugName: path.Base(e.name) + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch + ".debug"})
+			j := stripJob{e: e, pkg: pi, rel: rel,
+				debugName: path.Base(e.name) + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch + ".debug"}
+			if split {
+				j.strip, _ = hasDebug(bin)
+			}
+			if !j.strip {
+				// Read before any copy is handed to the build user.
+				if j.buildID, err = buildID(bin); err != nil {
+					os.RemoveAll(fdir)
+					continue // not an ELF file debug/elf reads: no link, as rpmbuild
+				}
+			}
+			jobs = append(jobs, j)
+			if j.strip {
+				strip = append(strip, j)
+			}
 		}
 	}
-	if len(jobs) == 0 {
-		return pkgs, remove, nil
-	}
-	out := filepath.Join(sc.root, "stripped") // the build user cannot write here
-	if err := os.Mkdir(out, 0o700); err != nil {
-		return nil, nil, err
-	}
-	if err := stripAll(ctx, sc, jobs, o); err != nil {
-		return nil, nil, err
+	if len(strip) > 0 {
+		if err := os.Mkdir(filepath.Join(sc.root, "stripped"), 0o700); err != nil { // the build user cannot write here
+			return nil, nil, err
+		}
+		if err := stripAll(ctx, sc, strip, o); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	var dbg []entry
@@ -137,30 +159,35 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 	links := make([][]entry, len(pkgs))
 	for _, j := range jobs {
 		e := j.e
-		bin := filepath.Join(out, j.rel+".bin")
-		debugFile := filepath.Join(out, j.rel+".debug")
-		if err := takeOut(sc.tmp, filepath.Join(j.rel, "file"), bin); err != nil {
-			return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
+		var debugPath string
+		if j.strip {
+			bin := filepath.Join(sc.root, "stripped", j.rel+".bin")
+			debugFile := filepath.Join(sc.root, "stripped", j.rel+".debug")
+			if err := takeOut(sc.tmp, filepath.Join(j.rel, "file"), bin); err != nil {
+				return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
+			}
+			if err := takeOut(sc.tmp, filepath.Join(j.rel, j.debugName), debugFile); err != nil {
+				return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
+			}
+			if err := replaceContent(e, bin); err != nil {
+				return nil, nil, err
+			}
+			debugPath = path.Join(debugDir, path.Dir(e.name), j.debugName)
+			de := entry{name: debugPath, mode: modeRegular | 0o444, owner: "root", group: "root", origin: "debug information of " + e.origin}
+			if err := replaceContent(&de, debugFile); err != nil {
+				return nil, nil, err
+			}
+			dbg = append(dbg, de)
+			for d := path.Dir(debugPath); d != "/usr/lib"; d = path.Dir(d) {
+				dbgDirs[d] = true
+			}
+			id, err := buildID(bin)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: build-id: %w", e.origin, err)
+			}
+			j.buildID = id
 		}
-		if err := takeOut(sc.tmp, filepath.Join(j.rel, j.debugName), debugFile); err != nil {
-			return nil, nil, fmt.Errorf("strip %s: %w", e.origin, err)
-		}
-		if err := replaceContent(e, bin); err != nil {
-			return nil, nil, err
-		}
-		debugPath := path.Join(debugDir, path.Dir(e.name), j.debugName)
-		de := entry{name: debugPath, mode: modeRegular | 0o444, owner: "root", group: "root", origin: "debug information of " + e.origin}
-		if err := replaceContent(&de, debugFile); err != nil {
-			return nil, nil, err
-		}
-		dbg = append(dbg, de)
-		for d := path.Dir(debugPath); d != "/usr/lib"; d = path.Dir(d) {
-			dbgDirs[d] = true
-		}
-		id, err := buildID(bin)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: build-id: %w", e.origin, err)
-		}
+		id := j.buildID
 		if id == "" {
 			continue
 		}
@@ -174,6 +201,9 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 		links[j.pkg] = append(links[j.pkg],
 			dirEntry(buildIDDir), dirEntry(buildIDDir+"/"+xx),
 			linkEntry(buildIDDir+"/"+link, "../../../.."+e.name))
+		if !j.strip {
+			continue
+		}
 		dbgDirs[debugBuildIDDir], dbgDirs[debugBuildIDDir+"/"+xx] = true, true
 		dbg = append(dbg,
 			linkEntry(debugBuildIDDir+"/"+link+".debug", "../../../../.."+debugPath),
@@ -184,6 +214,9 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 	}
 	for pi := range pkgs {
 		pkgs[pi].ents = mergeEntries(pkgs[pi].ents, links[pi])
+	}
+	if len(dbg) == 0 {
+		return pkgs, remove, nil
 	}
 	for d := range dbgDirs {
 		dbg = append(dbg, dirEntry(d))
@@ -296,9 +329,10 @@ func debuginfoSpec(spec *specs.Spec, provides []specs.Dep) *specs.Spec {
 	return &s
 }
 
-// strippable reports whether find-debuginfo would look at e: a regular
-// file with content and an execute bit, outside /usr/lib/debug.
-func strippable(e *entry) bool {
+// elfCandidate reports whether find-debuginfo and rpmbuild's build-id
+// links would look at e: a regular file with content and an execute bit,
+// outside /usr/lib/debug.
+func elfCandidate(e *entry) bool {
 	return e.mode&0o170000 == modeRegular && e.open != nil && !e.isGhost() && e.mode&0o111 != 0 &&
 		e.size >= 4 && !strings.HasPrefix(e.name, debugDir+"/")
 }

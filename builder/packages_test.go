@@ -2,6 +2,7 @@ package builder_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,7 +265,8 @@ func TestSubpackagesReproducible(t *testing.T) {
 	}
 }
 
-// TestDebuginfoOff: debuginfo: false packs the files as installed.
+// TestDebuginfoOff: debuginfo: false packs the files as installed, with
+// their build-id links.
 func TestDebuginfoOff(t *testing.T) {
 	r := demoRepo(t, demoSpec+"debuginfo: false\n")
 	res, err := build(t, r, "HEAD", "demo", builder.Options{})
@@ -278,7 +280,9 @@ func TestDebuginfoOff(t *testing.T) {
 	if got := tooltest.Run(t, "readelf", "-S", "-W", bin); !strings.Contains(got, ".debug_info") {
 		t.Errorf("debuginfo: false stripped the program:\n%s", got)
 	}
-	if got := qf(t, res.Path, "[%{FILENAMES}\n]"); strings.Contains(got, ".build-id") {
+	// The build-id links stay, as rpmbuild's with debug_package %{nil}.
+	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", bin))[1]
+	if got := qf(t, res.Path, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, "/usr/lib/.build-id/"+id[:2]+"/"+id[2:]+" ../../../../usr/bin/demo\n") {
 		t.Errorf("build-id links with debuginfo: false:\n%s", got)
 	}
 }
@@ -355,7 +359,9 @@ func hostileELF(t *testing.T, r *gittest.Repo, mode builder.SandboxMode, real []
 // %debug_package, build-ids as the linker wrote them, no other brp
 // scripts) and by acn give the same file lists, modes and link targets in
 // the main and the -debuginfo package (rpmbuild's /usr/src/debug aside:
-// acn collects no sources), and the same debuginfo(build-id) provides.
+// acn collects no sources), and the same debuginfo(build-id) provides;
+// with debuginfo off, the same main package. A stripped program is
+// among them.
 // (Two files with one build-id get links xx/yyyy and xx/yyyy.1 from
 // both, but which file gets which follows rpmbuild's directory order in
 // its -debuginfo package, and its debuginfo.attr makes a provide
@@ -364,7 +370,7 @@ func hostileELF(t *testing.T, r *gittest.Repo, mode builder.SandboxMode, real []
 func TestDebuginfoAsRpmbuild(t *testing.T) {
 	bin := t.TempDir()
 	shell(t, "cd "+bin+" && printf 'int f(void){return 1;}\\n' > l.c && printf 'int f(void);\\nint main(void){return f()-1;}\\n' > m.c && "+
-		"gcc -g -fPIC -shared -Wl,-soname,libcmp.so.1 -o libcmp.so.1 l.c && gcc -g -o prog m.c -L. -l:libcmp.so.1")
+		"gcc -g -fPIC -shared -Wl,-soname,libcmp.so.1 -o libcmp.so.1 l.c && gcc -g -o prog m.c -L. -l:libcmp.so.1 && gcc -s -O1 -o sprog m.c -L. -l:libcmp.so.1")
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(bin, name))
 		if err != nil {
@@ -386,35 +392,53 @@ S
 %install
 install -D -m755 `+bin+`/prog %{buildroot}/usr/bin/prog
 install -D -m755 `+bin+`/libcmp.so.1 %{buildroot}/usr/lib64/libcmp.so.1
+install -D -m755 `+bin+`/sprog %{buildroot}/usr/bin/sprog
 install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
 %files
 /usr/bin/prog
+/usr/bin/sprog
 /usr/lib64/libcmp.so.1
 /usr/share/cmp/l.c
 `), 0o644)
-	tooltest.Run(t, "rpmbuild", "--quiet", "--define", "_topdir "+top, "--undefine", "_unique_build_ids", "--define", "_no_recompute_build_ids 1",
-		"--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec)
+	for _, debuginfo := range []bool{true, false} {
+		t.Run(fmt.Sprint("debuginfo=", debuginfo), func(t *testing.T) { asRpmbuild(t, debuginfo, top, spec, read) })
+	}
+}
+
+func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string) string) {
+	top = filepath.Join(top, fmt.Sprint(debuginfo))
+	args := []string{"--quiet", "--define", "_topdir " + top, "--undefine", "_unique_build_ids", "--define", "_no_recompute_build_ids 1",
+		"--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec}
+	names := []string{"cmp", "cmp-debuginfo"}
+	specEnd := ""
+	if !debuginfo {
+		args = append([]string{"--define", "debug_package %{nil}"}, args...)
+		names = names[:1]
+		specEnd = "debuginfo: false\n"
+	}
+	tooltest.Run(t, "rpmbuild", args...)
 	want := map[string]string{}
-	for _, n := range []string{"cmp", "cmp-debuginfo"} {
+	for _, n := range names {
 		want[n] = filepath.Join(top, "RPMS/x86_64", n+"-1.0-1.x86_64.rpm")
 	}
 
 	r := gittest.New(t)
 	r.Commit("cmp", map[string]string{
-		"specs/cmp.yaml": "name: cmp\nversion: \"1.0\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+		"specs/cmp.yaml": "name: cmp\nversion: \"1.0\"\narch: x86_64\nsummary: S\nlicense: MIT\n" + specEnd + "files:\n" +
 			"  - {src: bin/prog, dst: /usr/bin/prog, mode: \"0755\"}\n" +
+			"  - {src: bin/sprog, dst: /usr/bin/sprog, mode: \"0755\"}\n" +
 			"  - {src: bin/libcmp.so.1, dst: /usr/lib64/libcmp.so.1, mode: \"0755\"}\n" +
 			"  - {src: bin/l.c, dst: /usr/share/cmp/l.c}\n",
-		"bin/prog": read("prog"), "bin/libcmp.so.1": read("libcmp.so.1"), "bin/l.c": read("l.c"),
+		"bin/prog": read("prog"), "bin/sprog": read("sprog"), "bin/libcmp.so.1": read("libcmp.so.1"), "bin/l.c": read("l.c"),
 	})
 	res, err := build(t, r, "HEAD", "cmp", builder.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rpmNames(res); !slices.Equal(got, []string{"cmp", "cmp-debuginfo"}) {
-		t.Fatalf("packages %v", got)
+	if got := rpmNames(res); !slices.Equal(got, names) {
+		t.Fatalf("packages %v, want %v", got, names)
 	}
-	for i, n := range []string{"cmp", "cmp-debuginfo"} {
+	for i, n := range names {
 		list := func(rpm string) string {
 			var keep []string
 			for _, l := range strings.Split(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]"), "\n") {
@@ -437,6 +461,9 @@ install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
 		}
 		slices.Sort(ids)
 		return strings.Join(ids, "\n")
+	}
+	if !debuginfo {
+		return
 	}
 	if got, want := buildIDs(res.RPMs[1].Path), buildIDs(want["cmp-debuginfo"]); got != want || got == "" {
 		t.Errorf("debuginfo(build-id) provides:\nacn:\n%s\nrpmbuild:\n%s", got, want)
