@@ -221,6 +221,9 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 	for d := range dbgDirs {
 		dbg = append(dbg, dirEntry(d))
 	}
+	if len(dbg) > MaxPackageFiles {
+		return nil, nil, specs.Errorf(ErrTooLarge, "%s%s would have %d paths, more than %d", spec.Name, specs.DebuginfoSuffix, len(dbg), MaxPackageFiles)
+	}
 	return append(pkgs, pkg{spec: debuginfoSpec(spec, provides), ents: mergeEntries(nil, dbg)}), remove, nil
 }
 
