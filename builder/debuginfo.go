@@ -81,14 +81,14 @@ type stripJob struct {
 // are written.
 func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options) (_ []pkg, remove func(), err error) {
 	var sc *scratch
-	remove = func() {
+	cleanup := func() {
 		if sc != nil && !o.KeepScratch {
 			sc.remove()
 		}
 	}
 	defer func() {
 		if err != nil {
-			remove()
+			cleanup() // remove is nil here
 		}
 	}()
 	split := spec.Debuginfo && spec.Arch != "noarch"
@@ -216,7 +216,7 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 		pkgs[pi].ents = mergeEntries(pkgs[pi].ents, links[pi])
 	}
 	if len(dbg) == 0 {
-		return pkgs, remove, nil
+		return pkgs, cleanup, nil
 	}
 	for d := range dbgDirs {
 		dbg = append(dbg, dirEntry(d))
@@ -224,7 +224,7 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 	if len(dbg) > MaxPackageFiles {
 		return nil, nil, specs.Errorf(ErrTooLarge, "%s%s would have %d paths, more than %d", spec.Name, specs.DebuginfoSuffix, len(dbg), MaxPackageFiles)
 	}
-	return append(pkgs, pkg{spec: debuginfoSpec(spec, provides), ents: mergeEntries(nil, dbg)}), remove, nil
+	return append(pkgs, pkg{spec: debuginfoSpec(spec, provides), ents: mergeEntries(nil, dbg)}), cleanup, nil
 }
 
 // stripAll runs eu-strip on every job's copy, in the sandbox unless it is

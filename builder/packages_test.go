@@ -1,6 +1,9 @@
 package builder_test
 
 import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -500,5 +503,44 @@ func TestDebuginfoSameBuildID(t *testing.T) {
 	}
 	if got := tooltest.Run(t, "rpm", "-qp", "--provides", dbg); strings.Count(got, "debuginfo(build-id) = "+id+"\n") != 1 {
 		t.Errorf("provides:\n%s", got)
+	}
+}
+
+// TestStripFailureNamesFile: an ELF file eu-strip refuses fails the
+// build, naming the spec entry and the file; nothing is written.
+func TestStripFailureNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Give .debug_info a size far past the end of the file.
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shoff := binary.LittleEndian.Uint64(b[0x28:])
+	shentsize := uint64(binary.LittleEndian.Uint16(b[0x3a:]))
+	for i, s := range f.Sections {
+		if s.Name == ".debug_info" {
+			binary.LittleEndian.PutUint64(b[shoff+uint64(i)*shentsize+0x20:], 0x7fffffff)
+		}
+	}
+	r := gittest.New(t)
+	r.Commit("bad", map[string]string{
+		"specs/bad.yaml": "name: bad\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n  - {src: bin/p, dst: /usr/bin/p, mode: \"0755\"}\n",
+		"bin/p":          string(b),
+	})
+	out, scratch := t.TempDir(), t.TempDir()
+	_, err = build(t, r, "HEAD", "bad", builder.Options{OutDir: out, ScratchDir: scratch})
+	if err == nil || !strings.Contains(err.Error(), "debuginfo: strip specs/bad.yaml: files[0] (bin/p)") || !strings.Contains(err.Error(), "eu-strip") {
+		t.Fatalf("a file eu-strip refuses: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
+		t.Errorf("RPMs left: %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(scratch, "*")); len(m) > 0 {
+		t.Errorf("left in scratch: %v", m)
 	}
 }
