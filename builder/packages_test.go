@@ -305,6 +305,13 @@ func TestSubpackageOverlap(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
 		t.Errorf("RPMs left after a failed build: %v", m)
 	}
+
+	// A subpackage's entry that finds nothing is named with its package.
+	r = demoRepo(t, strings.Replace(demoSpec, "install -D -m644 src/demo.h", "true", 1))
+	_, err = build(t, r, "HEAD", "demo", builder.Options{OutDir: out})
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "specs/demo.yaml:37: packages[1].files[0].src: invalid value: $DESTDIR/usr/include/demo.h not found in $DESTDIR") {
+		t.Errorf("missing subpackage file: %v", err)
+	}
 }
 
 // TestDebuginfoHostileELF: ELF files from the git tree (no build steps)
