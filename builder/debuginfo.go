@@ -315,7 +315,10 @@ func takeOut(dir, rel, dst string) error {
 }
 
 // debuginfoSpec describes the -debuginfo package as rpm's
-// %_debuginfo_template does.
+// %_debuginfo_template does. That template also says AutoReq: 0 and
+// AutoProv: 1: automatic dependencies, once computed, give this package
+// provides only (rpm's debuginfo.attr then yields the same
+// debuginfo(build-id) provides as these).
 func debuginfoSpec(spec *specs.Spec, provides []specs.Dep) *specs.Spec {
 	s := *spec
 	s.Name = spec.Name + specs.DebuginfoSuffix
