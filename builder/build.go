@@ -28,7 +28,11 @@ type Options struct {
 	// time of the ref, so that builds are reproducible.
 	Time      time.Time
 	BuildHost string // default "acn"
-	Ref       string // for messages: the ref the tree came from
+	Ref       string // the ref the tree came from; recorded in the package
+	// GitURL and Commit say where the tree came from: the package's VCS
+	// tag records them (without credentials; see provenance.go).
+	GitURL string
+	Commit string
 	// CacheDir keeps downloaded sources by checksum.
 	CacheDir string
 	// ScratchDir is where build steps run; default os.TempDir(). Pass the
@@ -71,13 +75,17 @@ type Options struct {
 // the main package's; RPMs lists every package written, the main one
 // first, then the subpackages in spec order, then the -debuginfo package.
 type Result struct {
-	Spec     *specs.Spec
-	Path     string // the main .rpm file
-	LogPath  string // the build log, when the spec has build steps
-	Files    int
-	Size     int64 // bytes of the main .rpm file
-	RPMs     []RPM
-	Duration time.Duration
+	Spec    *specs.Spec
+	Path    string // the main .rpm file
+	LogPath string // the build log, when the spec has build steps
+	// LogSHA256 is the hex SHA-256 of the build log, recorded in the
+	// packages; VCS is their VCS tag.
+	LogSHA256 string
+	VCS       string
+	Files     int
+	Size      int64 // bytes of the main .rpm file
+	RPMs      []RPM
+	Duration  time.Duration
 }
 
 // FileName is the conventional file name of the spec's binary package
@@ -127,6 +135,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		return nil, err
 	}
 	res := &Result{Spec: spec, Path: filepath.Join(o.OutDir, FileName(spec))}
+	var leaks *leakCheck // with build steps
 	src := sources{tree: tree, ref: o.Ref}
 
 	var sc *scratch
@@ -157,11 +166,24 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 		defer closeDest()
 		src.destDir = dest
+		leaks = newLeakCheck(spec, sc)
+		if res.LogSHA256, err = fileSHA256(res.LogPath); err != nil {
+			return res, fmt.Errorf("build log: %w", err)
+		}
 	}
 
 	pkgs, err := collectPackages(spec, src)
 	if err != nil {
 		return res, err
+	}
+	if leaks != nil {
+		var all []entry
+		for _, p := range pkgs {
+			all = append(all, p.ents...)
+		}
+		if err := checkUnpackaged(ctx, spec, src.destDir, all); err != nil {
+			return res, err
+		}
 	}
 	pkgs, remove, err := splitDebuginfo(ctx, spec, pkgs, o)
 	if err != nil {
@@ -170,9 +192,18 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	defer remove()
 	// Each package's entries are now final (stripped where debuginfo.go
 	// stripped): newPkgFS(p.ents) is what automatic dependencies are to be
-	// computed from, per package.
-	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM()}
-	rpms, err := writePackages(ctx, base, pkgs, o)
+	// computed from, per package. The path check reads what is packed.
+	var check func() error
+	if leaks != nil {
+		for _, p := range pkgs {
+			leaks.watch(p.ents)
+		}
+		check = func() error { return leaks.err(spec) }
+	}
+	res.VCS = VCS(o.GitURL, o.Commit)
+	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM(),
+		prov: provenance{vcs: res.VCS, ref: o.Ref, logSHA256: res.LogSHA256}}
+	rpms, err := writePackages(ctx, base, pkgs, o, check)
 	if err != nil {
 		return res, err
 	}

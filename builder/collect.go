@@ -247,6 +247,9 @@ func addPath(fsys fs.FS, inTree bool, name, dst string, f specs.File, base entry
 		e := base
 		e.name = dst
 		e.origin = base.origin + " (" + p + ")"
+		if !inTree {
+			e.src = p
+		}
 		switch {
 		case fi.IsDir():
 			e.mode = modeDir | uint32(fi.Mode().Perm())

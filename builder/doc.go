@@ -20,9 +20,18 @@
 // rpmlib() requires, [epoch:]version-release and ISA self-provides, SHA-1,
 // SHA-256 and MD5 digests, and the real payload size.
 //
-// Output is reproducible: the same spec at the same commit gives the same
-// bytes, because build time and every file time come from the commit and no
-// host name is recorded. An output file is written under a temporary name
+// After the steps it makes the checks rpmbuild makes (checks.go): every
+// file installed in $DESTDIR is packaged (by one of the packages) or
+// excluded, and no packaged file holds the path of $DESTDIR or of the
+// build directory. Every package records where it came from
+// (provenance.go): the git URL, without credentials, and the commit in
+// rpm's VCS tag, the ref, and the build log's SHA-256.
+//
+// Output is reproducible: the same spec at the same commit and ref gives
+// the same bytes, because build time and every file time come from the
+// commit, no host name is recorded, and the build log, whose SHA-256 the
+// package records, holds no time (steps that print one make the log, and so
+// the package, differ). An output file is written under a temporary name
 // and renamed into place, and the RPMs a failed build wrote are removed,
 // so a failed build never leaves a partial RPM, nor some of its RPMs.
 package builder

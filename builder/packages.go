@@ -87,10 +87,12 @@ func collectPackages(spec *specs.Spec, src sources) ([]pkg, error) {
 
 // writePackages writes one RPM per package into o.OutDir, each with the
 // header fields of base that all packages of a build share (build time
-// and host, compression, source package) and its own spec. On failure it
-// removes the RPMs it wrote, so that a build leaves all of its packages
-// or none.
-func writePackages(ctx context.Context, base header, pkgs []pkg, o Options) (_ []RPM, err error) {
+// and host, compression, source package, provenance) and its own spec.
+// check, when not nil, runs once every payload is written and before any
+// RPM is: the checks that watch file contents as they are packed. On
+// failure writePackages removes the RPMs it wrote, so that a build leaves
+// all of its packages or none.
+func writePackages(ctx context.Context, base header, pkgs []pkg, o Options, check func() error) (_ []RPM, err error) {
 	var out []RPM
 	defer func() {
 		if err != nil {
@@ -100,24 +102,37 @@ func writePackages(ctx context.Context, base header, pkgs []pkg, o Options) (_ [
 			out = nil
 		}
 	}()
+	payloads := make([]*payload, 0, len(pkgs))
+	defer func() {
+		for _, pl := range payloads {
+			pl.file.Close()
+		}
+	}()
 	for _, p := range pkgs {
 		sortEntries(p.ents)
-		r := RPM{Name: p.spec.Name, Path: filepath.Join(o.OutDir, FileName(p.spec)), Files: len(p.ents)}
 		pl, err := writePayload(ctx, o.OutDir, p.ents, o.Time, o.Compression, o.Progress)
 		if err != nil {
 			return nil, fmt.Errorf("%s: write payload: %w", p.spec.Name, err)
 		}
+		payloads = append(payloads, pl)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	for i, p := range pkgs {
+		r := RPM{Name: p.spec.Name, Path: filepath.Join(o.OutDir, FileName(p.spec)), Files: len(p.ents)}
 		h := base
 		h.spec = p.spec
-		err = atomicfile.Write(r.Path, 0o644, func(f *os.File) error { return writeRPM(f, &h, p.ents, pl) })
-		pl.file.Close()
+		err := atomicfile.Write(r.Path, 0o644, func(f *os.File) error { return writeRPM(f, &h, p.ents, payloads[i]) })
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", r.Path, err)
 		}
-		out = append(out, r)
 		if fi, err := os.Stat(r.Path); err == nil {
-			out[len(out)-1].Size = fi.Size()
+			r.Size = fi.Size()
 		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -47,6 +47,7 @@ type entry struct {
 	link   string
 	open   func() (io.ReadCloser, error) // regular files with content
 	origin string                        // where it came from, for errors
+	src    string                        // its path in $DESTDIR, if it came from there
 	field  string                        // the spec's files entry, e.g. packages[0].files[2]
 	line   int                           // its line in the spec file
 }
@@ -110,6 +111,7 @@ type header struct {
 	buildHost string
 	comp      Compression
 	sourceRPM string // the source package every RPM of the build names
+	prov      provenance
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -431,6 +433,7 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 	if h.sourceRPM != "" {
 		r.AddCustomTag(rpmtag.SourceRPM, rpmpack.EntryString(h.sourceRPM))
 	}
+	h.prov.addTo(r)
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 

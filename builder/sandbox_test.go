@@ -133,7 +133,7 @@ func TestSandboxPrivateTmp(t *testing.T) {
 		"  - echo x > " + planted + " && test -e " + planted + "\n" +
 		"  - test ! -e " + host.Name() + "\n" +
 		"  - ls -A /tmp > \"$DESTDIR/tmp.txt\"\n" +
-		"  - echo \"$TMPDIR $HOME $DESTDIR $SOURCEDIR $PWD\" > \"$DESTDIR/paths.txt\"\n" +
+		"  - echo \"$TMPDIR $HOME $DESTDIR $SOURCEDIR $PWD\" | tr / '|' > \"$DESTDIR/paths.txt\"\n" +
 		"  - id -u > \"$DESTDIR/uid.txt\"\n" +
 		"files:\n  - src: $DESTDIR/\n    dst: /opt/x/\n"})
 	rpm := mustBuild(t, r, "x", builder.Options{})
@@ -143,7 +143,7 @@ func TestSandboxPrivateTmp(t *testing.T) {
 	if got := shell(t, "rpm2cpio "+rpm+" | cpio -i --quiet --to-stdout ./opt/x/tmp.txt"); got != "acn-escape-7771101\n" {
 		t.Errorf("the step's /tmp holds %q, want only what it wrote", got)
 	}
-	if got := shell(t, "rpm2cpio "+rpm+" | cpio -i --quiet --to-stdout ./opt/x/paths.txt"); got != "/tmp /build/home /build/destdir /build/sources /build/x-1\n" {
+	if got := shell(t, "rpm2cpio "+rpm+" | cpio -i --quiet --to-stdout ./opt/x/paths.txt"); got != "|tmp |build|home |build|destdir |build|sources |build|x-1\n" {
 		t.Errorf("step paths %q", got)
 	}
 	if os.Geteuid() == 0 {

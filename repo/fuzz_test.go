@@ -29,6 +29,11 @@ func FuzzReadPackage(f *testing.F) {
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// The provenance reader takes the same headers, without the
+		// payload check: it must never crash either.
+		if _, perr := ReadProvenance(name); perr != nil && !errors.Is(perr, ErrCorrupt) {
+			t.Fatalf("provenance: error %v does not wrap ErrCorrupt", perr)
+		}
 		p, err := readPackage(name, "x.rpm", "sha256", 10)
 		// Verify reads a stream where Index reads a file: both must
 		// take the same package as intact.

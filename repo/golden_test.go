@@ -41,7 +41,12 @@ func goldenRepo(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := builder.Build(context.Background(), tree, sp, builder.Options{OutDir: dir, Time: when, ScratchDir: t.TempDir(), CacheDir: t.TempDir()})
+		// The build log's SHA-256 is in the package: with the sandbox off
+		// the log says the same on every machine (with it on, it names
+		// the user the steps ran as, which depends on acn's).
+		res, err := builder.Build(context.Background(), tree, sp, builder.Options{OutDir: dir, Time: when, ScratchDir: t.TempDir(), CacheDir: t.TempDir(),
+			Sandbox: builder.SandboxOff, Ref: name + "/v" + sp.Version,
+			GitURL: "https://git.example.invalid/ops/specs.git", Commit: "0123456789abcdef0123456789abcdef01234567"})
 		if err != nil {
 			t.Fatal(err)
 		}

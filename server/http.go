@@ -213,7 +213,8 @@ func (s *Server) apiPackage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out = append(out, map[string]any{"package": e, "files": d.Files, "changelog": d.Changelogs,
-			"download": s.baseURL(r) + "/repos/" + name + "/" + e.Location})
+			"provenance": s.provenance(name, e),
+			"download":   s.baseURL(r) + "/repos/" + name + "/" + e.Location})
 	}
 	if out == nil {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such package"})

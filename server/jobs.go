@@ -146,7 +146,7 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 			spd.Release += dist.dist
 			fmt.Fprintf(logf, "==> building %s\n", spd.NEVRA())
 			res, err := builder.Build(ctx, snap.FS, &spd, builder.Options{
-				OutDir: out, Time: snap.Time, Ref: j.Ref, Timeout: s.cfg.Builds.Timeout.Duration,
+				OutDir: out, Time: snap.Time, Ref: j.Ref, GitURL: s.cfg.Git.URL, Commit: snap.Commit.String(), Timeout: s.cfg.Builds.Timeout.Duration,
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
 				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User, Hide: s.hiddenFromBuilds(),
 				Root: dist.root, RootCache: filepath.Join(s.cfg.Data, "roots"), BaseRepos: s.cfg.Builds.BaseRepos, ReleaseVer: s.cfg.Builds.ReleaseVer,

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -172,7 +173,7 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, "package.html", map[string]any{"Title": pkg, "Repo": name, "Pkg": cur, "Versions": versions,
-		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location})
+		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location, "Provenance": s.provenance(name, cur)})
 }
 
 func pathBase(p string) string {
@@ -217,4 +218,19 @@ func logTail(name string, limit int64, cut string) []byte {
 		return append([]byte(cut), b[:n]...)
 	}
 	return b[:n]
+}
+
+// provenance reads where a published package came from out of its RPM
+// header (repodata has no place for it); a package that cannot be read
+// shows none, and the reason is logged.
+func (s *Server) provenance(repoName string, e *repo.Entry) repo.Provenance {
+	rel := filepath.FromSlash(e.Location)
+	if !filepath.IsLocal(rel) {
+		return repo.Provenance{}
+	}
+	p, err := repo.ReadProvenance(filepath.Join(s.repoDir(repoName), rel))
+	if err != nil {
+		s.log.Warn("read package provenance", "repo", repoName, "package", e.Location, "err", err)
+	}
+	return p
 }

@@ -112,7 +112,15 @@ type Spec struct {
 	BuildRequires []Dep
 	RootLine      int
 
-	Files     []File
+	Files []File
+	// FilesLine is where the files list starts, for errors about it.
+	FilesLine int
+	// Exclude are globs over $DESTDIR paths (such as /usr/lib/*.la) of
+	// installed files the package leaves out on purpose: the builder
+	// fails a build that installs a file no files entry takes, unless one
+	// of these matches it or a directory above it.
+	Exclude []Exclude
+
 	Scripts   Scripts
 	Changelog []Change
 
@@ -123,6 +131,26 @@ type Spec struct {
 	// information packed into <name>-debuginfo; default true, and
 	// "debuginfo: false" turns it off.
 	Debuginfo bool
+}
+
+// Exclude is one glob of the exclude list, in path.Match syntax.
+type Exclude struct {
+	Glob string // absolute, e.g. /usr/lib/*.la
+	Line int
+}
+
+// Excluded reports whether the $DESTDIR path name (absolute, such as
+// /usr/lib/libx.la) or a directory above it matches one of the exclude
+// globs.
+func (s *Spec) Excluded(name string) bool {
+	for p := name; p != "/" && p != "." && p != ""; p = path.Dir(p) {
+		for _, x := range s.Exclude {
+			if ok, _ := path.Match(x.Glob, p); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // EVR is [epoch:]version-release.
@@ -249,6 +277,7 @@ type raw struct {
 	Root        string            `yaml:"root"`
 	BuildReqs   []string          `yaml:"build_requires"`
 	Files       []rawFile         `yaml:"files"`
+	Exclude     []string          `yaml:"exclude"`
 	Scripts     rawScripts        `yaml:"scripts"`
 	Changelog   []rawChange       `yaml:"changelog"`
 	Packages    []rawPackage      `yaml:"packages"`
@@ -674,6 +703,22 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 	}
 
 	files := find(root, "files")
+	s.FilesLine = lineOf(root, "files")
+	excl := find(root, "exclude")
+	for i, g := range r.Exclude {
+		field, line := fmt.Sprintf("exclude[%d]", i), item(excl, i).Line
+		_, err := path.Match(g, "")
+		switch {
+		case len(s.Build) == 0:
+			p.add(line, field, ErrInvalid, "only what build steps install in $DESTDIR is checked, and the spec has no build steps")
+		case err != nil:
+			p.add(line, field, ErrInvalid, "%q: %v", g, err)
+		case !path.IsAbs(g) || path.Clean(g) != g || g == "/":
+			p.add(line, field, ErrInvalid, "%q: want an absolute, clean glob over $DESTDIR paths such as /usr/lib/*.la", g)
+		default:
+			s.Exclude = append(s.Exclude, Exclude{Glob: g, Line: line})
+		}
+	}
 	seen := map[string]*File{}
 	for i, rf := range r.Files {
 		f := p.file1(item(files, i), i, "", rf)

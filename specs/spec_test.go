@@ -43,6 +43,13 @@ func TestParseFull(t *testing.T) {
 	if s.Timeout != 5*time.Minute || s.Env["GREETING"] != "hello" || len(s.Build) != 3 {
 		t.Errorf("build keys: %v %v %v", s.Timeout, s.Env, s.Build)
 	}
+	if len(s.Exclude) != 1 || s.Exclude[0].Glob != "/usr/lib/*.la" || s.Exclude[0].Line != 31 ||
+		!s.Excluded("/usr/lib/libfull.la") || s.Excluded("/usr/lib/libfull.so") || s.Excluded("/usr/lib64/x.la") {
+		t.Errorf("exclude = %+v", s.Exclude)
+	}
+	if s.FilesLine != 33 {
+		t.Errorf("FilesLine = %d", s.FilesLine)
+	}
 	if len(s.Files) != 11 {
 		t.Fatalf("%d files, want 11", len(s.Files))
 	}

@@ -173,7 +173,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		res, err := builder.Build(ctx, snap.FS, sp, builder.Options{
 			Progress: progress,
 			OutDir:   *out, Compression: comp, Time: snap.Time, BuildHost: *buildHost,
-			Ref: *ref, CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
+			Ref: *ref, GitURL: *gitLoc, Commit: snap.Commit.String(), CacheDir: filepath.Join(*cache, "sources"), Timeout: *timeout,
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
 			Sandbox: sandboxMode, User: *buildUser, Hide: hidden,
 			Root: *root, RootCache: filepath.Join(*cache, "roots"), BaseRepos: repos, ReleaseVer: *releasever,

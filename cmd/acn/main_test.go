@@ -39,7 +39,7 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "build") || !strings.Contains(out, "version") {
 		t.Errorf("acn --help (%d):\n%s", code, out)
 	}
-	for _, cmd := range []string{"build", "index", "verify", "serve", "promote", "version"} {
+	for _, cmd := range []string{"build", "index", "verify", "serve", "promote", "key", "sign", "version"} {
 		out, _, code := acn(t, nil, cmd, "--help")
 		if code != 0 || !strings.Contains(out, "Usage: acn "+cmd) {
 			t.Errorf("acn %s --help (%d):\n%s", cmd, code, out)
@@ -108,10 +108,34 @@ func TestBuildCommand(t *testing.T) {
 	if code != 0 || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, "appstruct-1.4.0-1.noarch.rpm") {
 		t.Errorf("tag build (%d): %s %s", code, stdout, stderr)
 	}
-	a, _ := os.ReadFile(filepath.Join(out, "appstruct-1.4.0-1.noarch.rpm"))
-	b, _ := os.ReadFile(filepath.Join(out2, "appstruct-1.4.0-1.noarch.rpm"))
+	// The package records the ref it was built from: the tag and HEAD
+	// (the same commit) give the same payload and VCS, and two builds of
+	// the tag the same bytes.
+	head, tag := filepath.Join(out, "appstruct-1.4.0-1.noarch.rpm"), filepath.Join(out2, "appstruct-1.4.0-1.noarch.rpm")
+	pa, erra := repo.ReadProvenance(head)
+	pb, errb := repo.ReadProvenance(tag)
+	commit := strings.TrimSpace(r.Git("rev-parse", "HEAD"))
+	if erra != nil || errb != nil || pa.Ref != "HEAD" || pb.Ref != "appstruct/v1.4.0" || pa.Commit != commit || pa.VCS != pb.VCS || pa.VCS != "git+file://"+r.Dir+"#"+commit {
+		t.Errorf("provenance of HEAD %+v (%v), of the tag %+v (%v)", pa, erra, pb, errb)
+	}
+	digest := func(name string) string {
+		out, err := exec.Command("rpm", "-qp", "--qf", "%{PAYLOADDIGEST}", name).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	if digest(head) != digest(tag) {
+		t.Error("the tag and HEAD (the same commit) gave different payloads")
+	}
+	out4 := t.TempDir()
+	if _, stderr, code := acn(t, env, "build", "--git", r.Dir, "--ref", "appstruct/v1.4.0", "--out", out4); code != 0 {
+		t.Fatalf("second tag build (%d): %s", code, stderr)
+	}
+	a, _ := os.ReadFile(tag)
+	b, _ := os.ReadFile(filepath.Join(out4, "appstruct-1.4.0-1.noarch.rpm"))
 	if !bytes.Equal(a, b) {
-		t.Error("the tag and HEAD (the same commit) gave different bytes")
+		t.Error("two builds of the tag gave different bytes")
 	}
 
 	// Over file://, through the mirror cache.

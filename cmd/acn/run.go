@@ -49,6 +49,8 @@ var commands = []command{
 	{"verify", "check a repository's metadata and packages as dnf would", runVerify},
 	{"serve", "run the daemon: build new tags, publish, serve repositories", runServe},
 	{"promote", "copy a package version from one repository to another", runPromote},
+	{"key", "generate, export and list signing keys", runKey},
+	{"sign", "sign RPM packages in place", runSign},
 	{"version", "print acn's version", runVersion},
 }
 

@@ -107,3 +107,12 @@ const (
 	FileGhost     = 1 << 6
 	FileLicense   = 1 << 7
 )
+
+// Provenance tags. VCS is rpm's own (RPMTAG_VCS, what rpmbuild writes for
+// %{vcs}); the other two are acn's, in a range rpm does not use: rpm,
+// rpmlint and createrepo_c carry unknown tags through untouched.
+const (
+	VCS          = 5034
+	AcnRef       = 21040 // the git ref the package was built from
+	AcnLogSHA256 = 21041 // hex SHA-256 of the build log, when there was one
+)

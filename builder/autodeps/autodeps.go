@@ -1,0 +1,571 @@
+package autodeps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// File is one packaged path: absolute in the package ("/usr/bin/x") and
+// its mode (type bits, permissions, setuid/setgid/sticky). rpm takes the
+// executable bits it tests (for elfdeps, "exeonly" generators and
+// libmagic) from the file in the build root and FILECOLORS from the
+// packaged mode; autodeps uses this one mode for all, which agrees
+// unless a spec's %attr changes a file's mode.
+type File struct {
+	Path string
+	Mode fs.FileMode
+}
+
+// Options are the per-spec switches of rpm's generators. The zero value is
+// rpmbuild's default: both kinds generated, nothing excluded, the x86_64
+// directories.
+type Options struct {
+	NoAutoReq  bool // autoreq: false (rpm's AutoReq: no)
+	NoAutoProv bool // autoprov: false (rpm's AutoProv: no)
+
+	// RequiresExclude and ProvidesExclude drop generated dependencies whose
+	// "NAME [OP VERSION]" string they match (%__requires_exclude,
+	// %__provides_exclude). Matching is unanchored, as rpm's; compile the
+	// spec's pattern with regexp.CompilePOSIX, the nearest Go has to the
+	// POSIX extended regexes rpm uses (it lacks back-references).
+	RequiresExclude, ProvidesExclude *regexp.Regexp
+	// RequiresExcludeFrom and ProvidesExcludeFrom skip the files whose
+	// packaged path they match (%__requires_exclude_from,
+	// %__provides_exclude_from).
+	RequiresExcludeFrom, ProvidesExcludeFrom *regexp.Regexp
+
+	// LibDir, DataDir and BinDir are %{_libdir}, %{_datadir} and
+	// %{_bindir}, which say where .pc files are looked for; defaults
+	// /usr/lib64, /usr/share and /usr/bin.
+	LibDir, DataDir, BinDir string
+	// MacroDir is %{_rpmmacrodir}, where macro files provide
+	// rpm_macro(NAME); default /usr/lib/rpm/macros.d.
+	MacroDir string
+
+	// MaxFileSize caps the size of an ELF object (default 1 GiB); a
+	// larger one is an error. Memory for one object stays below its size.
+	MaxFileSize int64
+}
+
+// maxMagicBytes is how much of a file libmagic 5.44 looks at.
+const maxMagicBytes = 7 << 20
+
+// maxMetaBytes caps a Python metadata file.
+const maxMetaBytes = 16 << 20
+
+// FileDeps is what rpmbuild records for one file.
+type FileDeps struct {
+	Path string
+	// Provides and Requires are the file's dependencies in the order rpm
+	// records them in DEPENDSDICT (versioned before unversioned, then in
+	// generator order). Per-file lists may repeat a dependency, as rpm's
+	// may.
+	Provides, Requires []Dep
+	Color              uint32 // FILECOLORS: 1 ELF32, 2 ELF64, 0 otherwise
+	Class              string // FILECLASS text ("" for none)
+
+	ordered []Dep // provides and requires in DEPENDSDICT order
+}
+
+// Result is the engine's answer for a package.
+type Result struct {
+	Files []FileDeps // in the order of the files passed to Analyze
+	// Provides and Requires are the package's generated dependencies,
+	// deduplicated and sorted as rpm sorts a dependency set.
+	Provides, Requires []Dep
+	HeaderColor        uint32 // HEADERCOLOR: OR of the file colors
+	// RichDependencies reports a generated rich dependency ("(a with
+	// b)"), for which rpmbuild adds rpmlib(RichDependencies) <= 4.12.0-1
+	// to the package's requires.
+	RichDependencies bool
+}
+
+var (
+	elfMagicRe    = regexp.MustCompile(`^(setuid,? )?(setgid,? )?(sticky )?ELF (32|64)-bit.*$`)
+	scriptMagicRe = regexp.MustCompile(`^.* script[, ].*$`)
+	// perl.attr and perllib.attr.
+	perlMagicRe    = regexp.MustCompile(`^.*[Pp]erl .*$`)
+	perllibMagicRe = regexp.MustCompile(`^Perl[0-9] module source.*`)
+)
+
+type fileInfo struct {
+	exec   bool
+	head   []byte
+	elf    *elfInfo
+	magic  string
+	dist   *distMeta
+	isPC   bool
+	pcData []byte
+	gen    [][2]genOutput // per attribute: provides, requires
+}
+
+type genOutput struct {
+	lines []string
+	err   error
+}
+
+// Analyze computes the automatic dependencies, colors and classes of the
+// files of one package. fsys is the package root (DESTDIR); give it an
+// [os.Root]'s FS so that a symlink in the tree cannot lead outside it.
+// Files are read according to the modes given; a file whose type in fsys
+// differs from its given mode is an error. The error names the file.
+func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Result, error) {
+	if opts.LibDir == "" {
+		opts.LibDir = "/usr/lib64"
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = "/usr/share"
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = "/usr/bin"
+	}
+	if opts.MacroDir == "" {
+		opts.MacroDir = "/usr/lib/rpm/macros.d"
+	}
+	if opts.MaxFileSize == 0 {
+		opts.MaxFileSize = 1 << 30
+	}
+	desktopPath, err := regexp.Compile(`^` + regexp.QuoteMeta(opts.DataDir) + `/applications/.*\.desktop$`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
+	metainfoPath, err := regexp.Compile(`^` + regexp.QuoteMeta(opts.DataDir) + `/(appdata|metainfo)/.*\.(appdata|metainfo)\.xml$`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
+	// %__rpm_macro_path puts %{_rpmmacrodir} into the pattern as it is.
+	macroPath, err := regexp.Compile(opts.MacroDir + `/macros\..*`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: macro directory: %w", err)
+	}
+	pcPath, err := regexp.Compile(`^((` + regexp.QuoteMeta(opts.LibDir) + `|` + regexp.QuoteMeta(opts.DataDir) + `)/pkgconfig/.*\.pc|` + regexp.QuoteMeta(opts.BinDir) + `/pkg-config)$`)
+	if err != nil {
+		return nil, fmt.Errorf("autodeps: directories: %w", err)
+	}
+
+	pp := paths{desktop: desktopPath, metainfo: metainfoPath, macro: macroPath, pc: pcPath}
+	res := &Result{Files: make([]FileDeps, len(files))}
+	infos := make([]fileInfo, len(files))
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("autodeps: %w", err)
+		}
+		info, err := readFile(fsys, f, opts, pcPath)
+		if err != nil {
+			return nil, fmt.Errorf("autodeps: %s: %w", f.Path, err)
+		}
+		res.Files[i] = FileDeps{Path: f.Path, Class: Classify(info.magic)}
+		if f.Mode.IsRegular() && info.exec {
+			res.Files[i].Color = elfColor(info.head)
+		}
+		res.HeaderColor |= res.Files[i].Color
+		// Run the generators now and keep only their output, so that
+		// memory holds one file's content at a time.
+		info.gen = make([][2]genOutput, len(attrs))
+		for ai, attr := range attrs {
+			for si, provides := range []bool{true, false} {
+				if provides && opts.NoAutoProv || !provides && opts.NoAutoReq {
+					continue
+				}
+				lines, err := generate(attr, provides, f, &info, pp)
+				info.gen[ai][si] = genOutput{lines, err}
+			}
+		}
+		info.head, info.pcData, info.elf, info.dist = nil, nil, nil, nil
+		infos[i] = info
+	}
+
+	type fileDep struct {
+		ix  int
+		dep Dep
+	}
+	var all []fileDep
+	add := func(ix int, lines []string, sense Sense, exclude *regexp.Regexp) error {
+		deps, err := parseDepLines(lines, sense)
+		if err != nil {
+			return fmt.Errorf("autodeps: %s: %w", files[ix].Path, err)
+		}
+		for _, d := range deps {
+			if exclude != nil && exclude.MatchString(d.String()) {
+				continue
+			}
+			all = append(all, fileDep{ix, d})
+		}
+		return nil
+	}
+	for _, provides := range []bool{true, false} {
+		if provides && opts.NoAutoProv || !provides && opts.NoAutoReq {
+			continue
+		}
+		sense, exclude, excludeFrom := SenseFindRequires, opts.RequiresExclude, opts.RequiresExcludeFrom
+		if provides {
+			sense, exclude, excludeFrom = SenseFindProvides, opts.ProvidesExclude, opts.ProvidesExcludeFrom
+		}
+		skip := func(ix int) bool { return excludeFrom != nil && excludeFrom.MatchString(files[ix].Path) }
+		// rpm runs the generators attribute by attribute, in the sorted
+		// order of their fileattrs files, each over the files in order.
+		senseIdx := 1
+		if provides {
+			senseIdx = 0
+		}
+		for ai := range attrs {
+			for ix, f := range files {
+				if skip(ix) {
+					continue
+				}
+				out := infos[ix].gen[ai][senseIdx]
+				if out.err != nil {
+					return nil, fmt.Errorf("autodeps: %s: %w", f.Path, out.err)
+				}
+				if err := add(ix, out.lines, sense, exclude); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+
+	// rpm's rpmfcNormalizeFDeps: versioned first; an unversioned requires
+	// is dropped when a versioned one of the same name exists on a file of
+	// the same color.
+	slices.SortStableFunc(all, func(a, b fileDep) int {
+		return boolInt(b.dep.versioned()) - boolInt(a.dep.versioned())
+	})
+	seen := map[string]bool{}
+	kept := all[:0]
+	for _, fd := range all {
+		if fd.dep.Flags&SenseFindRequires != 0 {
+			key := fmt.Sprintf("%08x_R_%s", res.Files[fd.ix].Color, fd.dep.Name)
+			if fd.dep.versioned() {
+				seen[key] = true
+			} else if seen[key] {
+				continue
+			}
+		}
+		kept = append(kept, fd)
+	}
+	slices.SortStableFunc(kept, func(a, b fileDep) int { return a.ix - b.ix })
+	var reqs, provs []Dep
+	for _, fd := range kept {
+		f := &res.Files[fd.ix]
+		f.ordered = append(f.ordered, fd.dep)
+		if fd.dep.Flags&SenseFindProvides != 0 {
+			f.Provides = append(f.Provides, fd.dep)
+			provs = append(provs, fd.dep)
+		} else {
+			f.Requires = append(f.Requires, fd.dep)
+			reqs = append(reqs, fd.dep)
+		}
+	}
+	res.Provides, res.Requires = mergeDeps(provs), mergeDeps(reqs)
+	for _, d := range res.Requires {
+		if strings.HasPrefix(d.Name, "(") {
+			res.RichDependencies = true
+		}
+	}
+	return res, nil
+}
+
+// attrs are rpm 4.18's file attributes autodeps reproduces, in the
+// order rpm applies them (the sorted names of their fileattrs files).
+var attrs = []string{"debuginfo", "desktop", "elf", "metainfo", "perl", "perllib", "pkgconfig", "python", "pythondist", "rpm_macro", "script"}
+
+// paths are the path patterns that depend on Options.
+type paths struct {
+	desktop, metainfo, macro, pc *regexp.Regexp
+}
+
+// generate is one generator's output lines for one file.
+func generate(attr string, provides bool, f File, info *fileInfo, pp paths) (lines []string, err error) {
+	desktopPath, metainfoPath, macroPath, pcPath := pp.desktop, pp.metainfo, pp.macro, pp.pc
+	switch attr {
+	case "debuginfo":
+		if provides {
+			lines = debuginfoProvides(f.Path)
+		}
+	case "desktop":
+		if provides && desktopPath.MatchString(f.Path) && f.Mode.IsRegular() {
+			lines = desktopProvides(f.Path, info.head)
+		}
+	case "metainfo":
+		if provides && metainfoPath.MatchString(f.Path) {
+			lines = metainfoProvides(f.Path)
+		}
+	case "elf":
+		if info.elf == nil {
+			return nil, nil
+		}
+		lines = info.elf.requires
+		if provides {
+			lines = info.elf.provides
+		}
+	case "perl":
+		if !provides && info.exec && perlMagicRe.MatchString(info.magic) {
+			lines = perlRequires(info.head)
+		}
+	case "perllib":
+		if !strings.HasSuffix(f.Path, ".pm") || !perllibMagicRe.MatchString(info.magic) {
+			return nil, nil
+		}
+		if !provides {
+			lines = perlRequires(info.head)
+			break
+		}
+		lines = perlProvides(info.head)
+	case "pkgconfig":
+		if !pcPath.MatchString(f.Path) || !info.isPC {
+			return nil, nil
+		}
+		pc, ok := parsePC(f.Path, info.pcData)
+		if provides {
+			if ok {
+				lines = pcDepLines(pc.provides)
+			}
+		} else {
+			lines = []string{"/usr/bin/pkg-config"}
+			if ok {
+				lines = append(lines, pcDepLines(pc.requires)...)
+			}
+		}
+	case "python":
+		lines = pythonABI(f.Path, provides)
+	case "pythondist":
+		if info.dist == nil {
+			return nil, nil
+		}
+		prov, req, err := pythonDist(f.Path, *info.dist)
+		if err != nil {
+			return nil, err
+		}
+		lines = req
+		if provides {
+			lines = prov
+		}
+	case "rpm_macro":
+		if provides && f.Mode.IsRegular() && macroPath.MatchString(f.Path) {
+			lines = rpmMacroProvides(info.head)
+		}
+	case "script":
+		if provides || !info.exec || !scriptMagicRe.MatchString(info.magic) {
+			return nil, nil
+		}
+		lines = scriptRequires(info.head)
+	}
+	return lines, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ErrTypeMismatch is a file whose type in the tree is not the one given.
+var ErrTypeMismatch = errors.New("autodeps: file type in tree differs from its packaged mode")
+
+// openRegular opens a regular file, checking its type first: opening a
+// FIFO a build step left where a file was expected would block.
+func openRegular(fsys fs.FS, name string) (fs.File, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("stat: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, ErrTypeMismatch
+	}
+	fh, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	return fh, nil
+}
+
+func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo, error) {
+	var info fileInfo
+	rel := strings.TrimPrefix(f.Path, "/")
+	if rel == "" {
+		rel = "."
+	}
+	info.exec = f.Mode.IsRegular() && f.Mode.Perm()&0o111 != 0
+	if f.Mode.IsDir() && pythondistPath.MatchString(f.Path) {
+		d, err := readDist(fsys, rel, f.Path)
+		if err != nil {
+			return info, err
+		}
+		info.dist = d
+	}
+	if !f.Mode.IsRegular() {
+		info.magic = magicType(f.Path, f.Mode, nil, "")
+		return info, nil
+	}
+	fh, err := openRegular(fsys, rel)
+	if err != nil {
+		return info, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return info, fmt.Errorf("stat: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return info, ErrTypeMismatch
+	}
+	head, err := io.ReadAll(io.LimitReader(fh, maxMagicBytes))
+	if err != nil {
+		return info, fmt.Errorf("read: %w", err)
+	}
+	info.head = head
+	if strings.HasSuffix(f.Path, ".egg-info") && pythondistPath.MatchString(f.Path) {
+		info.dist = &distMeta{metadata: string(head), egg: true}
+	}
+	if pcPath.MatchString(f.Path) && strings.HasSuffix(f.Path, ".pc") {
+		info.isPC, info.pcData = true, head
+	}
+	elfDesc := ""
+	if isELFMagic(head) {
+		size := st.Size()
+		if size > opts.MaxFileSize {
+			return info, fmt.Errorf("ELF object of %d bytes exceeds the %d-byte cap", size, opts.MaxFileSize)
+		}
+		var r io.ReaderAt
+		if ra, ok := fh.(io.ReaderAt); ok {
+			r = ra
+		} else {
+			rest, err := io.ReadAll(io.LimitReader(fh, opts.MaxFileSize-int64(len(head))))
+			if err != nil {
+				return info, fmt.Errorf("read: %w", err)
+			}
+			all := append(head[:len(head):len(head)], rest...)
+			r, size = bytes.NewReader(all), int64(len(all))
+		}
+		base := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
+		if ei, err := analyzeELF(r, size, info.exec, base); err == nil {
+			info.elf = ei
+		}
+		elfDesc = elfMagic(r, size, f.Mode)
+	}
+	info.magic = magicType(f.Path, f.Mode, head, elfDesc)
+	if info.elf != nil && !elfMagicRe.MatchString(info.magic) {
+		info.elf = nil
+	}
+	return info, nil
+}
+
+func readDist(fsys fs.FS, rel, p string) (*distMeta, error) {
+	read := func(name string) (string, error) {
+		fh, err := openRegular(fsys, rel+"/"+name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		defer fh.Close()
+		b, err := io.ReadAll(io.LimitReader(fh, maxMetaBytes))
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", name, err)
+		}
+		return string(b), nil
+	}
+	var d distMeta
+	var err error
+	switch {
+	case strings.HasSuffix(p, ".dist-info"):
+		d.metadata, err = read("METADATA")
+	case strings.HasSuffix(p, ".egg-info"):
+		d.egg = true
+		if d.metadata, err = read("PKG-INFO"); err == nil {
+			if d.requiresTxt, err = read("requires.txt"); err == nil {
+				d.entryPoints, err = read("entry_points.txt")
+			}
+		}
+	default:
+		return nil, nil // egg-link: not handled
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.metadata == "" {
+		return nil, &PythonError{Path: p, Reason: "metadata are missing or corrupted"}
+	}
+	return &d, nil
+}
+
+// ClassDict gives rpm's CLASSDICT (distinct classes in order of first
+// use) and FILECLASS (each file's index into it). It follows the order of
+// the files given to Analyze, which must be the header's (rpm sorts the
+// paths) for the dictionary to be rpmbuild's.
+func (r *Result) ClassDict() (dict []string, index []uint32) {
+	pos := map[string]uint32{}
+	for _, f := range r.Files {
+		i, ok := pos[f.Class]
+		if !ok {
+			i = uint32(len(dict))
+			pos[f.Class] = i
+			dict = append(dict, f.Class)
+		}
+		index = append(index, i)
+	}
+	return dict, index
+}
+
+// DependsDict gives rpm's DEPENDSDICT, FILEDEPENDSX and FILEDEPENDSN for
+// the package whose final REQUIRE* and PROVIDE* arrays are requires and
+// provides (which must contain the generated dependencies; manual ones
+// may be mixed in). rpmbuild 4.18 computes these indexes before it adds
+// rpmlib(RichDependencies), so to write the bytes it writes, pass the
+// requires without that entry; its own --filerequire output is then off by
+// one for names sorting after it. When no file has a dependency all three are nil, and
+// rpm writes none of the tags. Each DEPENDSDICT entry is 'R' or 'P' in the top byte
+// and the index into that array below.
+func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err error) {
+	type key struct {
+		name, version string
+		sense         Sense
+	}
+	index := func(list []Dep) map[key]int {
+		m := make(map[key]int, len(list))
+		for i := len(list) - 1; i >= 0; i-- {
+			d := list[i]
+			m[key{d.Name, d.Version, d.Flags & senseMask}] = i
+		}
+		return m
+	}
+	reqIndex, provIndex := index(requires), index(provides)
+	find := func(m map[key]int, d Dep) int {
+		if i, ok := m[key{d.Name, d.Version, d.Flags & senseMask}]; ok {
+			return i
+		}
+		return -1
+	}
+	for _, f := range r.Files {
+		start := uint32(len(dict))
+		for _, d := range f.ordered {
+			list, tag := reqIndex, uint32('R')
+			if d.Flags&SenseFindProvides != 0 {
+				list, tag = provIndex, 'P'
+			}
+			i := find(list, d)
+			if i < 0 {
+				return nil, nil, nil, fmt.Errorf("autodeps: %s: dependency %s is not in the package's list", f.Path, quote(d.String()))
+			}
+			dict = append(dict, tag<<24|uint32(i)&0xffffff)
+		}
+		cnt := uint32(len(dict)) - start
+		if cnt == 0 {
+			start = 0
+		}
+		x, n = append(x, start), append(n, cnt)
+	}
+	if len(dict) == 0 {
+		return nil, nil, nil, nil // rpm then writes none of the three tags
+	}
+	return dict, x, n, nil
+}
