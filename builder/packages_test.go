@@ -551,3 +551,27 @@ func TestStripFailureNamesFile(t *testing.T) {
 		t.Errorf("left in scratch: %v", m)
 	}
 }
+
+// TestSubpackageChecks: the checks rpmbuild makes cover every package: a
+// file only a subpackage packs is packaged, one no package packs is not,
+// and a subpackage's file that names $DESTDIR fails the build before any
+// RPM is written.
+func TestSubpackageChecks(t *testing.T) {
+	spec := strings.Replace(demoSpec, "  - install -D -m644 src/demo.1", "  - mkdir -p \"$DESTDIR/usr/share\" && echo extra > \"$DESTDIR/usr/share/extra\"\n  - install -D -m644 src/demo.1", 1)
+	r := demoRepo(t, spec)
+	_, err := build(t, r, "HEAD", "demo", builder.Options{})
+	if !errors.Is(err, builder.ErrUnpackaged) || !strings.Contains(err.Error(), "1 installed in $DESTDIR (/usr/share/extra)") {
+		t.Errorf("a file no package packs: %v", err)
+	}
+
+	spec = strings.Replace(demoSpec, "  - install -D -m644 src/demo.pc", "  - echo \"prefix=$DESTDIR/usr\" >> src/demo.pc\n  - install -D -m644 src/demo.pc", 1)
+	r = demoRepo(t, spec)
+	out := t.TempDir()
+	_, err = build(t, r, "HEAD", "demo", builder.Options{OutDir: out})
+	if !errors.Is(err, builder.ErrPathLeak) || !strings.Contains(err.Error(), "/usr/lib64/pkgconfig/demo.pc") {
+		t.Errorf("a subpackage's file naming $DESTDIR: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
+		t.Errorf("RPMs left: %v", m)
+	}
+}
