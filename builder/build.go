@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder/buildroot"
-	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/internal/rpmver"
 	"github.com/acn-project/acn/specs"
 )
@@ -72,17 +71,20 @@ type Options struct {
 	Logger   *slog.Logger // default: discard
 }
 
-// Result describes a package that was written.
+// Result describes the packages a build wrote. Path, Files and Size are
+// the main package's; RPMs lists every package written, the main one
+// first, then the subpackages in spec order, then the -debuginfo package.
 type Result struct {
 	Spec    *specs.Spec
-	Path    string // the .rpm file
+	Path    string // the main .rpm file
 	LogPath string // the build log, when the spec has build steps
 	// LogSHA256 is the hex SHA-256 of the build log, recorded in the
-	// package; VCS is its VCS tag.
+	// packages; VCS is their VCS tag.
 	LogSHA256 string
 	VCS       string
 	Files     int
-	Size      int64 // bytes of the .rpm file
+	Size      int64 // bytes of the main .rpm file
+	RPMs      []RPM
 	Duration  time.Duration
 }
 
@@ -90,8 +92,9 @@ type Result struct {
 // (N-V-R.A.rpm: no epoch, as rpmbuild names it).
 func FileName(s *specs.Spec) string { return rpmver.FileName(s.Name, s.Version, s.Release, s.Arch) }
 
-// Build builds one package from spec and the git tree it belongs to.
-// On failure no .rpm is left in OutDir; the build log is kept.
+// Build builds the packages of spec (the main package, its subpackages
+// and its -debuginfo package) from the git tree it belongs to. On failure
+// no .rpm is left in OutDir; the build log is kept.
 func Build(ctx context.Context, tree fs.FS, spec *specs.Spec, opts Options) (*Result, error) {
 	start := time.Now()
 	res, err := build(ctx, tree, spec, opts)
@@ -135,15 +138,26 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 	var leaks *leakCheck // with build steps
 	src := sources{tree: tree, ref: o.Ref}
 
-	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
-		sc, err := newScratch(o.ScratchDir, o.KeepScratch)
+	var sc *scratch
+	newSc := func() (*scratch, error) {
+		s, err := newScratch(o.ScratchDir, o.KeepScratch)
 		if err != nil {
 			return nil, fmt.Errorf("scratch directory: %w", err)
 		}
 		if o.KeepScratch {
-			o.Logger.Info("keeping scratch directory", "dir", sc.root)
-		} else {
-			defer sc.remove()
+			o.Logger.Info("keeping scratch directory", "dir", s.root)
+		}
+		sc = s
+		return s, nil
+	}
+	defer func() {
+		if sc != nil && !o.KeepScratch {
+			sc.remove()
+		}
+	}()
+	if len(spec.Build) > 0 || len(spec.Sources) > 0 {
+		if _, err := newSc(); err != nil {
+			return nil, err
 		}
 		res.LogPath = filepath.Join(o.OutDir, strings.TrimSuffix(FileName(spec), ".rpm")+".build.log")
 		dest, closeDest, err := runBuild(ctx, tree, spec, sc, o, res.LogPath)
@@ -158,37 +172,43 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		}
 	}
 
-	ents, err := collect(spec, src)
+	pkgs, err := collectPackages(spec, src)
 	if err != nil {
 		return res, err
 	}
-	res.Files = len(ents)
 	if leaks != nil {
-		if err := checkUnpackaged(ctx, spec, src.destDir, ents); err != nil {
+		var all []entry
+		for _, p := range pkgs {
+			all = append(all, p.ents...)
+		}
+		if err := checkUnpackaged(ctx, spec, src.destDir, all); err != nil {
 			return res, err
 		}
-		leaks.watch(ents)
 	}
-	p, err := writePayload(ctx, o.OutDir, ents, o.Time, o.Compression, o.Progress)
+	pkgs, remove, err := splitDebuginfo(ctx, spec, pkgs, o)
 	if err != nil {
-		return res, fmt.Errorf("write payload: %w", err)
+		return res, fmt.Errorf("debuginfo: %w", err)
 	}
-	defer p.file.Close()
+	defer remove()
+	// Each package's entries are now final (stripped where debuginfo.go
+	// stripped): newPkgFS(p.ents) is what automatic dependencies are to be
+	// computed from, per package. The path check reads what is packed.
+	var check func() error
 	if leaks != nil {
-		if err := leaks.err(spec); err != nil {
-			return res, err
+		for _, p := range pkgs {
+			leaks.watch(p.ents)
 		}
+		check = func() error { return leaks.err(spec) }
 	}
 	res.VCS = VCS(o.GitURL, o.Commit)
-	h := &header{spec: spec, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression,
+	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM(),
 		prov: provenance{vcs: res.VCS, ref: o.Ref, logSHA256: res.LogSHA256}}
-	err = atomicfile.Write(res.Path, 0o644, func(f *os.File) error { return writeRPM(f, h, ents, p) })
+	rpms, err := writePackages(ctx, base, pkgs, o, check)
 	if err != nil {
-		return res, fmt.Errorf("write %s: %w", res.Path, err)
+		return res, err
 	}
-	if fi, err := os.Stat(res.Path); err == nil {
-		res.Size = fi.Size()
-	}
+	res.RPMs = rpms
+	res.Files, res.Size = rpms[0].Files, rpms[0].Size
 	return res, nil
 }
 

@@ -59,7 +59,7 @@ func collect(s *specs.Spec, src sources) ([]entry, error) {
 
 files:
 	for _, f := range s.Files {
-		base := entry{name: f.Dst, owner: f.Owner, group: f.Group, origin: s.File + ": " + f.Field()}
+		base := entry{name: f.Dst, owner: f.Owner, group: f.Group, origin: s.File + ": " + f.Field(), field: f.Field(), line: f.Line}
 		switch f.Type {
 		case specs.TypeDir:
 			base.mode = modeDir | perm(f.Mode, 0o755)

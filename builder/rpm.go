@@ -48,6 +48,8 @@ type entry struct {
 	open   func() (io.ReadCloser, error) // regular files with content
 	origin string                        // where it came from, for errors
 	src    string                        // its path in $DESTDIR, if it came from there
+	field  string                        // the spec's files entry, e.g. packages[0].files[2]
+	line   int                           // its line in the spec file
 }
 
 func (e *entry) isDir() bool     { return e.mode&0o170000 == modeDir }
@@ -108,6 +110,7 @@ type header struct {
 	buildTime time.Time
 	buildHost string
 	comp      Compression
+	sourceRPM string // the source package every RPM of the build names
 	prov      provenance
 }
 
@@ -426,6 +429,9 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 		if x.body != "" && x.interp != "/bin/sh" {
 			r.AddCustomTag(x.progTag, rpmpack.EntryString(x.interp))
 		}
+	}
+	if h.sourceRPM != "" {
+		r.AddCustomTag(rpmtag.SourceRPM, rpmpack.EntryString(h.sourceRPM))
 	}
 	h.prov.addTo(r)
 	// rpmpack always writes the compressor name it was given; name ours.

@@ -167,16 +167,20 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				}
 				return nil, err
 			}
-			if err := s.signBuilt(res.Path, snap.Time); err != nil {
-				return nil, err
-			}
-			sum, err := fileSHA256(res.Path)
-			if err != nil {
-				return nil, err
-			}
-			for _, rc := range byDist[dist] {
-				files[rc.Name] = append(files[rc.Name], res.Path)
-				intent = append(intent, Published{Repo: rc.Name, File: filepath.Base(res.Path), SHA256: sum})
+			// Every RPM of the spec (subpackages, -debuginfo) goes where
+			// the main package goes, signed when signing is configured.
+			for _, r := range res.RPMs {
+				if err := s.signBuilt(r.Path, snap.Time); err != nil {
+					return nil, err
+				}
+				sum, err := fileSHA256(r.Path)
+				if err != nil {
+					return nil, err
+				}
+				for _, rc := range byDist[dist] {
+					files[rc.Name] = append(files[rc.Name], r.Path)
+					intent = append(intent, Published{Repo: rc.Name, File: filepath.Base(r.Path), SHA256: sum})
+				}
 			}
 		}
 	}

@@ -123,6 +123,14 @@ type Spec struct {
 
 	Scripts   Scripts
 	Changelog []Change
+
+	// Packages are the subpackages built from the same steps and tree
+	// (see packages.go); the top-level fields describe the main package.
+	Packages []Package
+	// Debuginfo says whether ELF files are stripped and their debug
+	// information packed into <name>-debuginfo; default true, and
+	// "debuginfo: false" turns it off.
+	Debuginfo bool
 }
 
 // Exclude is one glob of the exclude list, in path.Match syntax.
@@ -213,6 +221,9 @@ type File struct {
 
 	Index int // position in the files list
 	Line  int // line of the entry in the spec file
+	// Prefix places the files list of a subpackage in errors, e.g.
+	// "packages[0]."; empty for the main package.
+	Prefix string
 }
 
 // FromDestDir reports whether f is read from what build steps installed.
@@ -221,7 +232,7 @@ func (f File) FromDestDir() bool {
 }
 
 // Field names the entry for errors, e.g. files[2].
-func (f File) Field() string { return fmt.Sprintf("files[%d]", f.Index) }
+func (f File) Field() string { return fmt.Sprintf("%sfiles[%d]", f.Prefix, f.Index) }
 
 // Scripts are the package's scriptlets, each run by /bin/sh.
 type Scripts struct {
@@ -269,6 +280,8 @@ type raw struct {
 	Exclude     []string          `yaml:"exclude"`
 	Scripts     rawScripts        `yaml:"scripts"`
 	Changelog   []rawChange       `yaml:"changelog"`
+	Packages    []rawPackage      `yaml:"packages"`
+	Debuginfo   *bool             `yaml:"debuginfo"`
 }
 
 type rawSource struct {
@@ -708,7 +721,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 	}
 	seen := map[string]*File{}
 	for i, rf := range r.Files {
-		f := p.file1(item(files, i), i, rf)
+		f := p.file1(item(files, i), i, "", rf)
 		if f == nil {
 			continue
 		}
@@ -718,6 +731,8 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		seen[f.Dst] = f
 		s.Files = append(s.Files, *f)
 	}
+	s.Debuginfo = r.Debuginfo == nil || *r.Debuginfo
+	p.packages(root, r, s, seen)
 
 	s.Scripts = Scripts{Pre: r.Scripts.Pre, Post: r.Scripts.Post, PreUn: r.Scripts.PreUn,
 		PostUn: r.Scripts.PostUn, PreTrans: r.Scripts.PreTrans, PostTrans: r.Scripts.PostTrans}
@@ -760,8 +775,8 @@ func (p *parser) checkVersion(line int, key, v string) {
 }
 
 // file1 validates one files entry; nil means it was rejected.
-func (p *parser) file1(n *yaml.Node, i int, rf rawFile) *File {
-	f := &File{Index: i, Line: n.Line, Type: FileType(strings.TrimSpace(rf.Type)),
+func (p *parser) file1(n *yaml.Node, i int, prefix string, rf rawFile) *File {
+	f := &File{Index: i, Line: n.Line, Prefix: prefix, Type: FileType(strings.TrimSpace(rf.Type)),
 		Owner: strings.TrimSpace(rf.Owner), Group: strings.TrimSpace(rf.Group), Target: rf.Target}
 	field := f.Field()
 	bad := len(p.errs)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,6 +276,9 @@ func FuzzParse(f *testing.F) {
 		"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n",
 		"files: [[[[[[[[[[]]]]]]]]]]\n",
 		"---\nname: y\n",
+		"packages:\n  - {name: x-devel, summary: s, files: [{src: a, dst: /a}]}\n",
+		"packages:\n  - {name: x, summary: s}\n  - {name: x-debuginfo}\n",
+		"packages: [{files: [{src: ../a, dst: /../a}]}]\ndebuginfo: no\n",
 	} {
 		f.Add([]byte(base + seed))
 	}
@@ -288,7 +292,16 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// Whatever parses must be safe to package.
-		for _, f := range s.Files {
+		all := slices.Clone(s.Files)
+		names := map[string]bool{s.Name: true}
+		for _, p := range s.Packages {
+			all = append(all, p.Files...)
+			if names[p.Name] || p.Name == "" || p.Summary == "" {
+				t.Fatalf("subpackage %+v accepted", p)
+			}
+			names[p.Name] = true
+		}
+		for _, f := range all {
 			if strings.Contains("/"+f.Dst+"/", "/../") || !strings.HasPrefix(f.Dst, "/") || f.Dst == "/" {
 				t.Fatalf("dst %q accepted", f.Dst)
 			}

@@ -190,7 +190,9 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			continue
 		}
 		built++
-		fmt.Fprintf(e.stdout, "%s\t%d files\t%s\t%s\n", res.Path, res.Files, humanize.Bytes(res.Size), res.Duration.Round(time.Millisecond))
+		for _, r := range res.RPMs {
+			fmt.Fprintf(e.stdout, "%s\t%d files\t%s\t%s\n", r.Path, r.Files, humanize.Bytes(r.Size), res.Duration.Round(time.Millisecond))
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("build failed: %d package(s) built, %d failed (see above)", built, failed)

@@ -1,0 +1,577 @@
+package builder_test
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
+	"github.com/acn-project/acn/specs"
+)
+
+// demoSpec builds a shared library and a program linked to it with
+// gcc -g, and splits them into demo, demo-devel and demo-debuginfo.
+const demoSpec = `name: demo
+version: "1.0"
+arch: x86_64
+summary: A runtime for tests
+license: MIT
+url: https://example.invalid/demo
+group: Development/Languages
+packager: ACN Tests <tests@acn.invalid>
+build:
+  - gcc -g -O0 -fPIC -shared -Wl,--no-as-needed,--hash-style=both,-soname,libdemo.so.1 -o libdemo.so.1 src/lib.c -lc
+  - gcc -g -O0 -Wl,--hash-style=both -o demo src/main.c -L. -l:libdemo.so.1
+  - install -D -m755 demo "$DESTDIR/usr/bin/demo"
+  - install -D -m755 libdemo.so.1 "$DESTDIR/usr/lib64/libdemo.so.1"
+  - ln -s libdemo.so.1 "$DESTDIR/usr/lib64/libdemo.so"
+  - install -D -m644 src/demo.h "$DESTDIR/usr/include/demo.h"
+  - install -D -m644 src/demo.pc "$DESTDIR/usr/lib64/pkgconfig/demo.pc"
+  - install -D -m644 src/demo.1 "$DESTDIR/usr/share/man/man1/demo.1"
+requires: ["libdemo1 = 1.0-1"]
+files:
+  - {src: $DESTDIR/usr/bin/demo, dst: /usr/bin/demo}
+  - {src: $DESTDIR/usr/share/man/man1/demo.1, dst: /usr/share/man/man1/demo.1}
+  - {src: LICENSE, dst: /usr/share/licenses/demo/LICENSE, type: license}
+packages:
+  - name: libdemo1
+    summary: The shared library of demo
+    files:
+      - {src: $DESTDIR/usr/lib64/libdemo.so.1, dst: /usr/lib64/libdemo.so.1}
+    scripts:
+      post: /sbin/ldconfig
+      postun: /sbin/ldconfig
+  - name: demo-devel
+    summary: Development files for demo
+    description: Headers, the pkg-config file and the link-time library of demo.
+    requires: ["libdemo1 = 1.0-1"]
+    provides: ["pkgconfig(demo) = 1.0"]
+    files:
+      - {src: $DESTDIR/usr/include/demo.h, dst: /usr/include/demo.h}
+      - {src: $DESTDIR/usr/lib64/libdemo.so, dst: /usr/lib64/libdemo.so}
+      - {src: $DESTDIR/usr/lib64/pkgconfig/demo.pc, dst: /usr/lib64/pkgconfig/demo.pc}
+changelog:
+  - date: 2026-11-30
+    author: ACN Tests <tests@acn.invalid>
+    version: 1.0-1
+    text: "- First package."
+`
+
+func demoRepo(t *testing.T, spec string) *gittest.Repo {
+	t.Helper()
+	r := gittest.New(t)
+	r.Commit("demo", map[string]string{
+		"specs/demo.yaml": spec,
+		"LICENSE":         "MIT License\n",
+		"src/lib.c":       "#include \"demo.h\"\nint demo_answer(void) { return 42; }\n",
+		"src/main.c":      "#include <stdio.h>\n#include \"demo.h\"\nint main(void) { printf(\"%d\\n\", demo_answer()); return 0; }\n",
+		"src/demo.h":      "int demo_answer(void);\n",
+		"src/demo.1":      ".TH DEMO 1\n.SH NAME\ndemo \\- print the answer\n",
+		"src/demo.pc":     "prefix=/usr\nlibdir=${prefix}/lib64\nincludedir=${prefix}/include\n\nName: demo\nDescription: demo\nVersion: 1.0\nLibs: -L${libdir} -ldemo\nCflags: -I${includedir}\n",
+	})
+	return r
+}
+
+func rpmNames(res *builder.Result) []string {
+	var out []string
+	for _, r := range res.RPMs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// extract unpacks an RPM's payload into a new directory.
+func extract(t *testing.T, rpm string) string {
+	t.Helper()
+	dir := t.TempDir()
+	shell(t, "cd "+dir+" && rpm2cpio "+rpm+" | cpio -idm --quiet")
+	return dir
+}
+
+// debuginfoLint matches what rpmlint says of rpmbuild's packages of the
+// same tree too (checked with rpm 4.18 and rpmlint 2.4): its policy
+// for debug files and build-id links, and the missing signature.
+var debuginfoLint = regexp.MustCompile(`: E: no-signature|` +
+	`-debuginfo.x86_64: W: unstripped-binary-or-object /usr/lib/debug/|` +
+	`-debuginfo.x86_64: E: shared-library-without-dependency-information /usr/lib/debug/|` +
+	`: E: non-versioned-file-in-library-package /usr/lib/.build-id$`)
+
+var buildIDRE = regexp.MustCompile(`Build ID: ([0-9a-f]+)`)
+
+// TestSubpackagesAndDebuginfo: one spec makes demo, demo-devel and
+// demo-debuginfo with the right files, dependencies and source package;
+// the binaries are stripped with a debuglink, the debuginfo package's
+// build-ids are the binaries', rpmlint has no complaint, dnf installs the
+// packages from a repository, and gdb finds the symbols through
+// /usr/lib/debug/.build-id in the installroot.
+func TestSubpackagesAndDebuginfo(t *testing.T) {
+	r := demoRepo(t, demoSpec)
+	res, err := build(t, r, "HEAD", "demo", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rpmNames(res), []string{"demo", "libdemo1", "demo-devel", "demo-debuginfo"}; !slices.Equal(got, want) {
+		t.Fatalf("packages %v, want %v", got, want)
+	}
+	main, lib, devel, dbg := res.RPMs[0].Path, res.RPMs[1].Path, res.RPMs[2].Path, res.RPMs[3].Path
+	all := []string{main, lib, devel, dbg}
+	if res.Path != main || res.Files != res.RPMs[0].Files || filepath.Base(devel) != "demo-devel-1.0-1.x86_64.rpm" || filepath.Base(dbg) != "demo-debuginfo-1.0-1.x86_64.rpm" {
+		t.Errorf("result %+v", res)
+	}
+	for _, p := range all {
+		if got := qf(t, p, "%{SOURCERPM}|%{VERSION}-%{RELEASE}|%{LICENSE}|%{URL}"); got != "demo-1.0-1.src.rpm|1.0-1|MIT|https://example.invalid/demo" {
+			t.Errorf("%s: %s", p, got)
+		}
+		checkDigests(t, p)
+	}
+
+	files := func(rpm string) string {
+		return strings.ReplaceAll(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} -> %{FILELINKTOS}\n]"), " -> \n", "\n")
+	}
+	mainFiles, libFiles, dbgFiles := files(main), files(lib), files(dbg)
+	stripped := filepath.Join(extract(t, main), "usr/bin/demo")
+	notes := tooltest.Run(t, "readelf", "-n", stripped)
+	m := buildIDRE.FindStringSubmatch(notes)
+	if m == nil {
+		t.Fatalf("no build-id in the packaged program:\n%s", notes)
+	}
+	id := m[1]
+	wantMain := "-rwxr-xr-x /usr/bin/demo\n" +
+		"drwxr-xr-x /usr/lib/.build-id\n"
+	if !strings.HasPrefix(mainFiles, wantMain) ||
+		!strings.Contains(mainFiles, "lrwxrwxrwx /usr/lib/.build-id/"+id[:2]+"/"+id[2:]+" -> ../../../../usr/bin/demo\n") ||
+		strings.Contains(mainFiles, "/usr/lib64") || strings.Contains(mainFiles, "/usr/include") || strings.Contains(mainFiles, "/usr/lib/debug") {
+		t.Errorf("demo files:\n%s", mainFiles)
+	}
+	if !strings.HasPrefix(libFiles, "drwxr-xr-x /usr/lib/.build-id\n") || !strings.HasSuffix(libFiles, "-rwxr-xr-x /usr/lib64/libdemo.so.1\n") ||
+		!strings.Contains(libFiles, " -> ../../../../usr/lib64/libdemo.so.1\n") || strings.Count(libFiles, "\n") != 4 {
+		t.Errorf("libdemo1 files:\n%s", libFiles)
+	}
+	if got, want := files(devel), "-rw-r--r-- /usr/include/demo.h\nlrwxrwxrwx /usr/lib64/libdemo.so -> libdemo.so.1\n-rw-r--r-- /usr/lib64/pkgconfig/demo.pc\n"; got != want {
+		t.Errorf("demo-devel files:\n%s\nwant\n%s", got, want)
+	}
+	for _, want := range []string{
+		"drwxr-xr-x /usr/lib/debug\n",
+		"drwxr-xr-x /usr/lib/debug/.build-id\n",
+		"lrwxrwxrwx /usr/lib/debug/.build-id/" + id[:2] + "/" + id[2:] + " -> ../../../.build-id/" + id[:2] + "/" + id[2:] + "\n",
+		"lrwxrwxrwx /usr/lib/debug/.build-id/" + id[:2] + "/" + id[2:] + ".debug -> ../../../../../usr/lib/debug/usr/bin/demo-1.0-1.x86_64.debug\n",
+		"-r--r--r-- /usr/lib/debug/usr/bin/demo-1.0-1.x86_64.debug\n",
+		"-r--r--r-- /usr/lib/debug/usr/lib64/libdemo.so.1-1.0-1.x86_64.debug\n",
+		"drwxr-xr-x /usr/lib/debug/usr/lib64\n",
+	} {
+		if !strings.Contains(dbgFiles, want) {
+			t.Errorf("demo-debuginfo lacks %q:\n%s", want, dbgFiles)
+		}
+	}
+
+	if got := tooltest.Run(t, "rpm", "-qp", "--requires", devel); !strings.Contains(got, "libdemo1 = 1.0-1\n") || strings.Contains(got, "/bin/sh") {
+		t.Errorf("demo-devel requires:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", devel); got != "pkgconfig(demo) = 1.0\ndemo-devel = 1.0-1\ndemo-devel(x86-64) = 1.0-1\n" {
+		t.Errorf("demo-devel provides:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--scripts", lib); !strings.Contains(got, "postinstall scriptlet (using /bin/sh):\n/sbin/ldconfig") {
+		t.Errorf("libdemo1 scripts:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--scripts", main); got != "" {
+		t.Errorf("demo has the subpackage's scripts:\n%s", got)
+	}
+	provides := tooltest.Run(t, "rpm", "-qp", "--provides", dbg)
+	if !strings.Contains(provides, "debuginfo(build-id) = "+id+"\n") || !strings.Contains(provides, "demo-debuginfo = 1.0-1\n") {
+		t.Errorf("demo-debuginfo provides (want build-id %s):\n%s", id, provides)
+	}
+	if got := qf(t, dbg, "%{SUMMARY}|%{GROUP}"); got != "Debug information for package demo|Development/Debug" {
+		t.Errorf("demo-debuginfo: %s", got)
+	}
+
+	// Stripped, with a debuglink; the debug file has the DWARF and the
+	// same build-id.
+	sections := tooltest.Run(t, "readelf", "-S", "-W", stripped)
+	if strings.Contains(sections, ".debug_info") || strings.Contains(sections, ".symtab") || !strings.Contains(sections, ".gnu_debuglink") {
+		t.Errorf("packaged program not stripped as find-debuginfo strips:\n%s", sections)
+	}
+	if got := tooltest.Run(t, "readelf", "--string-dump=.gnu_debuglink", stripped); !strings.Contains(got, "demo-1.0-1.x86_64.debug") {
+		t.Errorf("debuglink: %s", got)
+	}
+	dbgRoot := extract(t, dbg)
+	debugFile := filepath.Join(dbgRoot, "usr/lib/debug/usr/bin/demo-1.0-1.x86_64.debug")
+	if got := tooltest.Run(t, "readelf", "-n", debugFile); !strings.Contains(got, "Build ID: "+id) {
+		t.Errorf("debug file's build-id is not %s:\n%s", id, got)
+	}
+	if got := tooltest.Run(t, "readelf", "-S", "-W", debugFile); !strings.Contains(got, ".debug_info") {
+		t.Errorf("debug file has no DWARF:\n%s", got)
+	}
+
+	// rpmlint: nothing but what it says of rpmbuild's packages of the
+	// same tree (see debuginfoLint).
+	out, _ := exec.Command("rpmlint", all...).CombinedOutput()
+	t.Logf("rpmlint:\n%s", out)
+	for _, line := range strings.Split(string(out), "\n") {
+		if (strings.Contains(line, ": E: ") || strings.Contains(line, "unstripped")) && !debuginfoLint.MatchString(line) {
+			t.Errorf("rpmlint: %s", line)
+		}
+	}
+
+	// dnf installs all three from a createrepo_c repository, and gdb
+	// loads the symbols through the installroot's /usr/lib/debug.
+	repoDir := t.TempDir()
+	for _, p := range all {
+		tooltest.Run(t, "cp", p, repoDir)
+	}
+	// The scriptlets need /bin/sh: a stand-in provides it.
+	tooltest.Run(t, "cp", tooltest.FilePackage(t, "sh", "1", "/bin/sh", "#!/bin/true\n"), repoDir)
+	tooltest.Run(t, "createrepo_c", "-q", repoDir)
+	root := filepath.Join(t.TempDir(), "root")
+	dnf := exec.Command("dnf", "-y", "-q", "--releasever=9", "--setopt=reposdir="+t.TempDir(), "--setopt=cachedir="+t.TempDir(),
+		"--installroot="+root, "--repofrompath=demo,file://"+repoDir, "--repo=demo", "--nogpgcheck",
+		"--setopt=tsflags=noscripts", "install", "demo", "demo-devel", "demo-debuginfo", "libdemo1")
+	if out, err := dnf.CombinedOutput(); err != nil {
+		t.Fatalf("dnf install: %v\n%s", err, out)
+	}
+	for _, n := range []string{"demo", "libdemo1", "demo-devel", "demo-debuginfo"} {
+		tooltest.Run(t, "rpm", "--root", root, "-q", n)
+	}
+	gdb := tooltest.Run(t, "gdb", "-nx", "-batch", "-iex", "set debug-file-directory "+filepath.Join(root, "usr/lib/debug"),
+		"-ex", "info line main", "-ex", "info line demo_answer", filepath.Join(root, "usr/bin/demo"))
+	if !strings.Contains(gdb, `Line 3 of "src/main.c"`) {
+		t.Errorf("gdb did not find main's line through the build-id link:\n%s", gdb)
+	}
+}
+
+// TestSubpackagesReproducible: the same ref builds the same bytes, every
+// package.
+func TestSubpackagesReproducible(t *testing.T) {
+	r := demoRepo(t, demoSpec)
+	var sums [2][]string
+	for i := range sums {
+		res, err := build(t, r, "HEAD", "demo", builder.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range res.RPMs {
+			sums[i] = append(sums[i], shell(t, "sha256sum < "+p.Path))
+		}
+	}
+	if len(sums[0]) != 4 || !slices.Equal(sums[0], sums[1]) {
+		t.Errorf("two builds of one ref differ:\n%v\n%v", sums[0], sums[1])
+	}
+}
+
+// TestDebuginfoOff: debuginfo: false packs the files as installed, with
+// their build-id links.
+func TestDebuginfoOff(t *testing.T) {
+	r := demoRepo(t, demoSpec+"debuginfo: false\n")
+	res, err := build(t, r, "HEAD", "demo", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmNames(res); !slices.Equal(got, []string{"demo", "libdemo1", "demo-devel"}) {
+		t.Fatalf("packages %v", got)
+	}
+	bin := filepath.Join(extract(t, res.Path), "usr/bin/demo")
+	if got := tooltest.Run(t, "readelf", "-S", "-W", bin); !strings.Contains(got, ".debug_info") {
+		t.Errorf("debuginfo: false stripped the program:\n%s", got)
+	}
+	// The build-id links stay, as rpmbuild's with debug_package %{nil}.
+	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", bin))[1]
+	if got := qf(t, res.Path, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, "/usr/lib/.build-id/"+id[:2]+"/"+id[2:]+" ../../../../usr/bin/demo\n") {
+		t.Errorf("build-id links with debuginfo: false:\n%s", got)
+	}
+}
+
+// TestSubpackageOverlap: a path two packages would both pack fails the
+// build, naming both entries; nothing is written.
+func TestSubpackageOverlap(t *testing.T) {
+	spec := strings.Replace(demoSpec, "  - {src: LICENSE,", "  - {src: $DESTDIR/usr/lib64/, dst: /usr/lib64/}\n  - {src: LICENSE,", 1)
+	r := demoRepo(t, spec)
+	out := t.TempDir()
+	_, err := build(t, r, "HEAD", "demo", builder.Options{OutDir: out})
+	var se *specs.Error
+	if !errors.As(err, &se) || !errors.Is(err, specs.ErrInvalid) ||
+		!strings.Contains(err.Error(), "packages[0].files[0].src: invalid value: /usr/lib64/libdemo.so.1 would be in libdemo1 and in demo: files[2] (line 22) already packages it") {
+		t.Fatalf("overlap: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
+		t.Errorf("RPMs left after a failed build: %v", m)
+	}
+
+	// A subpackage's entry that finds nothing is named with its package.
+	r = demoRepo(t, strings.Replace(demoSpec, "install -D -m644 src/demo.h", "true", 1))
+	_, err = build(t, r, "HEAD", "demo", builder.Options{OutDir: out})
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "specs/demo.yaml:37: packages[1].files[0].src: invalid value: $DESTDIR/usr/include/demo.h not found in $DESTDIR") {
+		t.Errorf("missing subpackage file: %v", err)
+	}
+}
+
+// TestDebuginfoHostileELF: ELF files from the git tree (no build steps)
+// are stripped too; files that only look like ELF, or that debug/elf
+// cannot read, are packed as they are, and nothing is left in scratch.
+func TestDebuginfoHostileELF(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog")
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+prog+" "+dir+"/p.c")
+	real, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := "\x7fELF" + strings.Repeat("\xff", 200)
+	r := gittest.New(t)
+	r.Commit("elf", map[string]string{
+		"specs/x.yaml": "name: x\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+			"  - {src: bin/prog, dst: /usr/bin/prog, mode: \"0755\"}\n" +
+			"  - {src: bin/junk, dst: /usr/bin/junk, mode: \"0755\"}\n" +
+			"  - {src: bin/trunc, dst: /usr/bin/trunc, mode: \"0755\"}\n" +
+			"  - {src: bin/prog, dst: /usr/share/x/prog.data}\n",
+		"bin/prog":  string(real),
+		"bin/junk":  junk,
+		"bin/trunc": string(real[:300]),
+	})
+	for _, mode := range []builder.SandboxMode{builder.SandboxOn, builder.SandboxOff} {
+		t.Run(mode.String(), func(t *testing.T) { hostileELF(t, r, mode, real, junk) })
+	}
+}
+
+func hostileELF(t *testing.T, r *gittest.Repo, mode builder.SandboxMode, real []byte, junk string) {
+	scratch := t.TempDir()
+	res, err := build(t, r, "HEAD", "x", builder.Options{ScratchDir: scratch, Sandbox: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmNames(res); !slices.Equal(got, []string{"x", "x-debuginfo"}) {
+		t.Fatalf("packages %v", got)
+	}
+	root := extract(t, res.Path)
+	if got := tooltest.Run(t, "readelf", "-S", "-W", filepath.Join(root, "usr/bin/prog")); strings.Contains(got, ".debug_info") {
+		t.Errorf("prog not stripped:\n%s", got)
+	}
+	for name, want := range map[string]string{"usr/bin/junk": junk, "usr/bin/trunc": string(real[:300]), "usr/share/x/prog.data": string(real)} {
+		if b, _ := os.ReadFile(filepath.Join(root, name)); string(b) != want {
+			t.Errorf("%s changed (%d bytes, want %d)", name, len(b), len(want))
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(scratch, "*")); len(m) > 0 {
+		t.Errorf("left in scratch: %v", m)
+	}
+}
+
+// TestDebuginfoAsRpmbuild: the same ELF files packaged by rpmbuild (with
+// %debug_package, build-ids as the linker wrote them, no other brp
+// scripts) and by acn give the same file lists, modes and link targets in
+// the main and the -debuginfo package (rpmbuild's /usr/src/debug aside:
+// acn collects no sources), and the same debuginfo(build-id) provides;
+// with debuginfo off, the same main package. A stripped program is
+// among them.
+// (Two files with one build-id get links xx/yyyy and xx/yyyy.1 from
+// both, but which file gets which follows rpmbuild's directory order in
+// its -debuginfo package, and its debuginfo.attr makes a provide
+// "debuginfo(build-id) = nilnil" of the second: the comparison has one
+// copy of each file; TestDebuginfoSameBuildID covers copies.)
+func TestDebuginfoAsRpmbuild(t *testing.T) {
+	bin := t.TempDir()
+	shell(t, "cd "+bin+" && printf 'int f(void){return 1;}\\n' > l.c && printf 'int f(void);\\nint main(void){return f()-1;}\\n' > m.c && "+
+		"gcc -g -fPIC -shared -Wl,-soname,libcmp.so.1 -o libcmp.so.1 l.c && gcc -g -o prog m.c -L. -l:libcmp.so.1 && gcc -s -O1 -o sprog m.c -L. -l:libcmp.so.1")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(bin, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	top := t.TempDir()
+	spec := filepath.Join(top, "cmp.spec")
+	os.WriteFile(spec, []byte(`Name: cmp
+Version: 1.0
+Release: 1
+Summary: S
+License: MIT
+%description
+S
+%debug_package
+%install
+install -D -m755 `+bin+`/prog %{buildroot}/usr/bin/prog
+install -D -m755 `+bin+`/libcmp.so.1 %{buildroot}/usr/lib64/libcmp.so.1
+install -D -m755 `+bin+`/sprog %{buildroot}/usr/bin/sprog
+install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
+%files
+/usr/bin/prog
+/usr/bin/sprog
+/usr/lib64/libcmp.so.1
+/usr/share/cmp/l.c
+`), 0o644)
+	for _, debuginfo := range []bool{true, false} {
+		t.Run(fmt.Sprint("debuginfo=", debuginfo), func(t *testing.T) { asRpmbuild(t, debuginfo, top, spec, read) })
+	}
+}
+
+func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string) string) {
+	top = filepath.Join(top, fmt.Sprint(debuginfo))
+	args := []string{"--quiet", "--define", "_topdir " + top, "--undefine", "_unique_build_ids", "--define", "_no_recompute_build_ids 1",
+		"--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec}
+	names := []string{"cmp", "cmp-debuginfo"}
+	specEnd := ""
+	if !debuginfo {
+		args = append([]string{"--define", "debug_package %{nil}"}, args...)
+		names = names[:1]
+		specEnd = "debuginfo: false\n"
+	}
+	tooltest.Run(t, "rpmbuild", args...)
+	want := map[string]string{}
+	for _, n := range names {
+		want[n] = filepath.Join(top, "RPMS/x86_64", n+"-1.0-1.x86_64.rpm")
+	}
+
+	r := gittest.New(t)
+	r.Commit("cmp", map[string]string{
+		"specs/cmp.yaml": "name: cmp\nversion: \"1.0\"\narch: x86_64\nsummary: S\nlicense: MIT\n" + specEnd + "files:\n" +
+			"  - {src: bin/prog, dst: /usr/bin/prog, mode: \"0755\"}\n" +
+			"  - {src: bin/sprog, dst: /usr/bin/sprog, mode: \"0755\"}\n" +
+			"  - {src: bin/libcmp.so.1, dst: /usr/lib64/libcmp.so.1, mode: \"0755\"}\n" +
+			"  - {src: bin/l.c, dst: /usr/share/cmp/l.c}\n",
+		"bin/prog": read("prog"), "bin/sprog": read("sprog"), "bin/libcmp.so.1": read("libcmp.so.1"), "bin/l.c": read("l.c"),
+	})
+	res, err := build(t, r, "HEAD", "cmp", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rpmNames(res); !slices.Equal(got, names) {
+		t.Fatalf("packages %v, want %v", got, names)
+	}
+	for i, n := range names {
+		list := func(rpm string) string {
+			var keep []string
+			for _, l := range strings.Split(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]"), "\n") {
+				if !strings.Contains(l, "/usr/src/debug") {
+					keep = append(keep, l)
+				}
+			}
+			return strings.Join(keep, "\n")
+		}
+		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
+			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)
+		}
+	}
+	buildIDs := func(rpm string) string {
+		var ids []string
+		for _, l := range strings.Split(tooltest.Run(t, "rpm", "-qp", "--provides", rpm), "\n") {
+			if strings.HasPrefix(l, "debuginfo(build-id)") {
+				ids = append(ids, l)
+			}
+		}
+		slices.Sort(ids)
+		return strings.Join(ids, "\n")
+	}
+	if !debuginfo {
+		return
+	}
+	if got, want := buildIDs(res.RPMs[1].Path), buildIDs(want["cmp-debuginfo"]); got != want || got == "" {
+		t.Errorf("debuginfo(build-id) provides:\nacn:\n%s\nrpmbuild:\n%s", got, want)
+	}
+}
+
+// TestDebuginfoSameBuildID: two copies of one program get build-id
+// links xx/yyyy and xx/yyyy.1, as rpmbuild names them, and one provide.
+func TestDebuginfoSameBuildID(t *testing.T) {
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gittest.New(t)
+	r.Commit("two", map[string]string{
+		"specs/two.yaml": "name: two\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
+			"  - {src: p, dst: /usr/bin/a, mode: \"0755\"}\n  - {src: p, dst: /usr/bin/b, mode: \"0755\"}\n",
+		"p": string(b),
+	})
+	res, err := build(t, r, "HEAD", "two", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(dir, "p")))[1]
+	link := "/usr/lib/.build-id/" + id[:2] + "/" + id[2:]
+	if got := qf(t, res.Path, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, link+" ../../../../usr/bin/a\n") || !strings.Contains(got, link+".1 ../../../../usr/bin/b\n") {
+		t.Errorf("two files, one build-id:\n%s", got)
+	}
+	dbg := res.RPMs[1].Path
+	if got := qf(t, dbg, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, "/usr/lib/debug/.build-id/"+id[:2]+"/"+id[2:]+".1.debug ../../../../../usr/lib/debug/usr/bin/b-1-1.x86_64.debug\n") {
+		t.Errorf("debuginfo links:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", dbg); strings.Count(got, "debuginfo(build-id) = "+id+"\n") != 1 {
+		t.Errorf("provides:\n%s", got)
+	}
+}
+
+// TestStripFailureNamesFile: an ELF file eu-strip refuses fails the
+// build, naming the spec entry and the file; nothing is written.
+func TestStripFailureNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Give .debug_info a size far past the end of the file.
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shoff := binary.LittleEndian.Uint64(b[0x28:])
+	shentsize := uint64(binary.LittleEndian.Uint16(b[0x3a:]))
+	for i, s := range f.Sections {
+		if s.Name == ".debug_info" {
+			binary.LittleEndian.PutUint64(b[shoff+uint64(i)*shentsize+0x20:], 0x7fffffff)
+		}
+	}
+	r := gittest.New(t)
+	r.Commit("bad", map[string]string{
+		"specs/bad.yaml": "name: bad\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n  - {src: bin/p, dst: /usr/bin/p, mode: \"0755\"}\n",
+		"bin/p":          string(b),
+	})
+	out, scratch := t.TempDir(), t.TempDir()
+	_, err = build(t, r, "HEAD", "bad", builder.Options{OutDir: out, ScratchDir: scratch})
+	if err == nil || !strings.Contains(err.Error(), "debuginfo: strip specs/bad.yaml: files[0] (bin/p)") || !strings.Contains(err.Error(), "eu-strip") {
+		t.Fatalf("a file eu-strip refuses: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
+		t.Errorf("RPMs left: %v", m)
+	}
+	if m, _ := filepath.Glob(filepath.Join(scratch, "*")); len(m) > 0 {
+		t.Errorf("left in scratch: %v", m)
+	}
+}
+
+// TestSubpackageChecks: the checks rpmbuild makes cover every package: a
+// file only a subpackage packs is packaged, one no package packs is not,
+// and a subpackage's file that names $DESTDIR fails the build before any
+// RPM is written.
+func TestSubpackageChecks(t *testing.T) {
+	spec := strings.Replace(demoSpec, "  - install -D -m644 src/demo.1", "  - mkdir -p \"$DESTDIR/usr/share\" && echo extra > \"$DESTDIR/usr/share/extra\"\n  - install -D -m644 src/demo.1", 1)
+	r := demoRepo(t, spec)
+	_, err := build(t, r, "HEAD", "demo", builder.Options{})
+	if !errors.Is(err, builder.ErrUnpackaged) || !strings.Contains(err.Error(), "1 installed in $DESTDIR (/usr/share/extra)") {
+		t.Errorf("a file no package packs: %v", err)
+	}
+
+	spec = strings.Replace(demoSpec, "  - install -D -m644 src/demo.pc", "  - echo \"prefix=$DESTDIR/usr\" >> src/demo.pc\n  - install -D -m644 src/demo.pc", 1)
+	r = demoRepo(t, spec)
+	out := t.TempDir()
+	_, err = build(t, r, "HEAD", "demo", builder.Options{OutDir: out})
+	if !errors.Is(err, builder.ErrPathLeak) || !strings.Contains(err.Error(), "/usr/lib64/pkgconfig/demo.pc") {
+		t.Errorf("a subpackage's file naming $DESTDIR: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
+		t.Errorf("RPMs left: %v", m)
+	}
+}
