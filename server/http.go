@@ -75,6 +75,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // /etc/yum.repos.d.
 func (s *Server) repoFile(w http.ResponseWriter, r *http.Request) {
 	file := r.PathValue("file")
+	if name, ok := strings.CutSuffix(file, releaseAlias); ok && s.repoConfig(name) != nil {
+		s.serveReleaseAlias(w, r, name)
+		return
+	}
 	name, ok := strings.CutSuffix(file, ".repo")
 	if !ok || s.repoConfig(name) == nil {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
@@ -82,8 +86,14 @@ func (s *Server) repoFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	base := s.baseURL(r)
-	fmt.Fprintf(w, "[%s]\nname=%s packages from acn\nbaseurl=%s/repos/%s/\nenabled=1\n%smetadata_expire=5m\n",
+	io.WriteString(w, s.repoFileContent(s.baseURL(r), name))
+}
+
+// repoFileContent is the .repo file of repository name whose server is
+// reached at base: what /repos/<name>.repo serves and what the release
+// package installs.
+func (s *Server) repoFileContent(base, name string) string {
+	return fmt.Sprintf("[%s]\nname=%s packages from acn\nbaseurl=%s/repos/%s/\nenabled=1\n%smetadata_expire=5m\n",
 		name, name, base, name, s.gpgLines(base, name))
 }
 

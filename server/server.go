@@ -197,6 +197,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.gitLoc = loc
 		s.log.Info("serving the embedded default specs", "git", loc)
 	}
+	// The release packages are published before the first request is
+	// served: a node that installs one at startup gets the current one.
+	s.publishReleases(ctx, s.releaseBase(ln))
 	web, err := s.startHTTP(ln, defaultTimeouts)
 	if err != nil {
 		return err
@@ -231,6 +234,10 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	for _, r := range s.cfg.Repos {
 		s.log.Info("on a node, use the repository with",
 			"command", fmt.Sprintf("curl -o /etc/yum.repos.d/%s.repo %s/repos/%s.repo", r.Name, url, r.Name))
+		if len(s.keys) > 0 {
+			s.log.Info("or join it with its release package",
+				"command", fmt.Sprintf("dnf install %s/repos/%s%s", s.releaseBase(ln), r.Name, releaseAlias))
+		}
 	}
 	s.syncMu.Lock()
 	s.ready = true

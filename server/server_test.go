@@ -49,6 +49,16 @@ type daemon struct {
 
 func start(t *testing.T, cfg server.Config, prepare ...func(*server.Server)) *daemon {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startOn(t, ln, cfg, prepare...)
+}
+
+// startOn runs a daemon on ln.
+func startOn(t *testing.T, ln net.Listener, cfg server.Config, prepare ...func(*server.Server)) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "secret"), []byte(secret+"\n"), 0o600)
 	cfg.Git.WebhookSecretFile = filepath.Join(dir, "secret")
@@ -63,10 +73,6 @@ func start(t *testing.T, cfg server.Config, prepare ...func(*server.Server)) *da
 	}
 	for _, p := range prepare {
 		p(s)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, s: s, url: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), data: cfg.Data}

@@ -72,7 +72,9 @@ type state struct {
 	Jobs []*Job               `json:"jobs"`
 	Next int                  `json:"next"`
 	Tags map[string]tagRecord `json:"tags,omitempty"`
-	byID map[int]*Job
+	// Releases are the <repo>-release packages built, by repository.
+	Releases map[string]releaseRecord `json:"releases,omitempty"`
+	byID     map[int]*Job
 	// err is the last failure to save, nil once a save succeeds: the
 	// daemon keeps serving, and /healthz says so.
 	err error
