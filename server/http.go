@@ -156,6 +156,7 @@ func (s *Server) health() health {
 		h.Problems = append(h.Problems, "cannot fetch the spec repository: "+h.SyncErr)
 	}
 	h.Problems = append(h.Problems, s.moved...)
+	h.Problems = append(h.Problems, s.relErrs...)
 	s.syncMu.Unlock()
 	if err := s.st.saveErr(); err != nil {
 		h.Problems = append(h.Problems, "cannot save the build state: "+err.Error())

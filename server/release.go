@@ -92,23 +92,29 @@ func (s *Server) releaseBase(ln net.Listener) string {
 }
 
 // publishReleases builds and publishes the release package of every
-// repository whose content changed since the last one. A failure is
-// logged and leaves what was published; the daemon serves on.
+// repository whose content changed since the last one. A failure (an
+// expired key, say) is logged, shown on /healthz until the next start,
+// and leaves what was published; the daemon serves on.
 func (s *Server) publishReleases(ctx context.Context, base string) {
 	if len(s.keys) == 0 {
 		return
 	}
+	var problems []string
 	for i := range s.cfg.Repos {
 		rc := &s.cfg.Repos[i]
 		file, err := s.publishRelease(ctx, rc, base)
 		if err != nil {
 			s.log.Error("release package", "repo", rc.Name, "err", err)
+			problems = append(problems, "the release package of "+rc.Name+" was not published (see the log)")
 			continue
 		}
 		if file != "" {
 			s.log.Info("published the release package", "repo", rc.Name, "file", file)
 		}
 	}
+	s.syncMu.Lock()
+	s.relErrs = problems
+	s.syncMu.Unlock()
 }
 
 // publishRelease publishes a new release package of rc if its content

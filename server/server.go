@@ -54,6 +54,7 @@ type Server struct {
 	lastSync time.Time
 	syncErr  error
 	moved    []string // tags that moved after a build published them
+	relErrs  []string // release packages that could not be published
 	ready    bool
 
 	hidden []string // from build steps, besides what the config names

@@ -248,7 +248,7 @@ func TestSigningKeyRotation(t *testing.T) {
 }
 
 // TestExpiredSigningKey: an expired key fails the job with a clear error
-// and publishes nothing; /healthz says so.
+// and publishes nothing, not even the release package; /healthz says so.
 func TestExpiredSigningKey(t *testing.T) {
 	keyDir := t.TempDir()
 	past := time.Now().Add(-48 * time.Hour)
@@ -269,8 +269,12 @@ func TestExpiredSigningKey(t *testing.T) {
 	if rpms := published(t, d.data, "acn"); len(rpms) != 0 {
 		t.Errorf("published with an expired key: %v", rpms)
 	}
-	if h := d.health(); h["status"] != "degraded" || !strings.Contains(fmt.Sprint(h["problems"]), "expired") {
+	if h := d.health(); h["status"] != "degraded" || !strings.Contains(fmt.Sprint(h["problems"]), "expired") ||
+		!strings.Contains(fmt.Sprint(h["problems"]), "the release package of acn was not published") {
 		t.Errorf("/healthz: %v", h)
+	}
+	if code, _ := d.get("/repos/acn-release.rpm"); code != http.StatusNotFound {
+		t.Errorf("GET /repos/acn-release.rpm with an expired key: %d", code)
 	}
 }
 
