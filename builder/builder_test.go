@@ -147,7 +147,7 @@ func TestFullSpecWithRPM(t *testing.T) {
 	}
 
 	deps := map[string]string{
-		"REQUIRE": "(bash or zsh) manual\n/bin/sh pre,interp\n/bin/sh post,interp\n/bin/sh preun,interp\n/bin/sh postun,interp\n/bin/sh interp,pretrans\n/usr/bin/python3 interp,posttrans\n" +
+		"REQUIRE": "(bash or zsh) manual\n/bin/sh pre,interp\n/bin/sh post,interp\n/bin/sh preun,interp\n/bin/sh postun,interp\n/bin/sh interp,pretrans\n/bin/sh auto\n/usr/bin/python3 interp,posttrans\n" +
 			"nginx >= 1.20 manual\npython3 manual\n" +
 			"rpmlib(CompressedFileNames) <= 3.0.4-1 rpmlib\nrpmlib(FileDigests) <= 4.6.0-1 rpmlib\nrpmlib(PayloadFilesHavePrefix) <= 4.0-1 rpmlib\nrpmlib(RichDependencies) <= 4.12.0-1 rpmlib\n",
 		"PROVIDE":    "webapp = 2.1 manual\nfull = 4:2.1.0-3 manual\nfull(x86-64) = 4:2.1.0-3 manual\n",

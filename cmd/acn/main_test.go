@@ -18,6 +18,7 @@ import (
 
 	embedded "github.com/acn-project/acn"
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/server"
 )
@@ -244,7 +245,9 @@ func TestIndexAndVerifyCommands(t *testing.T) {
 		t.Errorf("index --update: %s", stdout)
 	}
 	root := t.TempDir()
-	os.WriteFile(filepath.Join(root, "acn.repo"), []byte("[acn]\nname=acn\nbaseurl=file://"+dir+"\ngpgcheck=0\n"), 0o644)
+	// and another one what the host's libc would provide.
+	built, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	os.WriteFile(filepath.Join(root, "acn.repo"), []byte("[acn]\nname=acn\nbaseurl=file://"+dir+"\ngpgcheck=0\n"+tooltest.StandInRepo(t, built...)), 0o644)
 	out, err := exec.Command("dnf", "-y", "-q", "--releasever=9", "--setopt=reposdir="+root, "--setopt=cachedir="+filepath.Join(root, "cache"),
 		"--installroot="+filepath.Join(root, "root"), "--setopt=tsflags=noscripts", "install", "acn-runtime").CombinedOutput()
 	if err != nil {
