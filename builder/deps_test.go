@@ -74,7 +74,7 @@ func wireRepo(t *testing.T, spec string) *gittest.Repo {
 // rpmbuildSame packages the payload of rpm (its files, modes and
 // directories, without the build-id links rpmbuild makes itself) with
 // rpmbuild, automatic dependencies on, and returns the package.
-func rpmbuildSame(t *testing.T, rpm string) string {
+func rpmbuildSame(t *testing.T, rpm, extra string) string {
 	t.Helper()
 	tree := extract(t, rpm)
 	shell(t, "rm -rf "+filepath.Join(tree, "usr/lib/.build-id"))
@@ -99,12 +99,13 @@ Summary: Automatic dependencies against rpmbuild
 License: MIT
 %%global debug_package %%{nil}
 %%global __os_install_post %%{nil}
+%s
 %%description
 Reference.
 %%install
 cp -a %s/. %%{buildroot}/
 %%files
-%s`, tree, strings.ReplaceAll(files.String(), "%license /usr/share/licenses/adwire/LICENSE", "%license %{buildroot}/usr/share/licenses/adwire/LICENSE"))
+%s`, extra, tree, strings.ReplaceAll(files.String(), "%license /usr/share/licenses/adwire/LICENSE", "%license %{buildroot}/usr/share/licenses/adwire/LICENSE"))
 	spec = strings.ReplaceAll(spec, "%license %{buildroot}/usr/share/licenses/adwire/LICENSE\n", "/usr/share/licenses/adwire/LICENSE\n")
 	specFile := filepath.Join(top, "adwire.spec")
 	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
@@ -139,7 +140,7 @@ func TestAutoDepsAsRpmbuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	acn := res.Path
-	ref := rpmbuildSame(t, acn)
+	ref := rpmbuildSame(t, acn, "")
 	for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--fileclass", "--filecolor"} {
 		got := lineSet(tooltest.Run(t, "rpm", "-qp", q, acn))
 		want := lineSet(tooltest.Run(t, "rpm", "-qp", q, ref))
@@ -209,5 +210,35 @@ func TestAutoDepsAsRpmbuild(t *testing.T) {
 	b, _ := os.ReadFile(again.Path)
 	if !bytes.Equal(a, b) {
 		t.Error("two builds of the same ref differ")
+	}
+}
+
+// TestAutoDepsOptionsAsRpmbuild: autoreq: false and the exclude keys give
+// what AutoReq: no and the %__*_exclude* macros give rpmbuild.
+func TestAutoDepsOptionsAsRpmbuild(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, rpmbuild, absent string }{
+		{"autoreq", "autoreq: false\n", "AutoReq: no", "libc.so.6()(64bit)"},
+		{"autoprov", "autoprov: false\n", "AutoProv: no", "pkgconfig(foo) = 1.0.3"},
+		{"excludes", "requires_exclude: ^(libm|python)\nprovides_exclude: FOO_1\nrequires_exclude_from: ^/usr/bin/s-\nprovides_exclude_from: dist-info\n",
+			"%global __requires_exclude ^(libm|python)\n%global __provides_exclude FOO_1\n%global __requires_exclude_from ^/usr/bin/s-\n%global __provides_exclude_from dist-info", "libm.so.6()(64bit)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := wireRepo(t, wireSpec+tt.yaml)
+			res, err := build(t, r, "HEAD", "adwire", builder.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := rpmbuildSame(t, res.Path, tt.rpmbuild)
+			if deps := tooltest.Run(t, "rpm", "-qp", "--requires", "--provides", res.Path); strings.Contains(deps, tt.absent+"\n") {
+				t.Errorf("%s not switched off:\n%s", tt.absent, deps)
+			}
+			for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--fileclass", "--filecolor"} {
+				got := lineSet(tooltest.Run(t, "rpm", "-qp", q, res.Path))
+				want := lineSet(tooltest.Run(t, "rpm", "-qp", q, ref))
+				if !slices.Equal(got, want) {
+					t.Errorf("rpm -qp %s:\n acn:      %q\n rpmbuild: %q", q, got, want)
+				}
+			}
+		})
 	}
 }
