@@ -465,6 +465,16 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
 			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)
 		}
+		// The automatic dependencies and colors of each package, from
+		// its files as packed (stripped), equal rpmbuild's.
+		for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--filecolor", "--fileclass"} {
+			deps := func(rpm string) []string {
+				return slices.DeleteFunc(lineSet(tooltest.Run(t, "rpm", "-qp", q, rpm)), func(l string) bool { return strings.Contains(l, "/usr/src/debug") })
+			}
+			if got, want := deps(res.RPMs[i].Path), deps(want[n]); !slices.Equal(got, want) {
+				t.Errorf("%s: rpm -qp %s:\n acn:      %q\n rpmbuild: %q", n, q, got, want)
+			}
+		}
 	}
 	buildIDs := func(rpm string) string {
 		var ids []string
