@@ -3,7 +3,9 @@ package builder
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -68,7 +70,11 @@ func analyze(ctx context.Context, s *specs.Spec, ents []entry) (*autodeps.Result
 		RequiresExcludeFrom: a.RequiresExcludeFrom, ProvidesExcludeFrom: a.ProvidesExcludeFrom,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("automatic dependencies of %s: %w", s.Name, err)
+		err = fmt.Errorf("automatic dependencies of %s: %w", s.Name, err)
+		if e := entryOf(err, ents); e != nil && e.field != "" {
+			return nil, &specs.Error{File: s.File, Line: e.line, Field: e.field, Err: err}
+		}
+		return nil, err
 	}
 	if len(files) == len(ents) {
 		return res, nil
@@ -85,6 +91,27 @@ func analyze(ctx context.Context, s *specs.Spec, ents []entry) (*autodeps.Result
 	}
 	res.Files = all
 	return res, nil
+}
+
+// entryOf finds the entry an error of autodeps names: the file, or the
+// directory (a Python dist-info) it is in.
+func entryOf(err error, ents []entry) *entry {
+	var p string
+	var pe *autodeps.PythonError
+	if errors.As(err, &pe) {
+		p = pe.Path
+	} else if _, rest, ok := strings.Cut(err.Error(), ": autodeps: "); ok {
+		p, _, _ = strings.Cut(rest, ": ")
+	}
+	for p != "/" && p != "." && p != "" {
+		for i := range ents {
+			if ents[i].name == p {
+				return &ents[i]
+			}
+		}
+		p = path.Dir(p)
+	}
+	return nil
 }
 
 // forDebuginfo returns the spec of the -debuginfo package as it is

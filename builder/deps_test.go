@@ -2,6 +2,7 @@ package builder_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/internal/gittest"
 	"github.com/acn-project/acn/internal/tooltest"
+	"github.com/acn-project/acn/specs"
 )
 
 // wireSpec builds the comparison tree: a shared library with a soname and
@@ -240,5 +242,22 @@ func TestAutoDepsOptionsAsRpmbuild(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAutoDepsErrorNamesEntry: metadata rpmbuild's generators refuse fail
+// the build, naming the spec entry that packs the file, and leave no RPM.
+func TestAutoDepsErrorNamesEntry(t *testing.T) {
+	r := wireRepo(t, wireSpec)
+	r.Commit("bad metadata", map[string]string{"src/METADATA": "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 1.2.0\nRequires-Dist: requests (>=\n"})
+	out := t.TempDir()
+	_, err := build(t, r, "HEAD", "adwire", builder.Options{OutDir: out})
+	var se *specs.Error
+	if !errors.As(err, &se) || se.Field != "files[8]" || se.Line != 29 || !strings.Contains(err.Error(), "demo_pkg-1.2.0.dist-info") {
+		t.Fatalf("error %v, want one naming files[8] at line 29", err)
+	}
+	t.Log(err)
+	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) != 0 {
+		t.Errorf("RPMs left: %v", m)
 	}
 }
