@@ -156,6 +156,7 @@ func TestAutoDepsAsRpmbuild(t *testing.T) {
 			t.Errorf("acn's package does not require %q", want)
 		}
 	}
+	sameIndexes(t, acn, ref)
 	if got := qf(t, acn, "%{HEADERCOLOR}"); got != "2" {
 		t.Errorf("HEADERCOLOR %s, want 2", got)
 	}
@@ -218,15 +219,23 @@ func TestAutoDepsAsRpmbuild(t *testing.T) {
 // TestAutoDepsOptionsAsRpmbuild: autoreq: false and the exclude keys give
 // what AutoReq: no and the %__*_exclude* macros give rpmbuild.
 func TestAutoDepsOptionsAsRpmbuild(t *testing.T) {
-	for _, tt := range []struct{ name, yaml, rpmbuild, absent string }{
-		{"autoreq", "autoreq: false\n", "AutoReq: no", "libc.so.6()(64bit)"},
-		{"autoprov", "autoprov: false\n", "AutoProv: no", "pkgconfig(foo) = 1.0.3"},
+	for _, tt := range []struct{ name, yaml, rpmbuild, absent, comp string }{
+		// rpmbuild adds rpmlib(PayloadIsXz) after it indexed the files'
+		// dependencies: the indexes of later names are off by one, in
+		// its package and in acn's.
+		{"xz", "", "%global _binary_payload w6.xzdio", "rpmlib(PayloadIsZstd)", "xz"},
+		{"autoreq", "autoreq: false\n", "AutoReq: no", "libc.so.6()(64bit)", ""},
+		{"autoprov", "autoprov: false\n", "AutoProv: no", "pkgconfig(foo) = 1.0.3", ""},
 		{"excludes", "requires_exclude: ^(libm|python)\nprovides_exclude: FOO_1\nrequires_exclude_from: ^/usr/bin/s-\nprovides_exclude_from: dist-info\n",
-			"%global __requires_exclude ^(libm|python)\n%global __provides_exclude FOO_1\n%global __requires_exclude_from ^/usr/bin/s-\n%global __provides_exclude_from dist-info", "libm.so.6()(64bit)"},
+			"%global __requires_exclude ^(libm|python)\n%global __provides_exclude FOO_1\n%global __requires_exclude_from ^/usr/bin/s-\n%global __provides_exclude_from dist-info", "libm.so.6()(64bit)", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := wireRepo(t, wireSpec+tt.yaml)
-			res, err := build(t, r, "HEAD", "adwire", builder.Options{})
+			var o builder.Options
+			if tt.comp != "" {
+				o.Compression, _ = builder.ParseCompression(tt.comp)
+			}
+			res, err := build(t, r, "HEAD", "adwire", o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,6 +250,7 @@ func TestAutoDepsOptionsAsRpmbuild(t *testing.T) {
 					t.Errorf("rpm -qp %s:\n acn:      %q\n rpmbuild: %q", q, got, want)
 				}
 			}
+			sameIndexes(t, res.Path, ref)
 		})
 	}
 }
@@ -259,5 +269,16 @@ func TestAutoDepsErrorNamesEntry(t *testing.T) {
 	t.Log(err)
 	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) != 0 {
 		t.Errorf("RPMs left: %v", m)
+	}
+}
+
+// sameIndexes compares the per-file dependency indexes and the class
+// dictionary of two packages of the same files, as stored: rpm -qp
+// --filerequire reads requires through them.
+func sameIndexes(t *testing.T, acn, ref string) {
+	t.Helper()
+	const f = "[%{FILEDEPENDSX}:%{FILEDEPENDSN} ]|[%{DEPENDSDICT} ]|[%{FILECLASS} ]|[%{CLASSDICT}|]"
+	if got, want := qf(t, acn, f), qf(t, ref, f); got != want {
+		t.Errorf("FILEDEPENDSX:N|DEPENDSDICT|FILECLASS|CLASSDICT:\n acn:      %s\n rpmbuild: %s", got, want)
 	}
 }

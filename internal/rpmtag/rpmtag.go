@@ -127,9 +127,3 @@ const (
 	FileDependsN = 1144
 	DependsDict  = 1145
 )
-
-// The sense bits rpmbuild sets on generated dependencies.
-const (
-	SenseFindRequires = 1 << 14
-	SenseFindProvides = 1 << 15
-)
