@@ -183,6 +183,14 @@ func TestSubpackagesAndDebuginfo(t *testing.T) {
 	if got := tooltest.Run(t, "rpm", "-qp", "--provides", devel); got != "demo-devel = 1.0-1\ndemo-devel(x86-64) = 1.0-1\npkgconfig(demo) = 1.0\npkgconfig(demo) = 1.0\n" {
 		t.Errorf("demo-devel provides:\n%s", got)
 	}
+	// demo keeps its automatic require of the library its sibling
+	// libdemo1 provides, as rpmbuild keeps it.
+	if got := tooltest.Run(t, "rpm", "-qp", "--requires", main); !strings.Contains(got, "libdemo.so.1()(64bit)\n") || !strings.Contains(got, "libc.so.6()(64bit)\n") {
+		t.Errorf("demo requires:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", lib); !strings.Contains(got, "libdemo.so.1()(64bit)\n") {
+		t.Errorf("libdemo1 provides:\n%s", got)
+	}
 	if got := tooltest.Run(t, "rpm", "-qp", "--scripts", lib); !strings.Contains(got, "postinstall scriptlet (using /bin/sh):\n/sbin/ldconfig") {
 		t.Errorf("libdemo1 scripts:\n%s", got)
 	}
