@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/acn-project/acn/builder/autodeps"
 	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/acn-project/acn/specs"
 )
@@ -121,10 +122,17 @@ func writePackages(ctx context.Context, base header, pkgs []pkg, o Options, chec
 			return nil, err
 		}
 	}
+	autos := make([]*autodeps.Result, len(pkgs))
+	for i, p := range pkgs {
+		if autos[i], err = analyze(ctx, p.spec, p.ents); err != nil {
+			return nil, err
+		}
+	}
 	for i, p := range pkgs {
 		r := RPM{Name: p.spec.Name, Path: filepath.Join(o.OutDir, FileName(p.spec)), Files: len(p.ents)}
 		h := base
-		h.spec = p.spec
+		h.spec = forDebuginfo(pkgs[0].spec, p.spec)
+		h.auto = autos[i]
 		err := atomicfile.Write(r.Path, 0o644, func(f *os.File) error { return writeRPM(f, &h, p.ents, payloads[i]) })
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", r.Path, err)

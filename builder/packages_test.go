@@ -178,8 +178,18 @@ func TestSubpackagesAndDebuginfo(t *testing.T) {
 	if got := tooltest.Run(t, "rpm", "-qp", "--requires", devel); !strings.Contains(got, "libdemo1 = 1.0-1\n") || strings.Contains(got, "/bin/sh") {
 		t.Errorf("demo-devel requires:\n%s", got)
 	}
-	if got := tooltest.Run(t, "rpm", "-qp", "--provides", devel); got != "pkgconfig(demo) = 1.0\ndemo-devel = 1.0-1\ndemo-devel(x86-64) = 1.0-1\n" {
+	// The manual pkgconfig(demo) = 1.0 and the generated one differ in
+	// their flags (RPMSENSE_FIND_PROVIDES): rpmbuild keeps both too.
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", devel); got != "demo-devel = 1.0-1\ndemo-devel(x86-64) = 1.0-1\npkgconfig(demo) = 1.0\npkgconfig(demo) = 1.0\n" {
 		t.Errorf("demo-devel provides:\n%s", got)
+	}
+	// demo keeps its automatic require of the library its sibling
+	// libdemo1 provides, as rpmbuild keeps it.
+	if got := tooltest.Run(t, "rpm", "-qp", "--requires", main); !strings.Contains(got, "libdemo.so.1()(64bit)\n") || !strings.Contains(got, "libc.so.6()(64bit)\n") {
+		t.Errorf("demo requires:\n%s", got)
+	}
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", lib); !strings.Contains(got, "libdemo.so.1()(64bit)\n") {
+		t.Errorf("libdemo1 provides:\n%s", got)
 	}
 	if got := tooltest.Run(t, "rpm", "-qp", "--scripts", lib); !strings.Contains(got, "postinstall scriptlet (using /bin/sh):\n/sbin/ldconfig") {
 		t.Errorf("libdemo1 scripts:\n%s", got)
@@ -229,8 +239,10 @@ func TestSubpackagesAndDebuginfo(t *testing.T) {
 	for _, p := range all {
 		tooltest.Run(t, "cp", p, repoDir)
 	}
-	// The scriptlets need /bin/sh: a stand-in provides it.
+	// The scriptlets need /bin/sh, the programs libc: stand-ins provide
+	// them.
 	tooltest.Run(t, "cp", tooltest.FilePackage(t, "sh", "1", "/bin/sh", "#!/bin/true\n"), repoDir)
+	tooltest.Run(t, "cp", tooltest.StandIn(t, all...), repoDir)
 	tooltest.Run(t, "createrepo_c", "-q", repoDir)
 	root := filepath.Join(t.TempDir(), "root")
 	dnf := exec.Command("dnf", "-y", "-q", "--releasever=9", "--setopt=reposdir="+t.TempDir(), "--setopt=cachedir="+t.TempDir(),
@@ -460,6 +472,16 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 		}
 		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
 			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)
+		}
+		// The automatic dependencies and colors of each package, from
+		// its files as packed (stripped), equal rpmbuild's.
+		for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--filecolor", "--fileclass"} {
+			deps := func(rpm string) []string {
+				return slices.DeleteFunc(lineSet(tooltest.Run(t, "rpm", "-qp", q, rpm)), func(l string) bool { return strings.Contains(l, "/usr/src/debug") })
+			}
+			if got, want := deps(res.RPMs[i].Path), deps(want[n]); !slices.Equal(got, want) {
+				t.Errorf("%s: rpm -qp %s:\n acn:      %q\n rpmbuild: %q", n, q, got, want)
+			}
 		}
 	}
 	buildIDs := func(rpm string) string {

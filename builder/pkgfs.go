@@ -27,6 +27,7 @@ type pkgFS struct {
 
 func newPkgFS(ents []entry) *pkgFS {
 	f := &pkgFS{byName: map[string]*entry{}, children: map[string][]string{".": nil}}
+	listed := map[string]bool{} // paths already in their directory's children
 	for i := range ents {
 		e := &ents[i]
 		if e.isGhost() {
@@ -37,9 +38,9 @@ func newPkgFS(ents []entry) *pkgFS {
 		for {
 			dir := path.Dir(name)
 			kids, seen := f.children[dir]
-			base := path.Base(name)
-			if !slices.Contains(kids, base) {
-				f.children[dir] = append(kids, base)
+			if !listed[name] {
+				listed[name] = true
+				f.children[dir] = append(kids, path.Base(name))
 			}
 			if seen || dir == "." {
 				break

@@ -14,7 +14,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +24,7 @@ import (
 	gzip "github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
 
+	"github.com/acn-project/acn/builder/autodeps"
 	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
 )
@@ -112,6 +112,7 @@ type header struct {
 	comp      Compression
 	sourceRPM string // the source package every RPM of the build names
 	prov      provenance
+	auto      *autodeps.Result // the package's automatic dependencies (deps.go)
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -437,10 +438,14 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 
-	for _, d := range h.deps(len(ents) > 0) {
+	tags, requires, provides, late := h.deps(len(ents) > 0)
+	for _, d := range tags {
 		r.AddCustomTag(d.nameTag, d.names)
 		r.AddCustomTag(d.versionTag, d.versions)
 		r.AddCustomTag(d.flagsTag, d.flags)
+	}
+	if err := addFileTags(r, h.auto, requires, provides, late); err != nil {
+		return nil, err
 	}
 	if len(s.Changelog) > 0 {
 		times := make([]uint32, len(s.Changelog))
@@ -489,17 +494,21 @@ func fromSpec(ds []specs.Dep) []dep {
 }
 
 // deps returns every dependency kind's name/version/flags tags. It adds what rpmbuild would: self-provides, the
-// rpmlib() features the package uses, and scriptlet interpreters.
-func (h *header) deps(hasFiles bool) []depTags {
+// rpmlib() features the package uses, scriptlet interpreters and the
+// automatic dependencies (deps.go). It also returns the final requires
+// and provides, and the names of the rpmlib() requires rpmbuild adds
+// after it indexed the files' dependencies.
+func (h *header) deps(hasFiles bool) (_ []depTags, requires, provides []dep, late map[string]bool) {
 	s := h.spec
 	evr := s.EVR()
-	provides := fromSpec(s.Provides)
+	provides = fromSpec(s.Provides)
 	provides = appendMissing(provides, dep{s.Name, evr, rpmtag.SenseEqual})
 	if isa := isaName(s.Arch); isa != "" {
 		provides = appendMissing(provides, dep{s.Name + "(" + isa + ")", evr, rpmtag.SenseEqual})
 	}
 
-	requires := fromSpec(s.Requires)
+	requires = fromSpec(s.Requires)
+	late = map[string]bool{}
 	for _, sc := range scriptlets(s) {
 		if sc.body != "" {
 			requires = append(requires, dep{sc.interp, "", rpmtag.SenseInterp | sc.flag})
@@ -516,8 +525,10 @@ func (h *header) deps(hasFiles bool) []depTags {
 	switch h.comp.Name {
 	case "xz":
 		lib("PayloadIsXz", "5.2-1")
+		late["rpmlib(PayloadIsXz)"] = true
 	case "zstd":
 		lib("PayloadIsZstd", "5.4.18-1")
+		late["rpmlib(PayloadIsZstd)"] = true
 	}
 	rich := false
 	for _, list := range [][]specs.Dep{s.Requires, s.Conflicts, s.Obsoletes, s.Recommends, s.Suggests, s.Supplements, s.Enhances, s.Provides} {
@@ -525,10 +536,16 @@ func (h *header) deps(hasFiles bool) []depTags {
 			rich = rich || d.Rich()
 		}
 	}
+	if h.auto != nil {
+		requires = append(requires, fromAuto(h.auto.Requires)...)
+		provides = append(provides, fromAuto(h.auto.Provides)...)
+		rich = rich || h.auto.RichDependencies
+	}
 	if rich {
 		lib("RichDependencies", "4.12.0-1")
+		late["rpmlib(RichDependencies)"] = true
 	}
-	sort.SliceStable(requires, func(i, j int) bool { return requires[i].name < requires[j].name })
+	requires, provides = depSet(requires), depSet(provides)
 
 	var out []depTags
 	add := func(nameTag, versionTag, flagsTag int, ds []dep) {
@@ -552,7 +569,7 @@ func (h *header) deps(hasFiles bool) []depTags {
 	add(rpmtag.SuggestName, rpmtag.SuggestName+1, rpmtag.SuggestName+2, fromSpec(s.Suggests))
 	add(rpmtag.SupplementName, rpmtag.SupplementName+1, rpmtag.SupplementName+2, fromSpec(s.Supplements))
 	add(rpmtag.EnhanceName, rpmtag.EnhanceName+1, rpmtag.EnhanceName+2, fromSpec(s.Enhances))
-	return out
+	return out, requires, provides, late
 }
 
 type scriptlet struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/server"
 )
 
@@ -54,6 +55,15 @@ packages:
 	os.MkdirAll(filepath.Join(root, "repos.d"), 0o755)
 	_, repoFile := d.get("/repos/acn.repo")
 	os.WriteFile(filepath.Join(root, "repos.d", "acn.repo"), []byte(repoFile), 0o644)
+	// What the host's libc would provide comes from a stand-in.
+	var rpms []string
+	for _, p := range j.RPMs {
+		_, body := d.get("/repos/" + p)
+		f := filepath.Join(t.TempDir(), filepath.Base(p))
+		os.WriteFile(f, []byte(body), 0o644)
+		rpms = append(rpms, f)
+	}
+	os.WriteFile(filepath.Join(root, "repos.d", "standin.repo"), []byte(tooltest.StandInRepo(t, rpms...)), 0o644)
 	dnf(t, root, "install", "rt-devel", "rt-debuginfo")
 	for _, f := range []string{"usr/bin/rt", "usr/include/rt.h"} {
 		if _, err := os.Stat(filepath.Join(root, "root", f)); err != nil {

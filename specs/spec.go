@@ -131,6 +131,9 @@ type Spec struct {
 	// information packed into <name>-debuginfo; default true, and
 	// "debuginfo: false" turns it off.
 	Debuginfo bool
+	// AutoDeps switches and filters the builder's automatic dependencies
+	// (see autodeps.go); they apply to every package of the spec.
+	AutoDeps AutoDeps
 }
 
 // Exclude is one glob of the exclude list, in path.Match syntax.
@@ -249,39 +252,45 @@ type Change struct {
 
 // raw mirrors the YAML document; its yaml tags define the known keys.
 type raw struct {
-	Name        string            `yaml:"name"`
-	Version     string            `yaml:"version"`
-	Release     string            `yaml:"release"`
-	Epoch       *uint32           `yaml:"epoch"`
-	Arch        string            `yaml:"arch"`
-	Summary     string            `yaml:"summary"`
-	Description string            `yaml:"description"`
-	License     string            `yaml:"license"`
-	URL         string            `yaml:"url"`
-	Vendor      string            `yaml:"vendor"`
-	Packager    string            `yaml:"packager"`
-	Group       string            `yaml:"group"`
-	Requires    []string          `yaml:"requires"`
-	Provides    []string          `yaml:"provides"`
-	Conflicts   []string          `yaml:"conflicts"`
-	Obsoletes   []string          `yaml:"obsoletes"`
-	Recommends  []string          `yaml:"recommends"`
-	Suggests    []string          `yaml:"suggests"`
-	Supplements []string          `yaml:"supplements"`
-	Enhances    []string          `yaml:"enhances"`
-	Sources     []rawSource       `yaml:"sources"`
-	Build       []string          `yaml:"build"`
-	Timeout     string            `yaml:"timeout"`
-	Env         map[string]string `yaml:"env"`
-	Network     bool              `yaml:"network"`
-	Root        string            `yaml:"root"`
-	BuildReqs   []string          `yaml:"build_requires"`
-	Files       []rawFile         `yaml:"files"`
-	Exclude     []string          `yaml:"exclude"`
-	Scripts     rawScripts        `yaml:"scripts"`
-	Changelog   []rawChange       `yaml:"changelog"`
-	Packages    []rawPackage      `yaml:"packages"`
-	Debuginfo   *bool             `yaml:"debuginfo"`
+	Name         string            `yaml:"name"`
+	Version      string            `yaml:"version"`
+	Release      string            `yaml:"release"`
+	Epoch        *uint32           `yaml:"epoch"`
+	Arch         string            `yaml:"arch"`
+	Summary      string            `yaml:"summary"`
+	Description  string            `yaml:"description"`
+	License      string            `yaml:"license"`
+	URL          string            `yaml:"url"`
+	Vendor       string            `yaml:"vendor"`
+	Packager     string            `yaml:"packager"`
+	Group        string            `yaml:"group"`
+	Requires     []string          `yaml:"requires"`
+	Provides     []string          `yaml:"provides"`
+	Conflicts    []string          `yaml:"conflicts"`
+	Obsoletes    []string          `yaml:"obsoletes"`
+	Recommends   []string          `yaml:"recommends"`
+	Suggests     []string          `yaml:"suggests"`
+	Supplements  []string          `yaml:"supplements"`
+	Enhances     []string          `yaml:"enhances"`
+	Sources      []rawSource       `yaml:"sources"`
+	Build        []string          `yaml:"build"`
+	Timeout      string            `yaml:"timeout"`
+	Env          map[string]string `yaml:"env"`
+	Network      bool              `yaml:"network"`
+	Root         string            `yaml:"root"`
+	BuildReqs    []string          `yaml:"build_requires"`
+	Files        []rawFile         `yaml:"files"`
+	Exclude      []string          `yaml:"exclude"`
+	Scripts      rawScripts        `yaml:"scripts"`
+	Changelog    []rawChange       `yaml:"changelog"`
+	Packages     []rawPackage      `yaml:"packages"`
+	Debuginfo    *bool             `yaml:"debuginfo"`
+	AutoReq      *bool             `yaml:"autoreq"`
+	AutoProv     *bool             `yaml:"autoprov"`
+	ReqExcl      string            `yaml:"requires_exclude"`
+	ProvExcl     string            `yaml:"provides_exclude"`
+	ReqExclFrom  string            `yaml:"requires_exclude_from"`
+	ProvExclFrom string            `yaml:"provides_exclude_from"`
 }
 
 type rawSource struct {
@@ -732,6 +741,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		s.Files = append(s.Files, *f)
 	}
 	s.Debuginfo = r.Debuginfo == nil || *r.Debuginfo
+	p.autoDeps(root, r, s)
 	p.packages(root, r, s, seen)
 
 	s.Scripts = Scripts{Pre: r.Scripts.Pre, Post: r.Scripts.Post, PreUn: r.Scripts.PreUn,

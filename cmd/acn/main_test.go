@@ -18,6 +18,7 @@ import (
 
 	embedded "github.com/acn-project/acn"
 	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/server"
 )
@@ -89,15 +90,15 @@ func TestBuildCommand(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 4 {
+	if len(lines) != 5 {
 		t.Fatalf("want one line per RPM, got:\n%s", stdout)
 	}
-	for i, name := range []string{"acn-proxy-1.0.0-1.noarch.rpm", "acn-runtime-0.3.0-1.x86_64.rpm", "acn-runtime-debuginfo-0.3.0-1.x86_64.rpm", "appstruct-1.4.0-1.noarch.rpm"} {
+	for i, name := range []string{"acn-proxy-1.0.0-1.noarch.rpm", "acn-runtime-0.3.1-1.x86_64.rpm", "acn-runtime-devel-0.3.1-1.x86_64.rpm", "acn-runtime-debuginfo-0.3.1-1.x86_64.rpm", "appstruct-1.4.0-1.noarch.rpm"} {
 		if !strings.HasPrefix(lines[i], filepath.Join(out, name)+"\t") {
 			t.Errorf("line %d = %q, want %s", i, lines[i], name)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "acn-runtime-0.3.0-1.x86_64.build.log")); err != nil {
+	if _, err := os.Stat(filepath.Join(out, "acn-runtime-0.3.1-1.x86_64.build.log")); err != nil {
 		t.Errorf("build log: %v", err)
 	}
 
@@ -160,7 +161,7 @@ func TestBuildCommandBrokenSpec(t *testing.T) {
 	if !strings.Contains(stderr, `specs/broken.yaml:4: licence: unknown key: "licence" (did you mean "license"?)`) {
 		t.Errorf("stderr does not name file, line and key:\n%s", stderr)
 	}
-	if strings.Count(stdout, ".rpm") != 4 { // acn-runtime-debuginfo too
+	if strings.Count(stdout, ".rpm") != 5 { // acn-runtime-devel and -debuginfo too
 		t.Errorf("the good packages were not built:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "3 package(s) built, 1 failed") {
@@ -236,15 +237,17 @@ func TestIndexAndVerifyCommands(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	stdout, stderr, code := acn(t, env, "index", dir, "--changelog-limit", "1")
-	if code != 0 || !strings.Contains(stdout, "5 packages (5 read, 0 reused), published revision") {
+	if code != 0 || !strings.Contains(stdout, "6 packages (6 read, 0 reused), published revision") {
 		t.Fatalf("index (%d): %s %s", code, stdout, stderr)
 	}
 	stdout, _, code = acn(t, env, "index", "--update", dir, "--changelog-limit", "1")
-	if code != 0 || !strings.Contains(stdout, "(0 read, 5 reused), unchanged") {
+	if code != 0 || !strings.Contains(stdout, "(0 read, 6 reused), unchanged") {
 		t.Errorf("index --update: %s", stdout)
 	}
 	root := t.TempDir()
-	os.WriteFile(filepath.Join(root, "acn.repo"), []byte("[acn]\nname=acn\nbaseurl=file://"+dir+"\ngpgcheck=0\n"), 0o644)
+	// and another one what the host's libc would provide.
+	built, _ := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	os.WriteFile(filepath.Join(root, "acn.repo"), []byte("[acn]\nname=acn\nbaseurl=file://"+dir+"\ngpgcheck=0\n"+tooltest.StandInRepo(t, built...)), 0o644)
 	out, err := exec.Command("dnf", "-y", "-q", "--releasever=9", "--setopt=reposdir="+root, "--setopt=cachedir="+filepath.Join(root, "cache"),
 		"--installroot="+filepath.Join(root, "root"), "--setopt=tsflags=noscripts", "install", "acn-runtime").CombinedOutput()
 	if err != nil {
@@ -254,13 +257,13 @@ func TestIndexAndVerifyCommands(t *testing.T) {
 		t.Errorf("dnf did not install acn-runtime: %v", err)
 	}
 	stdout, stderr, code = acn(t, env, "verify", dir)
-	if code != 0 || !strings.Contains(stdout, "OK, 3 metadata files and 5 packages verified") {
+	if code != 0 || !strings.Contains(stdout, "OK, 3 metadata files and 6 packages verified") {
 		t.Errorf("verify (%d): %s %s", code, stdout, stderr)
 	}
 	other, _ := filepath.Glob(filepath.Join(dir, "repodata", "*-other.xml.gz"))
 	out, err = exec.Command("bash", "-c", "zcat "+other[0]+" | grep -c '<changelog '").Output()
-	if err != nil || strings.TrimSpace(string(out)) != "4" {
-		t.Errorf("--changelog-limit 1 kept %s changelog entries for our 4 packages with one (acn-runtime-debuginfo has acn-runtime's)", out)
+	if err != nil || strings.TrimSpace(string(out)) != "5" {
+		t.Errorf("--changelog-limit 1 kept %s changelog entries for our 5 packages with one (acn-runtime-devel and -debuginfo have acn-runtime's)", out)
 	}
 
 	os.WriteFile(filepath.Join(dir, "broken.rpm"), []byte("not an rpm"), 0o644)

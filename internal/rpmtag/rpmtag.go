@@ -116,3 +116,14 @@ const (
 	AcnRef       = 21040 // the git ref the package was built from
 	AcnLogSHA256 = 21041 // hex SHA-256 of the build log, when there was one
 )
+
+// Per-file dependency and color tags (rpmbuild's rpmfc); HEADERCOLOR is
+// not stored, rpm computes it from FILECOLORS.
+const (
+	FileColors   = 1140
+	FileClass    = 1141
+	ClassDict    = 1142
+	FileDependsX = 1143
+	FileDependsN = 1144
+	DependsDict  = 1145
+)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,4 +62,38 @@ chmod 0755 %%{buildroot}%s
 	}
 	Run(t, "rpmbuild", "-bb", "--quiet", "--define", "_topdir "+top, "--define", "_binary_payload w9.gzdio", specFile)
 	return filepath.Join(top, "RPMS", "noarch", name+"-"+version+"-1.noarch.rpm")
+}
+
+// StandIn builds, with rpmbuild, a package named standin that provides
+// what rpms require from outside themselves (libc's sonames and symbol
+// versions, rtld(GNU_HASH), interpreters): what the host's glibc and
+// tools would provide, so that dnf can install rpms into an empty root.
+func StandIn(t testing.TB, rpms ...string) string {
+	t.Helper()
+	provided := map[string]bool{}
+	var requires []string
+	for _, rpm := range rpms {
+		for _, l := range strings.Split(Run(t, "rpm", "-qp", "--qf", "[%{PROVIDENAME}\n][%{FILENAMES}\n]", rpm), "\n") {
+			provided[l] = true
+		}
+		for _, l := range strings.Split(Run(t, "rpm", "-qp", "--qf", "[%{REQUIRENAME}\n]", rpm), "\n") {
+			if l != "" && !strings.HasPrefix(l, "rpmlib(") && !strings.HasPrefix(l, "(") {
+				requires = append(requires, l)
+			}
+		}
+	}
+	slices.Sort(requires)
+	requires = slices.Compact(requires)
+	requires = slices.DeleteFunc(requires, func(r string) bool { return provided[r] })
+	return FilePackage(t, "standin", "1", "/usr/share/standin/README", "stand-in\n", requires...)
+}
+
+// StandInRepo makes a dnf repository (a directory with repodata) holding
+// StandIn(rpms) and returns a .repo file section for it, named standin.
+func StandInRepo(t testing.TB, rpms ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	Run(t, "cp", StandIn(t, rpms...), dir)
+	Run(t, "createrepo_c", "-q", dir)
+	return "[standin]\nname=standin\nbaseurl=file://" + dir + "\ngpgcheck=0\n"
 }
