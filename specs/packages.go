@@ -139,15 +139,7 @@ func (p *parser) packages(root *yaml.Node, r *raw, s *Spec, seen map[string]*Fil
 			{"enhances", rp.Enhances, &pk.Enhances},
 		}
 		for _, d := range deps {
-			dl := find(n, d.key)
-			for j, text := range d.in {
-				dep, err := ParseDep(text)
-				if err != nil {
-					p.add(item(dl, j).Line, fmt.Sprintf("%s.%s[%d]", field, d.key, j), ErrInvalid, "%v", err)
-					continue
-				}
-				*d.out = append(*d.out, dep)
-			}
+			p.depList(n, field+".", d.key, d.in, d.out)
 		}
 		files := find(n, "files")
 		for j, rf := range rp.Files {

@@ -630,16 +630,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		{"build_requires", r.BuildReqs, &s.BuildRequires},
 	}
 	for _, d := range deps {
-		list := find(root, d.key)
-		for i, text := range d.in {
-			field := fmt.Sprintf("%s[%d]", d.key, i)
-			dep, err := ParseDep(text)
-			if err != nil {
-				p.add(item(list, i).Line, field, ErrInvalid, "%v", err)
-				continue
-			}
-			*d.out = append(*d.out, dep)
-		}
+		p.depList(root, "", d.key, d.in, d.out)
 	}
 
 	for i, d := range s.BuildRequires {
@@ -962,3 +953,17 @@ func ParseDep(s string) (Dep, error) {
 }
 
 var evrRE = regexp.MustCompile(`^([0-9]+:)?[A-Za-z0-9._+~^]+(-[A-Za-z0-9._+~^]+)?$`)
+
+// depList parses one dependency list of the mapping n (the spec, or one
+// of its packages, whose fields start with prefix) into out.
+func (p *parser) depList(n *yaml.Node, prefix, key string, in []string, out *[]Dep) {
+	list := find(n, key)
+	for i, text := range in {
+		dep, err := ParseDep(text)
+		if err != nil {
+			p.add(item(list, i).Line, fmt.Sprintf("%s%s[%d]", prefix, key, i), ErrInvalid, "%v", err)
+			continue
+		}
+		*out = append(*out, dep)
+	}
+}
