@@ -54,23 +54,9 @@ func runSign(ctx context.Context, e *env, args []string) error {
 	case len(files) == 0:
 		return errUsage{"sign: name the files to sign"}
 	}
-	var keys []*sign.Key
-	for i, kf := range keyFiles {
-		pf := ""
-		switch {
-		case len(passFiles) == 1:
-			pf = passFiles[0]
-		case len(passFiles) > 1:
-			pf = passFiles[i]
-		}
-		k, err := sign.LoadKey(kf, pf)
-		if err != nil {
-			return err
-		}
-		if !k.Info().Private {
-			return fmt.Errorf("sign: %s: %w", kf, sign.ErrNoPrivateKey)
-		}
-		keys = append(keys, k)
+	keys, err := loadSigningKeys("sign", keyFiles, passFiles)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	if *detach {
