@@ -30,7 +30,7 @@ func rpmMacroLines(data []byte) []string {
 	for i := 0; i < len(lines); {
 		var buf strings.Builder
 		first := true
-		bc, pc, xc := 0, 0, 0
+		var n nesting
 		for i < len(lines) {
 			raw := lines[i]
 			i++
@@ -54,49 +54,15 @@ func rpmMacroLines(data []byte) []string {
 						p++
 					}
 				case '%':
-					if p+1 < len(line) {
-						switch line[p+1] {
-						case '{':
-							p++
-							bc++
-						case '(':
-							p++
-							pc++
-						case '[':
-							p++
-							xc++
-						case '%':
-							p++
-						}
+					if p+1 < len(line) && (n.opens(line[p+1]) || line[p+1] == '%') {
+						p++
 					}
-				case '{':
-					if bc > 0 {
-						bc++
-					}
-				case '}':
-					if bc > 0 {
-						bc--
-					}
-				case '(':
-					if pc > 0 {
-						pc++
-					}
-				case ')':
-					if pc > 0 {
-						pc--
-					}
-				case '[':
-					if xc > 0 {
-						xc++
-					}
-				case ']':
-					if xc > 0 {
-						xc--
-					}
+				default:
+					n.inner(line[p])
 				}
 			}
 			buf.WriteString(line)
-			if (line == "" || line[len(line)-1] != '\\') && bc == 0 && pc == 0 && xc == 0 {
+			if (line == "" || line[len(line)-1] != '\\') && !n.open() {
 				break
 			}
 			buf.WriteByte('\n')
@@ -140,66 +106,29 @@ func rpmMacroName(def string) string {
 		}
 		body = s[1 : end-1]
 	} else {
-		bc, pc, xc := 0, 0, 0
+		var n nesting
 		var b strings.Builder
 		i := 0
-		for i < len(s) && (bc > 0 || pc > 0 || !(s[i] == '\n' || s[i] == '\r')) {
+		for i < len(s) && (n.brace > 0 || n.paren > 0 || !(s[i] == '\n' || s[i] == '\r')) {
 			switch s[i] {
 			case '\\':
 				if i+1 < len(s) {
 					i++
 				}
 			case '%':
-				if i+1 < len(s) {
-					switch s[i+1] {
-					case '{':
-						b.WriteByte(s[i])
-						i++
-						bc++
-					case '(':
-						b.WriteByte(s[i])
-						i++
-						pc++
-					case '[':
-						b.WriteByte(s[i])
-						i++
-						xc++
-					case '%':
-						b.WriteByte(s[i])
-						i++
-					}
+				if i+1 < len(s) && (n.opens(s[i+1]) || s[i+1] == '%') {
+					b.WriteByte(s[i])
+					i++
 				}
-			case '{':
-				if bc > 0 {
-					bc++
-				}
-			case '}':
-				if bc > 0 {
-					bc--
-				}
-			case '(':
-				if pc > 0 {
-					pc++
-				}
-			case ')':
-				if pc > 0 {
-					pc--
-				}
-			case '[':
-				if xc > 0 {
-					xc++
-				}
-			case ']':
-				if xc > 0 {
-					xc--
-				}
+			default:
+				n.inner(s[i])
 			}
 			if i < len(s) {
 				b.WriteByte(s[i])
 			}
 			i++
 		}
-		if bc > 0 || pc > 0 || xc > 0 {
+		if n.open() {
 			return ""
 		}
 		body = strings.TrimRight(b.String(), " \t\r\n")
@@ -256,3 +185,48 @@ func rpmMacroProvides(data []byte) []string {
 	}
 	return out
 }
+
+// nesting counts the %{...}, %(...) and %[...] a macro body has open, as
+// rpm's macro loader counts them: a bracket nests only inside an open one
+// of its own kind.
+type nesting struct{ brace, paren, bracket int }
+
+// opens records a '%' followed by c, and reports whether c opened one.
+func (n *nesting) opens(c byte) bool {
+	switch c {
+	case '{':
+		n.brace++
+	case '(':
+		n.paren++
+	case '[':
+		n.bracket++
+	default:
+		return false
+	}
+	return true
+}
+
+// inner records a bracket met inside the body.
+func (n *nesting) inner(c byte) {
+	step := func(depth *int, d int) {
+		if *depth > 0 {
+			*depth += d
+		}
+	}
+	switch c {
+	case '{':
+		step(&n.brace, 1)
+	case '}':
+		step(&n.brace, -1)
+	case '(':
+		step(&n.paren, 1)
+	case ')':
+		step(&n.paren, -1)
+	case '[':
+		step(&n.bracket, 1)
+	case ']':
+		step(&n.bracket, -1)
+	}
+}
+
+func (n *nesting) open() bool { return n.brace > 0 || n.paren > 0 || n.bracket > 0 }
