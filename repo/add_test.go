@@ -240,7 +240,7 @@ func TestAddKilled(t *testing.T) {
 func TestRetentionKeepsFilesForOldMetadata(t *testing.T) {
 	dir := t.TempDir()
 	clock := time.Unix(1_800_000_000, 0)
-	o := repo.AddOptions{Keep: 1, Options: repo.Options{RetainOldMD: 1, RetainOldMDByAge: time.Minute, Now: func() time.Time { return clock }}}
+	o := repo.AddOptions{Keep: 1, Options: repo.Options{RetainOldMD: new(1), RetainOldMDByAge: new(time.Minute), Now: func() time.Time { return clock }}}
 	file := func(v string) string { return filepath.Join(dir, "hello-"+v+"-1.noarch.rpm") }
 	addOne(t, dir, buildRPM(t, "hello", "1.0", "1", "one"), o)
 	genA, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
@@ -275,7 +275,7 @@ func TestRetentionKeepsFilesForOldMetadata(t *testing.T) {
 	}
 	// A plain index does not bring it back.
 	clock = clock.Add(time.Hour)
-	index(t, dir, repo.Options{Update: true, RetainOldMD: 1, RetainOldMDByAge: time.Minute, Now: o.Now})
+	index(t, dir, repo.Options{Update: true, RetainOldMD: new(1), RetainOldMDByAge: new(time.Minute), Now: o.Now})
 	if got := published(t, dir); !slices.Equal(got, []string{"hello-2.0-1.noarch.rpm"}) {
 		t.Errorf("after index: published %v", got)
 	}

@@ -43,11 +43,13 @@ type Options struct {
 	// 0 means the default, 10; ChangelogAll keeps all, ChangelogNone none.
 	ChangelogLimit int
 	// RetainOldMD keeps the metadata files of this many superseded
-	// generations (default 2), and RetainOldMDByAge keeps anything
-	// superseded less than this long ago (default 1h), so a client that
-	// fetched an older repomd.xml still finds what it names.
-	RetainOldMD      int
-	RetainOldMDByAge time.Duration
+	// generations, and RetainOldMDByAge keeps anything superseded less
+	// than this long ago, so a client that fetched an older repomd.xml
+	// still finds what it names. nil means the default, 2 generations and
+	// 1h; a value is taken as it is: new(0) keeps no superseded
+	// generation, and a zero age keeps nothing on account of its age.
+	RetainOldMD      *int
+	RetainOldMDByAge *time.Duration
 	Revision         string // default: the time, never lower than the last revision + 1
 	BaseURL          string // xml:base for package locations
 	Excludes         []string
@@ -86,6 +88,12 @@ type Result struct {
 	// next run.
 	Warnings []error
 }
+
+// Defaults of Options.RetainOldMD and Options.RetainOldMDByAge.
+const (
+	DefaultRetainOldMD      = 2
+	DefaultRetainOldMDByAge = time.Hour
+)
 
 // Special values of Options.ChangelogLimit.
 const (
@@ -128,11 +136,15 @@ func (o *Options) defaults() error {
 	case ChangelogNone:
 		o.ChangelogLimit = 0
 	}
-	if o.RetainOldMD == 0 {
-		o.RetainOldMD = 2
+	if o.RetainOldMD == nil {
+		o.RetainOldMD = new(DefaultRetainOldMD)
+	} else if *o.RetainOldMD < 0 {
+		return fmt.Errorf("retain old metadata: %d generations: must not be negative", *o.RetainOldMD)
 	}
-	if o.RetainOldMDByAge == 0 {
-		o.RetainOldMDByAge = time.Hour
+	if o.RetainOldMDByAge == nil {
+		o.RetainOldMDByAge = new(DefaultRetainOldMDByAge)
+	} else if *o.RetainOldMDByAge < 0 {
+		return fmt.Errorf("retain old metadata by age: %v: must not be negative", *o.RetainOldMDByAge)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -292,7 +292,7 @@ func TestRetention(t *testing.T) {
 	}
 	// Anything superseded less than an hour ago stays, whatever the count.
 	os.Remove(rpms[4])
-	index(t, dir, repo.Options{Update: true, Now: now, RetainOldMD: -1})
+	index(t, dir, repo.Options{Update: true, Now: now, RetainOldMD: new(0)})
 	for _, f := range gens[4] {
 		if !exists(f) {
 			t.Errorf("%s was superseded a moment ago but is gone", f)

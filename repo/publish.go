@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/acn-project/acn/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
@@ -67,6 +68,7 @@ func (c *counter) Write(p []byte) (int, error) {
 type mdFile struct {
 	kind       string // repomd type: primary, primary_db, ...
 	base       string // file name after the checksum: primary.xml, primary.sqlite
+	compress   string // gz, xz, zstd, or "" for none
 	tmp        *os.File
 	buf        *bufio.Writer
 	z          io.WriteCloser
@@ -74,15 +76,26 @@ type mdFile struct {
 	w          io.Writer // what fragments are written to
 }
 
-func newMDFile(dir, kind, base string, o *Options) (*mdFile, error) {
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// newMDFile starts a metadata file compressed with compress ("" for an
+// uncompressed file).
+func newMDFile(dir, kind, base, compress string, o *Options) (*mdFile, error) {
 	tmp, err := os.CreateTemp(dir, "."+kind+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
 	h1, _ := newHash(o.Checksum)
 	h2, _ := newHash(o.Checksum)
-	m := &mdFile{kind: kind, base: base, tmp: tmp, buf: bufio.NewWriterSize(tmp, 256<<10), open: &counter{h: h1}, comp: &counter{h: h2}}
-	m.z, err = newCompressor(o.Compress, io.MultiWriter(m.buf, m.comp))
+	m := &mdFile{kind: kind, base: base, compress: compress, tmp: tmp, buf: bufio.NewWriterSize(tmp, 256<<10), open: &counter{h: h1}, comp: &counter{h: h2}}
+	if compress == "" {
+		m.z = nopCloser{io.MultiWriter(m.buf, m.comp)}
+		m.w = m.z
+		return m, nil
+	}
+	m.z, err = newCompressor(compress, io.MultiWriter(m.buf, m.comp))
 	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
@@ -109,22 +122,28 @@ func (m *mdFile) finish(dir string, o *Options, now int64) (RepomdData, error) {
 		return RepomdData{}, err
 	}
 	sum := hex.EncodeToString(m.comp.h.Sum(nil))
-	name := sum + "-" + m.base + suffix(o.Compress)
+	name := sum + "-" + m.base
+	if m.compress != "" {
+		name += suffix(m.compress)
+	}
 	final := filepath.Join(dir, name)
 	if _, err := os.Stat(final); err != nil {
 		if err := os.Rename(m.tmp.Name(), final); err != nil {
 			return RepomdData{}, err
 		}
 	}
-	return RepomdData{
-		Type:         m.kind,
-		Checksum:     Checksum{Type: o.Checksum, Value: sum},
-		OpenChecksum: Checksum{Type: o.Checksum, Value: hex.EncodeToString(m.open.h.Sum(nil))},
-		Location:     Location{Href: "repodata/" + name},
-		Timestamp:    now,
-		Size:         m.comp.n,
-		OpenSize:     m.open.n,
-	}, nil
+	d := RepomdData{
+		Type:      m.kind,
+		Checksum:  Checksum{Type: o.Checksum, Value: sum},
+		Location:  Location{Href: "repodata/" + name},
+		Timestamp: now,
+		Size:      m.comp.n,
+	}
+	if m.compress != "" {
+		d.OpenChecksum = Checksum{Type: o.Checksum, Value: hex.EncodeToString(m.open.h.Sum(nil))}
+		d.OpenSize = m.open.n
+	}
+	return d, nil
 }
 
 func (m *mdFile) abort() {
@@ -139,7 +158,7 @@ func compressFile(dir, src, kind, base string, o *Options, now int64) (RepomdDat
 		return RepomdData{}, err
 	}
 	defer in.Close()
-	m, err := newMDFile(dir, kind, base, o)
+	m, err := newMDFile(dir, kind, base, o.Compress, o)
 	if err != nil {
 		return RepomdData{}, err
 	}
@@ -150,17 +169,134 @@ func compressFile(dir, src, kind, base string, o *Options, now int64) (RepomdDat
 	return m.finish(dir, o, now)
 }
 
+// writeRecord makes the record of one metadata file of acn's, kind
+// (base: its name after the checksum), whose content body returns (it
+// may be called twice), compressed with compress ("" for none).
+//
+// The content is compared first: when the old repomd.xml has a record
+// of this kind for the same content, compression and checksum type, and
+// its file is in place, that record is returned as it is and nothing is
+// written. So an unchanged repository gets no new file, even one first
+// indexed by another tool.
+func writeRecord(ctx context.Context, rd, kind, base, compress string, body func() io.Reader, old *Repomd, o *Options, now int64) (d RepomdData, reused bool, err error) {
+	if r := reusableRecord(rd, old, kind, base, compress, o); r != nil {
+		h, _ := newHash(o.Checksum)
+		if _, err := io.Copy(h, ctxReader{ctx, body()}); err != nil {
+			return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
+		}
+		want := r.OpenChecksum.Value
+		if compress == "" {
+			want = r.Checksum.Value
+		}
+		if hex.EncodeToString(h.Sum(nil)) == want {
+			return *r, true, nil
+		}
+	}
+	m, err := newMDFile(rd, kind, base, compress, o)
+	if err != nil {
+		return RepomdData{}, false, err
+	}
+	if _, err := io.Copy(m.w, ctxReader{ctx, body()}); err != nil {
+		m.abort()
+		return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
+	}
+	d, err = m.finish(rd, o, now)
+	if err != nil {
+		return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
+	}
+	return d, false, nil
+}
+
+// reusableRecord returns old's record of kind if its file could stand
+// for a new one of base compressed with compress: same checksum type and
+// compression, a local file of the recorded size in place.
+func reusableRecord(rd string, old *Repomd, kind, base, compress string, o *Options) *RepomdData {
+	if old == nil {
+		return nil
+	}
+	r := old.Find(kind)
+	if r == nil || r.Location.Base != "" || r.Checksum.Type != o.Checksum {
+		return nil
+	}
+	name := base
+	if compress != "" {
+		name += suffix(compress)
+		if r.OpenChecksum.Type != o.Checksum {
+			return nil
+		}
+	} else if r.OpenChecksum != (Checksum{}) {
+		return nil
+	}
+	rel, ok := strings.CutPrefix(r.Location.Href, "repodata/")
+	if !ok || !strings.HasSuffix(rel, name) || !filepath.IsLocal(rel) || strings.Contains(rel, "/") {
+		return nil
+	}
+	st, err := os.Stat(filepath.Join(rd, rel))
+	if err != nil || !st.Mode().IsRegular() || st.Size() != r.Size {
+		return nil
+	}
+	return r
+}
+
+// ctxReader stops a long copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // generation is one published repomd.xml and the files it names.
 type generation struct {
 	Revision   string   `json:"revision"`
 	Superseded int64    `json:"superseded,omitempty"` // unix time; 0 while current
 	Files      []string `json:"files"`
+	// Own are the hrefs of the records acn wrote itself (not carried
+	// over from another tool): a record acn wrote once and no longer
+	// writes is dropped, never carried as another tool's.
+	Own []string `json:"own,omitempty"`
 }
 
 const generationsName = "generations.json"
 
+// loadGenerations reads the record of generations, newest first; nil if
+// there is none or it is damaged (it is bookkeeping, rebuilt from
+// repomd.xml).
+func loadGenerations(dir string) []generation {
+	b, err := os.ReadFile(filepath.Join(dir, stateDir, generationsName))
+	if err != nil {
+		return nil
+	}
+	var gens []generation
+	if err := json.Unmarshal(b, &gens); err != nil {
+		return nil
+	}
+	return gens
+}
+
+// ownHrefs is every href acn recorded as its own in gens.
+func ownHrefs(gens []generation) map[string]bool {
+	own := map[string]bool{}
+	for _, g := range gens {
+		for _, h := range g.Own {
+			own[h] = true
+		}
+	}
+	return own
+}
+
 // publish writes the metadata files from the new cache, then repomd.xml,
 // then applies retention.
+//
+// Every record of the old repomd.xml that acn did not write (updateinfo,
+// comps groups, modules added by modifyrepo_c) is carried into the new
+// one unchanged, unless acn writes a record of its type itself (see
+// carryForeign).
 //
 // pl's staged packages move into place just before repomd.xml, and leave
 // again if repomd.xml is not replaced: the rename of repomd.xml is the one
@@ -173,23 +309,6 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	kinds := []string{"primary", "filelists", "other"}
 	heads := []string{primaryHead, filelistsHead, otherHead}
 	tails := []string{primaryTail, filelistsTail, otherTail}
-	var mds []*mdFile
-	defer func() {
-		if err != nil {
-			for _, m := range mds {
-				m.abort()
-			}
-		}
-	}()
-	for i, k := range kinds {
-		m, err := newMDFile(rd, k, k+".xml", o)
-		if err != nil {
-			return err
-		}
-		mds = append(mds, m)
-		fmt.Fprintf(m.w, heads[i], res.Packages)
-	}
-	// The three files are compressed at once, each from its fragment file.
 	now := o.Now().Unix()
 	oldMD := readRepomd(filepath.Join(rd, "repomd.xml"))
 	if oldMD != nil {
@@ -197,22 +316,23 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 			now = max(now, d.Timestamp)
 		}
 	}
-	// Each file is compressed, fsynced and named in its own goroutine.
-	datas := make([]RepomdData, len(mds))
-	errs := make(chan error, len(mds))
-	for i, m := range mds {
+	gens := loadGenerations(dir)
+	// The three files are compared, compressed, fsynced and named at
+	// once, each in its own goroutine, from its fragment file.
+	datas := make([]RepomdData, len(kinds))
+	reused := make([]bool, len(kinds))
+	errs := make(chan error, len(kinds))
+	for i, k := range kinds {
 		go func() {
-			_, err := io.Copy(m.w, cache.body(i))
-			if err == nil {
-				_, err = io.WriteString(m.w, tails[i])
+			body := func() io.Reader {
+				return io.MultiReader(strings.NewReader(fmt.Sprintf(heads[i], res.Packages)), cache.body(i), strings.NewReader(tails[i]))
 			}
-			if err == nil {
-				datas[i], err = m.finish(rd, o, now)
-			}
+			var err error
+			datas[i], reused[i], err = writeRecord(ctx, rd, k, k+".xml", o.Compress, body, oldMD, o, now)
 			errs <- err
 		}()
 	}
-	for range mds {
+	for range kinds {
 		if e := <-errs; e != nil && err == nil {
 			err = e
 		}
@@ -221,21 +341,36 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		return err
 	}
 	md := &Repomd{Data: datas}
-	mds = nil
 	if o.SQLite {
-		dbs, err := writeDBs(ctx, rd, cache, md, o)
-		if err != nil {
-			return err
-		}
-		for i, kind := range kinds {
-			d, err := compressFile(rd, dbs[i], kind+"_db", kind+".sqlite", o, now)
-			os.Remove(dbs[i])
+		if dbs := reusableDBs(rd, oldMD, o, !slices.Contains(reused, false)); dbs != nil {
+			md.Data = append(md.Data, dbs...)
+		} else {
+			dbs, err := writeDBs(ctx, rd, cache, md, o)
 			if err != nil {
 				return err
 			}
-			d.DatabaseVersion = dbVersion
-			md.Data = append(md.Data, d)
+			for i, kind := range kinds {
+				d, err := compressFile(rd, dbs[i], kind+"_db", kind+".sqlite", o, now)
+				os.Remove(dbs[i])
+				if err != nil {
+					return err
+				}
+				d.DatabaseVersion = dbVersion
+				md.Data = append(md.Data, d)
+			}
 		}
+	}
+	// acn's own further records (advisories, groups) are appended to
+	// md.Data here, each made with writeRecord so that unchanged content
+	// writes nothing; everything in md.Data is acn's own from here on,
+	// and replaces a foreign record of its type.
+
+	own := hrefs(md)
+	carried, dropped := carryForeign(dir, oldMD, md, ownHrefs(gens))
+	md.Data = append(md.Data, carried...)
+	for _, e := range dropped {
+		o.Logger.Warn("record of another tool not carried over", "dir", dir, "err", e)
+		res.Warnings = append(res.Warnings, e)
 	}
 	if len(o.Distro) > 0 || len(o.Content) > 0 {
 		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
@@ -287,7 +422,7 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if err := pl.committed(dir, oldMD); err != nil {
 		res.Warnings = append(res.Warnings, fmt.Errorf("record pruned packages: %w", err))
 	}
-	removed, keep, err := retain(dir, oldMD, md, o, sigHref)
+	removed, keep, err := retain(dir, gens, oldMD, md, own, o, sigHref)
 	res.Removed = removed
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Errorf("retention: %w", err))
@@ -303,6 +438,24 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 		}
 	}
 	return nil
+}
+
+// reusableDBs returns the old sqlite records when the package metadata
+// they were built from is unchanged (xmlReused) and each can stand for a
+// new one; nil otherwise.
+func reusableDBs(rd string, old *Repomd, o *Options, xmlReused bool) []RepomdData {
+	if !xmlReused {
+		return nil
+	}
+	var out []RepomdData
+	for _, kind := range []string{"primary", "filelists", "other"} {
+		r := reusableRecord(rd, old, kind+"_db", kind+".sqlite", o.Compress, o)
+		if r == nil || r.DatabaseVersion != dbVersion {
+			return nil
+		}
+		out = append(out, *r)
+	}
+	return out
 }
 
 // sameMetadata reports whether publishing md would tell a client nothing
@@ -340,32 +493,40 @@ func readRepomd(name string) *Repomd {
 	return md
 }
 
+// hrefs are the files of the repository that md names; a record with
+// an xml:base names a file elsewhere.
 func hrefs(md *Repomd) []string {
 	var out []string
 	for _, d := range md.Data {
-		out = append(out, d.Location.Href)
+		if d.Location.Base == "" {
+			out = append(out, d.Location.Href)
+		}
 	}
 	return out
 }
 
 // retain records the new generation and deletes the files of generations
 // that are both older than the RetainOldMD newest superseded ones and
-// superseded longer ago than RetainOldMDByAge.
+// superseded longer ago than RetainOldMDByAge. The current generation is
+// always kept. own are the hrefs of md acn wrote itself.
 //
 // It returns the files of the generations kept, nil if it could not tell.
-func retain(dir string, oldMD, md *Repomd, o *Options, extra ...string) ([]string, map[string]bool, error) {
+func retain(dir string, gens []generation, oldMD, md *Repomd, own []string, o *Options, extra ...string) ([]string, map[string]bool, error) {
 	state := filepath.Join(dir, stateDir, generationsName)
-	var gens []generation
-	if b, err := os.ReadFile(state); err == nil {
-		if err := json.Unmarshal(b, &gens); err != nil {
-			gens = nil
-		}
-	}
 	now := o.Now().Unix()
-	if oldMD != nil && (len(gens) == 0 || gens[0].Revision != oldMD.Revision) {
-		// Metadata this tool did not write (or a lost state file): keep
-		// its files through the retention window too.
-		gens = append([]generation{{Revision: oldMD.Revision, Files: hrefs(oldMD)}}, gens...)
+	if oldMD != nil && (len(gens) == 0 || gens[0].Revision != oldMD.Revision || !names(gens[0].Files, hrefs(oldMD))) {
+		// Metadata this tool did not write, or changed since (by
+		// modifyrepo_c, which keeps the revision), or a lost state file:
+		// keep its files through the retention window too, and remember
+		// which of its records were acn's.
+		ours := ownHrefs(gens)
+		g := generation{Revision: oldMD.Revision, Files: hrefs(oldMD)}
+		for _, h := range g.Files {
+			if ours[h] {
+				g.Own = append(g.Own, h)
+			}
+		}
+		gens = append([]generation{g}, gens...)
 	}
 	for i := range gens {
 		if gens[i].Superseded == 0 {
@@ -378,13 +539,13 @@ func retain(dir string, oldMD, md *Repomd, o *Options, extra ...string) ([]strin
 			files = append(files, f)
 		}
 	}
-	gens = append([]generation{{Revision: md.Revision, Files: files}}, gens...)
+	gens = append([]generation{{Revision: md.Revision, Files: files, Own: own}}, gens...)
 
 	keep := map[string]bool{}
 	var kept []generation
 	var dropped []generation
 	for i, g := range gens {
-		if i <= o.RetainOldMD || now-g.Superseded < int64(o.RetainOldMDByAge.Seconds()) {
+		if i <= *o.RetainOldMD || now-g.Superseded < int64(o.RetainOldMDByAge.Seconds()) {
 			kept = append(kept, g)
 			for _, f := range g.Files {
 				keep[f] = true
@@ -423,4 +584,14 @@ func retain(dir string, oldMD, md *Repomd, o *Options, extra ...string) ([]strin
 		errs = append(errs, err)
 	}
 	return removed, retained, errors.Join(errs...)
+}
+
+// names reports whether list holds every one of want.
+func names(list, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(list, w) {
+			return false
+		}
+	}
+	return true
 }

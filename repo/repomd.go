@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Repomd is repodata/repomd.xml: the one file a client fetches first,
@@ -29,15 +30,21 @@ type DistroTag struct {
 	Value string `xml:",chardata"`
 }
 
-// RepomdData describes one metadata file.
+// RepomdData describes one metadata file. The optional elements
+// (open-checksum and open-size of an uncompressed file, header-checksum
+// and header-size of a zchunk file, database_version) are written only
+// when set, as createrepo_c writes them, so a record read from another
+// tool's repomd.xml is written back unchanged.
 type RepomdData struct {
 	Type            string   `xml:"type,attr"`
 	Checksum        Checksum `xml:"checksum"`
 	OpenChecksum    Checksum `xml:"open-checksum"`
+	HeaderChecksum  Checksum `xml:"header-checksum"`
 	Location        Location `xml:"location"`
 	Timestamp       int64    `xml:"timestamp"`
 	Size            int64    `xml:"size"`
 	OpenSize        int64    `xml:"open-size"`
+	HeaderSize      int64    `xml:"header-size"`
 	DatabaseVersion int      `xml:"database_version,omitempty"`
 }
 
@@ -47,16 +54,29 @@ type Checksum struct {
 	Value string `xml:",chardata"`
 }
 
-// Location is <location href="..."/>.
+// Location is <location href="..." xml:base="..."/>.
 type Location struct {
 	Href string `xml:"href,attr"`
+	Base string `xml:"base,attr,omitempty"` // xml:base: where Href is relative to
 }
 
-// ParseRepomd reads repomd.xml.
+// MaxRepomdSize bounds what ParseRepomd reads: a repomd.xml names a few
+// dozen files in a few kilobytes, and one from an untrusted source must
+// not make a reader hold more.
+const MaxRepomdSize = 4 << 20
+
+// ParseRepomd reads repomd.xml, at most MaxRepomdSize bytes of it.
 func ParseRepomd(r io.Reader) (*Repomd, error) {
 	var m Repomd
-	if err := xml.NewDecoder(r).Decode(&m); err != nil {
+	lr := &io.LimitedReader{R: r, N: MaxRepomdSize + 1}
+	if err := xml.NewDecoder(lr).Decode(&m); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("parse repomd.xml: larger than %d bytes", MaxRepomdSize)
+		}
 		return nil, fmt.Errorf("parse repomd.xml: %w", err)
+	}
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("parse repomd.xml: larger than %d bytes", MaxRepomdSize)
 	}
 	return &m, nil
 }
@@ -102,20 +122,44 @@ func (m *Repomd) marshal() []byte {
 		b.WriteString("  </tags>\n")
 	}
 	for _, d := range m.Data {
-		fmt.Fprintf(&b, "  <data type=\"%s\">\n", d.Type)
-		fmt.Fprintf(&b, "    <checksum type=\"%s\">%s</checksum>\n", d.Checksum.Type, d.Checksum.Value)
-		fmt.Fprintf(&b, "    <open-checksum type=\"%s\">%s</open-checksum>\n", d.OpenChecksum.Type, d.OpenChecksum.Value)
+		b.WriteString("  <data type=\"")
+		attr(&b, d.Type)
+		b.WriteString("\">\n")
+		checksumElem(&b, "checksum", d.Checksum)
+		if d.OpenChecksum != (Checksum{}) {
+			checksumElem(&b, "open-checksum", d.OpenChecksum)
+		}
+		if d.HeaderChecksum != (Checksum{}) {
+			checksumElem(&b, "header-checksum", d.HeaderChecksum)
+		}
 		b.WriteString("    <location href=\"")
 		attr(&b, d.Location.Href)
+		if d.Location.Base != "" {
+			b.WriteString("\" xml:base=\"")
+			attr(&b, d.Location.Base)
+		}
 		b.WriteString("\"/>\n")
 		fmt.Fprintf(&b, "    <timestamp>%d</timestamp>\n", d.Timestamp)
 		fmt.Fprintf(&b, "    <size>%d</size>\n", d.Size)
-		fmt.Fprintf(&b, "    <open-size>%d</open-size>\n", d.OpenSize)
-		if d.DatabaseVersion != 0 {
+		if d.OpenSize != 0 || d.OpenChecksum != (Checksum{}) {
+			fmt.Fprintf(&b, "    <open-size>%d</open-size>\n", d.OpenSize)
+		}
+		if d.HeaderSize != 0 || d.HeaderChecksum != (Checksum{}) {
+			fmt.Fprintf(&b, "    <header-size>%d</header-size>\n", d.HeaderSize)
+		}
+		if d.DatabaseVersion != 0 || strings.HasSuffix(d.Type, "_db") {
 			fmt.Fprintf(&b, "    <database_version>%d</database_version>\n", d.DatabaseVersion)
 		}
 		b.WriteString("  </data>\n")
 	}
 	b.WriteString("</repomd>\n")
 	return b.Bytes()
+}
+
+func checksumElem(b *bytes.Buffer, name string, c Checksum) {
+	b.WriteString("    <" + name + " type=\"")
+	attr(b, c.Type)
+	b.WriteString("\">")
+	text(b, c.Value)
+	b.WriteString("</" + name + ">\n")
 }

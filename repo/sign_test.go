@@ -55,7 +55,7 @@ func TestIndexSigns(t *testing.T) {
 	}
 	copyInto("a", "1.0")
 	oldKey, newKey := testKey(t, "old"), testKey(t, "new")
-	o := repo.Options{SignKeys: []*sign.Key{oldKey}, RetainOldMD: 1, RetainOldMDByAge: time.Nanosecond}
+	o := repo.Options{SignKeys: []*sign.Key{oldKey}, RetainOldMD: new(1), RetainOldMDByAge: new(time.Nanosecond)}
 	if _, err := repo.Index(context.Background(), dir, o); err != nil {
 		t.Fatal(err)
 	}

@@ -62,8 +62,8 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.Compress, "compress", "gz", "metadata compression: gz, xz or zstd (EL7 reads gz and xz)")
 	fs.StringVar(&o.Checksum, "checksum", "sha256", "checksum type: sha256, sha512 or sha1")
 	fs.IntVar(&o.ChangelogLimit, "changelog-limit", 10, "changelog entries kept per package (-1: all)")
-	fs.IntVar(&o.RetainOldMD, "retain-old-md", 2, "superseded metadata generations to keep")
-	fs.DurationVar(&o.RetainOldMDByAge, "retain-old-md-by-age", time.Hour, "also keep metadata superseded less than this long ago")
+	retainN := fs.Int("retain-old-md", repo.DefaultRetainOldMD, "superseded metadata generations to keep (0: none)")
+	retainAge := fs.Duration("retain-old-md-by-age", repo.DefaultRetainOldMDByAge, "also keep metadata superseded less than this long ago (0: none on account of age)")
 	fs.StringVar(&o.Revision, "revision", "", "repomd revision (default: the time, never lower than the last)")
 	fs.StringVar(&o.BaseURL, "baseurl", "", "xml:base `URL` for package locations")
 	fs.BoolVar(&o.Strict, "strict", false, "publish nothing if any file cannot be read")
@@ -83,6 +83,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	o.Excludes, o.Content, o.Logger = excludes, content, log
+	o.RetainOldMD, o.RetainOldMDByAge = retainN, retainAge
 	if o.SignKeys, err = loadSigningKeys("index", signKeys, passFiles); err != nil {
 		return err
 	}
