@@ -52,9 +52,11 @@ type Options struct {
 	RetainOldMDByAge *time.Duration
 	Revision         string // default: the time, never lower than the last revision + 1
 	BaseURL          string // xml:base for package locations
-	Excludes         []string
-	Distro           []DistroTag
-	Content          []string
+	// Excludes leave out files and directories, as createrepo_c's
+	// --excludes (see excluded).
+	Excludes []string
+	Distro   []DistroTag
+	Content  []string
 	// SQLite also writes primary_db, filelists_db and other_db: the same
 	// metadata as sqlite databases, which yum on EL7 loads much faster.
 	SQLite bool
@@ -153,8 +155,8 @@ func (o *Options) defaults() error {
 		o.Now = time.Now
 	}
 	for _, g := range o.Excludes {
-		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("exclude pattern %q: %w", g, err)
+		if g == "" {
+			return fmt.Errorf("exclude pattern: empty")
 		}
 	}
 	return nil
@@ -273,8 +275,8 @@ func (s *scanner) dir(rel string, depth int) error {
 			r = rel + "/" + name
 		}
 		isRPM := strings.HasSuffix(name, ".rpm")
-		if isRPM && excluded(excludes, r, name) {
-			continue
+		if excluded(excludes, name) {
+			continue // a file or a directory, by its name, as createrepo_c
 		}
 		st := &stats[i]
 		if err := errs[i]; err != nil {
@@ -291,11 +293,14 @@ func (s *scanner) dir(rel string, depth int) error {
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
+			if excluded(excludes, r) {
+				continue
+			}
 			if err := s.dir(r, depth+1); err != nil {
 				return err
 			}
 		case unix.S_IFREG:
-			if isRPM {
+			if isRPM && !excluded(excludes, r) {
 				s.out = append(s.out, rpmFile{path: filepath.Join(root, filepath.FromSlash(r)), key: unixKey(r, st)})
 			}
 		}
@@ -310,16 +315,61 @@ func unixKey(rel string, st *unix.Stat_t) fileKey {
 	}
 }
 
-func excluded(globs []string, rel, name string) bool {
+// excluded reports whether a --excludes pattern leaves out the entry of
+// the walk named s: its name, or its path relative to the repository.
+//
+// The walk asks as createrepo_c's fill_pool does: every file and
+// directory by its name (so "debug" leaves out every directory called
+// debug and all below it), and every package also by its path ("debug/*"
+// leaves out debug/a.rpm and debug/x/b.rpm). acn also asks with a
+// directory's path, so that "sub/debug" (or "sub/debug/") leaves out that
+// one directory. A pattern matches as glib's g_pattern_match, which
+// createrepo_c uses: '*' is any string, '/' included, '?' any one
+// character, nothing else is special; for the patterns acn took before,
+// Go's path.Match syntax ([a-z] classes, '\\' escapes) matches too.
+func excluded(globs []string, s string) bool {
 	for _, g := range globs {
-		if m, _ := path.Match(g, rel); m {
+		if len(g) > 1 {
+			g = strings.TrimSuffix(g, "/")
+		}
+		if globMatch(g, s) {
 			return true
 		}
-		if m, _ := path.Match(g, name); m {
+		if m, _ := path.Match(g, s); m {
 			return true
 		}
 	}
 	return false
+}
+
+// globMatch is glib's g_pattern_match: '*' matches any run of characters
+// ('/' included), '?' any one character, every other character itself.
+// It backtracks only to the last '*', so it takes at most
+// len(pattern)*len(s) steps.
+func globMatch(pattern, s string) bool {
+	p, str := []rune(pattern), []rune(s)
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // result is one package's outcome, in scan order.

@@ -69,7 +69,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&o.Strict, "strict", false, "publish nothing if any file cannot be read")
 	fs.DurationVar(&o.LockWait, "lock-wait", 30*time.Second, "how long to wait for another run on DIR")
 	fs.BoolVar(&o.SQLite, "sqlite", false, "also write sqlite databases (*_db), for fast EL7 yum")
-	fs.Var(&excludes, "excludes", "leave out files matching this `glob` (repeatable; on the path or the name)")
+	fs.Var(&excludes, "excludes", "leave out files and directories whose name or path matches this `glob` (repeatable; a directory name leaves out the directory, as createrepo_c)")
 	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
 	fs.Var(&content, "content", "content `tag` (repeatable)")
 	fs.Var(&signKeys, "sign-key", "sign repomd.xml with the private key in `file` (repeatable: one signature each)")
