@@ -32,6 +32,10 @@ type VerifyResult struct {
 	Packages int
 	Files    int // metadata files checked
 	Faults   []error
+	// Warnings are what dnf and zypper accept but deserve a look: the
+	// same package (pkgid, or name-epoch-version-release-arch) at two
+	// locations.
+	Warnings []string
 }
 
 // fetcher opens a path relative to the repository root.
@@ -60,6 +64,9 @@ func httpFetcher(base string, client *http.Client) fetcher {
 		if err != nil {
 			return nil, err
 		}
+		if ref.Scheme != "" || ref.Host != "" {
+			return nil, fmt.Errorf("%s leaves the repository", rel)
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.ResolveReference(ref).String(), nil)
 		if err != nil {
 			return nil, err
@@ -76,24 +83,121 @@ func httpFetcher(base string, client *http.Client) fetcher {
 	}
 }
 
+// locator finds the files of a repository whose locations may carry an
+// xml:base (acn's and createrepo_c's --baseurl, mergerepo_c's output).
+// A base that is the repository itself (file:// of the same directory,
+// or the URL verified) is read from the repository; an http(s) base is
+// fetched from there; a file:// base elsewhere is read from that
+// directory, for a local repository only (a remote repository's metadata
+// never makes acn read this machine's files). Whatever the base, a
+// location never leaves it.
+type locator struct {
+	root   fetcher
+	local  string   // the repository's directory, links resolved; "" if remote
+	remote *url.URL // the repository's URL; nil if local
+	client *http.Client
+	bases  map[string]fetcher
+}
+
+func newLocator(source string, client *http.Client) *locator {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	l := &locator{client: client, bases: map[string]fetcher{}}
+	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
+		l.root = httpFetcher(source, client)
+		l.remote, _ = url.Parse(source)
+		return l
+	}
+	l.root = localFetcher(source)
+	l.local = realDir(source)
+	return l
+}
+
+func realDir(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	return abs
+}
+
+// sameURL reports whether a and b name the same directory.
+func sameURL(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host) &&
+		strings.TrimRight(a.EscapedPath(), "/") == strings.TrimRight(b.EscapedPath(), "/") && a.RawQuery == b.RawQuery
+}
+
+// fetcher returns what opens locations relative to base.
+func (l *locator) fetcher(base string) (fetcher, error) {
+	if base == "" {
+		return l.root, nil
+	}
+	if f, ok := l.bases[base]; ok {
+		return f, nil
+	}
+	f, err := l.resolve(base)
+	if err != nil {
+		return nil, fmt.Errorf("xml:base %q: %w", base, err)
+	}
+	l.bases[base] = f
+	return f, nil
+}
+
+func (l *locator) resolve(base string) (fetcher, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	dir := ""
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if l.remote != nil && sameURL(u, l.remote) {
+			return l.root, nil
+		}
+		return httpFetcher(base, l.client), nil
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("file URL of another host")
+		}
+		dir = u.Path
+	case "":
+		if !path.IsAbs(base) {
+			// Relative to the repository: within it.
+			return func(ctx context.Context, rel string) (io.ReadCloser, error) {
+				return l.root(ctx, path.Join(base, rel))
+			}, nil
+		}
+		dir = base
+	default:
+		return nil, fmt.Errorf("scheme %s is not fetched", u.Scheme)
+	}
+	if l.local == "" {
+		return nil, fmt.Errorf("a local directory: not read for a remote repository")
+	}
+	if realDir(dir) == l.local {
+		return l.root, nil
+	}
+	return localFetcher(dir), nil
+}
+
 // Verify checks a repository the way dnf does before trusting it: every
 // file repomd.xml names has the checksum and size it says (compressed and
 // open), the package lists of primary, filelists and other agree, and
 // every package file has the checksum and size primary gives. source is
-// a directory or an http(s) URL. All faults are reported, joined.
+// a directory or an http(s) URL; locations with an xml:base are looked
+// for there (see locator). All faults are reported, joined. The same
+// package at two locations is a warning, as dnf and zypper accept it.
 func Verify(ctx context.Context, source string, client *http.Client) (*VerifyResult, error) {
-	fetch := localFetcher(source)
-	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
-		if client == nil {
-			client = http.DefaultClient
-		}
-		fetch = httpFetcher(source, client)
-	}
+	loc := newLocator(source, client)
 	res := &VerifyResult{}
 	fault := func(format string, args ...any) {
 		res.Faults = append(res.Faults, fmt.Errorf("%w: "+format, append([]any{ErrVerify}, args...)...))
 	}
-	rc, err := fetch(ctx, "repodata/repomd.xml")
+	rc, err := loc.root(ctx, "repodata/repomd.xml")
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", source, err)
 	}
@@ -102,20 +206,25 @@ func Verify(ctx context.Context, source string, client *http.Client) (*VerifyRes
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", source, err)
 	}
-	lists := map[string]map[string]bool{}
+	lists := map[string]map[string]int{}
 	var pkgs []pkgRef
 	counts := map[string]int{}
 	for _, d := range md.Data {
 		res.Files++
-		var seen map[string]bool
+		var seen map[string]int
 		var refs *[]pkgRef
 		switch d.Type {
 		case "primary", "filelists", "other":
-			seen = map[string]bool{}
+			seen = map[string]int{}
 			lists[d.Type] = seen
 			if d.Type == "primary" {
 				refs = &pkgs
 			}
+		}
+		fetch, err := loc.fetcher(d.Location.Base)
+		if err != nil {
+			fault("%s (%s): %v", d.Type, d.Location.Href, err)
+			continue
 		}
 		n, err := checkData(ctx, fetch, d, seen, refs)
 		if err != nil {
@@ -135,24 +244,29 @@ func Verify(ctx context.Context, source string, client *http.Client) (*VerifyRes
 				continue
 			}
 			for id := range p {
-				if !l[id] {
+				if l[id] == 0 {
 					fault("package %s is in primary but not in %s", id, kind)
 				}
 			}
 			for id := range l {
-				if !p[id] {
+				if p[id] == 0 {
 					fault("package %s is in %s but not in primary", id, kind)
 				}
 			}
 		}
 	}
+	res.Warnings = duplicates(pkgs)
 	for _, p := range pkgs {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
 		res.Packages++
-		if err := checkPackage(ctx, fetch, p); err != nil {
-			fault("package %s: %v", p.href, err)
+		fetch, err := loc.fetcher(p.base)
+		if err == nil {
+			err = checkPackage(ctx, fetch, p)
+		}
+		if err != nil {
+			fault("package %s: %v", p.where(), err)
 		}
 	}
 	if len(res.Faults) > 0 {
@@ -162,13 +276,69 @@ func Verify(ctx context.Context, source string, client *http.Client) (*VerifyRes
 }
 
 type pkgRef struct {
-	pkgid, kind, href string
-	size              int64
+	pkgid, kind, href, base string
+	nevra                   string
+	size                    int64
 }
 
-// checkData checks one metadata file and, for the package lists, collects
-// the pkgids it holds (and primary's package references).
-func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string]bool, refs *[]pkgRef) (int, error) {
+func (p pkgRef) where() string {
+	if p.base == "" {
+		return p.href
+	}
+	return strings.TrimRight(p.base, "/") + "/" + p.href
+}
+
+// duplicates describes every package primary lists at more than one
+// location: the same file (one pkgid) twice, or two builds that claim to
+// be the same package (one NEVRA, different pkgids).
+func duplicates(pkgs []pkgRef) []string {
+	var out []string
+	byID := map[string][]pkgRef{}
+	byNEVRA := map[string][]pkgRef{}
+	var ids, nevras []string
+	for _, p := range pkgs {
+		if p.pkgid != "" {
+			if byID[p.pkgid] == nil {
+				ids = append(ids, p.pkgid)
+			}
+			byID[p.pkgid] = append(byID[p.pkgid], p)
+		}
+		if p.nevra != "" {
+			if byNEVRA[p.nevra] == nil {
+				nevras = append(nevras, p.nevra)
+			}
+			byNEVRA[p.nevra] = append(byNEVRA[p.nevra], p)
+		}
+	}
+	where := func(ps []pkgRef) string {
+		var w []string
+		for _, p := range ps {
+			w = append(w, p.where())
+		}
+		return strings.Join(w, ", ")
+	}
+	for _, id := range ids {
+		if ps := byID[id]; len(ps) > 1 {
+			out = append(out, fmt.Sprintf("package %s (pkgid %s) is at %d locations: %s", ps[0].nevra, id, len(ps), where(ps)))
+		}
+	}
+	for _, nv := range nevras {
+		ps := byNEVRA[nv]
+		distinct := map[string]bool{}
+		for _, p := range ps {
+			distinct[p.pkgid] = true
+		}
+		if len(distinct) > 1 {
+			out = append(out, fmt.Sprintf("package %s is at %d locations with different contents: %s", nv, len(ps), where(ps)))
+		}
+	}
+	return out
+}
+
+// checkData checks one metadata file and, for the package lists, counts
+// the pkgids it holds (and collects primary's package references). It
+// reads no more than the sizes repomd.xml gives, when it gives them.
+func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string]int, refs *[]pkgRef) (int, error) {
 	rc, err := fetch(ctx, d.Location.Href)
 	if err != nil {
 		return 0, err
@@ -179,7 +349,11 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 		return 0, err
 	}
 	comp := &counter{h: ch}
-	r := io.TeeReader(rc, comp)
+	var r io.Reader = rc
+	if d.Size > 0 {
+		r = io.LimitReader(r, d.Size+1)
+	}
+	r = io.TeeReader(r, comp)
 	var z io.Reader
 	switch path.Ext(d.Location.Href) {
 	case ".gz":
@@ -205,6 +379,9 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 		z = bzip2.NewReader(r)
 	default:
 		z = r
+	}
+	if d.OpenSize > 0 {
+		z = io.LimitReader(z, d.OpenSize+1)
 	}
 	var open *counter
 	if d.OpenChecksum.Type != "" {
@@ -246,15 +423,19 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 	return n, errors.Join(errs...)
 }
 
-// scanPackages reads a primary, filelists or other document and records
-// each package's pkgid; for primary it also collects where each package is.
-func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error) {
+// scanPackages reads a primary, filelists or other document and counts
+// each package's pkgid; for primary it also collects where each package
+// is and its NEVRA.
+func scanPackages(r io.Reader, seen map[string]int, refs *[]pkgRef) (int, error) {
 	dec := xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	declared := -1
 	n := 0
 	var cur *pkgRef
+	var name, arch, evr string
+	var field *string // the <name> or <arch> being read
 	var inChecksum bool
 	var sum strings.Builder
+	depth, pkgDepth := 0, 0
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -265,6 +446,7 @@ func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			depth++
 			switch t.Name.Local {
 			case "metadata", "filelists", "otherdata":
 				for _, a := range t.Attr {
@@ -275,19 +457,43 @@ func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error
 			case "package":
 				n++
 				if refs != nil {
-					cur = &pkgRef{}
+					cur, pkgDepth = &pkgRef{}, depth
+					name, arch, evr = "", "", ""
 					continue
 				}
 				for _, a := range t.Attr {
 					if a.Name.Local == "pkgid" {
-						if seen[a.Value] {
-							return n, fmt.Errorf("package %s is listed twice", a.Value)
-						}
-						seen[a.Value] = true
+						seen[a.Value]++
 					}
 				}
+			case "name", "arch":
+				if cur != nil && depth == pkgDepth+1 {
+					field = &name
+					if t.Name.Local == "arch" {
+						field = &arch
+					}
+					*field = ""
+				}
+			case "version":
+				if cur != nil && depth == pkgDepth+1 {
+					var e, v, rel string
+					for _, a := range t.Attr {
+						switch a.Name.Local {
+						case "epoch":
+							e = a.Value
+						case "ver":
+							v = a.Value
+						case "rel":
+							rel = a.Value
+						}
+					}
+					if e == "" {
+						e = "0"
+					}
+					evr = e + ":" + v + "-" + rel
+				}
 			case "checksum":
-				if cur != nil {
+				if cur != nil && depth == pkgDepth+1 {
 					inChecksum = true
 					sum.Reset()
 					for _, a := range t.Attr {
@@ -298,17 +504,13 @@ func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error
 				}
 			case "location":
 				if cur != nil {
-					var base string
 					for _, a := range t.Attr {
 						switch a.Name.Local {
 						case "href":
 							cur.href = a.Value
 						case "base":
-							base = a.Value
+							cur.base = a.Value
 						}
-					}
-					if base != "" {
-						cur.href = strings.TrimRight(base, "/") + "/" + cur.href
 					}
 				}
 			case "size":
@@ -321,11 +523,17 @@ func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error
 				}
 			}
 		case xml.CharData:
-			if inChecksum {
+			if inChecksum && sum.Len() < 1024 {
 				sum.Write(t)
 			}
+			if field != nil && len(*field) < 1024 {
+				*field += string(t)
+			}
 		case xml.EndElement:
+			depth--
 			switch t.Name.Local {
+			case "name", "arch":
+				field = nil
 			case "checksum":
 				if inChecksum {
 					cur.pkgid = strings.TrimSpace(sum.String())
@@ -333,10 +541,10 @@ func scanPackages(r io.Reader, seen map[string]bool, refs *[]pkgRef) (int, error
 				}
 			case "package":
 				if cur != nil {
-					if seen[cur.pkgid] {
-						return n, fmt.Errorf("package %s is listed twice", cur.pkgid)
+					seen[cur.pkgid]++
+					if name != "" {
+						cur.nevra = name + "-" + evr + "." + arch
 					}
-					seen[cur.pkgid] = true
 					*refs = append(*refs, *cur)
 					cur = nil
 				}
@@ -360,7 +568,11 @@ func checkPackage(ctx context.Context, fetch fetcher, p pkgRef) error {
 		return err
 	}
 	c := &counter{h: h}
-	r := bufio.NewReaderSize(io.TeeReader(rc, c), 64<<10)
+	var body io.Reader = rc
+	if p.size > 0 {
+		body = io.LimitReader(body, p.size+1) // a server that never stops is cut off
+	}
+	r := bufio.NewReaderSize(io.TeeReader(body, c), 64<<10)
 	integ, ierr := streamIntegrity(r)
 	if ierr == nil {
 		_, err = io.Copy(integ, r)

@@ -13,9 +13,17 @@ names is fetched and its checksum and size (compressed and open) compared;
 the packages of primary, filelists and other must be the same; and every
 package file must have the checksum and size primary gives, and the header
 SHA-256, size and payload digest its own header carries (as rpm -K
-checks). SOURCE is a
-directory or an http(s) URL of the repository root. Every fault is listed;
-the exit status is 1 if there is any.
+checks). SOURCE is a directory or an http(s) URL of the repository root.
+
+Locations with an xml:base (index --baseurl, mergerepo_c) are followed:
+a base that is the repository itself (file:// of the same directory, or
+the URL given) is checked there, an http(s) base is fetched from it, and a
+file:// base elsewhere is read from that directory when SOURCE is one. A
+location never leaves its base.
+
+Every fault is listed; the exit status is 1 if there is any. The same
+package at two locations is a warning (dnf and zypper accept it): listed,
+exit status 0.
 
 Examples:
   acn verify /srv/repos/acn
@@ -29,6 +37,11 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	res, err := repo.Verify(ctx, src, nil)
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(e.stderr, "acn: warning: %s: %s\n", src, w)
+		}
+	}
 	if err != nil {
 		return err
 	}
