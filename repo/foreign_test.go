@@ -1,0 +1,86 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFormerOwnRecordNotCarried: a record acn wrote in an earlier run (a
+// group file given then, not now) is dropped, not carried as another
+// tool's; the same record written by another tool is carried.
+func TestFormerOwnRecordNotCarried(t *testing.T) {
+	ctx := context.Background()
+	for _, acnWroteIt := range []bool{true, false} {
+		dir := t.TempDir()
+		if _, err := Index(ctx, dir, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rd := filepath.Join(dir, "repodata")
+		md := readRepomd(filepath.Join(rd, "repomd.xml"))
+		o := Options{}
+		if err := o.defaults(); err != nil {
+			t.Fatal(err)
+		}
+		body := func() io.Reader { return strings.NewReader("<comps/>\n") }
+		d, reused, err := writeRecord(ctx, rd, "group", "comps.xml", "", body, nil, &o, 1)
+		if err != nil || reused || d.OpenChecksum != (Checksum{}) {
+			t.Fatalf("writeRecord: %+v %v %v", d, reused, err)
+		}
+		md.Data = append(md.Data, d)
+		md.Revision = "2"
+		os.WriteFile(filepath.Join(rd, "repomd.xml"), md.marshal(), 0o644)
+		if acnWroteIt {
+			g := generation{Revision: md.Revision, Files: hrefs(md), Own: hrefs(md)}
+			b, _ := json.Marshal(append([]generation{g}, loadGenerations(dir)...))
+			os.WriteFile(filepath.Join(dir, stateDir, generationsName), b, 0o644)
+		}
+		res, err := Index(ctx, dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if carried := res.Repomd.Find("group") != nil; carried == acnWroteIt {
+			t.Errorf("acn wrote it %v: carried %v", acnWroteIt, carried)
+		}
+	}
+}
+
+func TestPackageType(t *testing.T) {
+	for kind, want := range map[string]bool{
+		"primary": true, "filelists_db": true, "other_zck": true, "filelists-ext": true, "filelists-ext_db": true, "primary_zck": true,
+		"updateinfo": false, "group": false, "group_gz": false, "modules": false, "updateinfo_zck": false, "prestodelta": false,
+	} {
+		if packageType(kind) != want {
+			t.Errorf("packageType(%q) = %v", kind, !want)
+		}
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"debug", "debug", true},
+		{"debug", "debuginfo", false},
+		{"debug/*", "debug/x/a.rpm", true}, // '*' crosses '/', as in glib
+		{"*.rpm", "a/b/c.rpm", true},
+		{"?eta*", "beta-2.0.rpm", true},
+		{"?eta*", "eta", false},
+		{"[ab]*", "a.rpm", false}, // no classes in glib
+		{"[ab]*", "[ab]x", true},
+		{"*a*b*c*", "xaybzc", true},
+		{"*a*b*c*", "xaybz", false},
+		{"é?", "éü", true},
+		{"", "", true},
+		{"*", "", true},
+	} {
+		if got := globMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("globMatch(%q, %q) = %v", tt.pattern, tt.s, got)
+		}
+	}
+}
