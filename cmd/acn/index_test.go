@@ -362,3 +362,60 @@ func TestIndexPublishedDespiteCleanupFault(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestIndexRetainZeroAndVerifyDuplicates: --retain-old-md 0 with
+// --retain-old-md-by-age 0 keeps no superseded file; modifyrepo_c's
+// updateinfo stays through index --update; verify warns about the same
+// package at two locations and exits 0.
+func TestIndexRetainZeroAndVerifyDuplicates(t *testing.T) {
+	src := smallCorpus(t, 3)
+	dir := t.TempDir()
+	names := rpmNames(t, src)
+	for _, n := range names {
+		os.Link(filepath.Join(src, n), filepath.Join(dir, n))
+	}
+	zero := []string{"--retain-old-md", "0", "--retain-old-md-by-age", "0"}
+	if _, stderr, code := acn(t, nil, append([]string{"index", dir}, zero...)...); code != 0 {
+		t.Fatalf("index (%d): %s", code, stderr)
+	}
+	ui := filepath.Join(t.TempDir(), "updateinfo.xml")
+	os.WriteFile(ui, []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<updates><update from="x" status="stable" type="bugfix" version="1"><id>T-1</id><title>t</title></update></updates>
+`), 0o644)
+	if out, err := exec.Command("modifyrepo_c", ui, filepath.Join(dir, "repodata")).CombinedOutput(); err != nil {
+		t.Fatalf("modifyrepo_c: %v\n%s", err, out)
+	}
+	for _, n := range names[:2] {
+		os.Remove(filepath.Join(dir, n))
+		if _, stderr, code := acn(t, nil, append([]string{"index", "--update", dir}, zero...)...); code != 0 {
+			t.Fatalf("index --update (%d): %s", code, stderr)
+		}
+		md, err := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := repo.ParseRepomd(strings.NewReader(string(md)))
+		if err != nil || m.Find("updateinfo") == nil {
+			t.Fatalf("updateinfo lost: %v\n%s", err, md)
+		}
+		want := map[string]bool{}
+		for _, d := range m.Data {
+			want["repodata/"+filepath.Base(d.Location.Href)] = true
+		}
+		if left := leftovers(dir, want); len(left) > 0 {
+			t.Errorf("--retain-old-md 0: superseded files kept: %v", left)
+		}
+	}
+
+	// The same file at two locations (createrepo_c publishes it; acn
+	// index refuses a duplicate NEVRA).
+	os.Mkdir(filepath.Join(dir, "copy"), 0o755)
+	os.Link(filepath.Join(src, names[2]), filepath.Join(dir, "copy", names[2]))
+	if out, err := exec.Command("createrepo_c", "--quiet", dir).CombinedOutput(); err != nil {
+		t.Fatalf("createrepo_c: %v\n%s", err, out)
+	}
+	stdout, stderr, code := acn(t, nil, "verify", dir)
+	if code != 0 || !strings.Contains(stdout, "OK") || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "copy/"+names[2]) {
+		t.Errorf("verify with a duplicate (%d):\n%s%s", code, stdout, stderr)
+	}
+}
