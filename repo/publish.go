@@ -459,11 +459,13 @@ func reusableDBs(rd string, old *Repomd, o *Options, xmlReused bool) []RepomdDat
 }
 
 // sameMetadata reports whether publishing md would tell a client nothing
-// new: the same content (open checksums), compression and tags.
+// new: the same content (open checksums; checksums of uncompressed
+// files), compression, locations' bases and tags.
 func sameMetadata(old, md *Repomd) bool {
 	for _, d := range md.Data {
 		o := old.Find(d.Type)
-		if o == nil || o.OpenChecksum != d.OpenChecksum || filepath.Ext(o.Location.Href) != filepath.Ext(d.Location.Href) {
+		if o == nil || o.OpenChecksum != d.OpenChecksum || filepath.Ext(o.Location.Href) != filepath.Ext(d.Location.Href) ||
+			o.Location.Base != d.Location.Base || d.OpenChecksum == (Checksum{}) && o.Checksum != d.Checksum {
 			return false
 		}
 	}

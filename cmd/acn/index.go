@@ -20,10 +20,23 @@ every header and checksums every file, and writes DIR/repodata: repomd.xml,
 primary, filelists and other, as createrepo_c does.
 
 Publication is atomic: new files get unique, checksum-prefixed names and are
-fsynced, then repomd.xml is replaced in one rename. When nothing changed,
-repomd.xml is left byte for byte as it was. Files of superseded generations
-stay for --retain-old-md generations and --retain-old-md-by-age, so a client
-that fetched an older repomd.xml still gets what it names.
+fsynced, then repomd.xml is replaced in one rename. Each file's content is
+compared with what repomd.xml names first: when nothing changed, no file is
+written and repomd.xml is left byte for byte as it was. Files of superseded
+generations stay for --retain-old-md generations and --retain-old-md-by-age
+(0 and 0: none), so a client that fetched an older repomd.xml still gets
+what it names.
+
+Records acn does not write itself (updateinfo, comps groups, modules added
+by modifyrepo_c, anything) are carried into the new repomd.xml unchanged,
+and their files kept as long as a retained generation names them. A record
+of a type acn writes replaces another tool's; one whose file is missing is
+dropped, with a warning.
+
+--excludes takes createrepo_c's patterns: '*' matches any string ('/'
+included) and '?' one character. Every file and directory is matched by
+its name (so a directory name leaves out that directory and all below it),
+every package also by its path, and a directory also by its path.
 
 A file that is not a readable RPM, or whose payload does not match the
 digest its header carries (as rpm -K checks), is reported and left out, and
@@ -41,6 +54,7 @@ Examples:
   acn index /srv/repos/acn
   acn index /srv/repos/acn --update
   acn index /srv/repos/acn --compress xz --changelog-limit 5 --excludes 'debug/*'
+  acn index /srv/repos/acn --excludes debug --retain-old-md 0 --retain-old-md-by-age 0
   acn index /srv/repos/acn --sign-key old.key --sign-key new.key
 `
 
