@@ -237,6 +237,9 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 			md.Data = append(md.Data, d)
 		}
 	}
+	if err := writeGroups(rd, md, o, now); err != nil {
+		return err
+	}
 	if len(o.Distro) > 0 || len(o.Content) > 0 {
 		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
 	}

@@ -104,13 +104,17 @@ func (m *Repomd) marshal() []byte {
 	for _, d := range m.Data {
 		fmt.Fprintf(&b, "  <data type=\"%s\">\n", d.Type)
 		fmt.Fprintf(&b, "    <checksum type=\"%s\">%s</checksum>\n", d.Checksum.Type, d.Checksum.Value)
-		fmt.Fprintf(&b, "    <open-checksum type=\"%s\">%s</open-checksum>\n", d.OpenChecksum.Type, d.OpenChecksum.Value)
+		if d.OpenChecksum.Value != "" { // none for an uncompressed file (group)
+			fmt.Fprintf(&b, "    <open-checksum type=\"%s\">%s</open-checksum>\n", d.OpenChecksum.Type, d.OpenChecksum.Value)
+		}
 		b.WriteString("    <location href=\"")
 		attr(&b, d.Location.Href)
 		b.WriteString("\"/>\n")
 		fmt.Fprintf(&b, "    <timestamp>%d</timestamp>\n", d.Timestamp)
 		fmt.Fprintf(&b, "    <size>%d</size>\n", d.Size)
-		fmt.Fprintf(&b, "    <open-size>%d</open-size>\n", d.OpenSize)
+		if d.OpenChecksum.Value != "" {
+			fmt.Fprintf(&b, "    <open-size>%d</open-size>\n", d.OpenSize)
+		}
 		if d.DatabaseVersion != 0 {
 			fmt.Fprintf(&b, "    <database_version>%d</database_version>\n", d.DatabaseVersion)
 		}
