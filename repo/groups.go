@@ -23,7 +23,7 @@ import (
 const (
 	MaxGroupFileSize = 16 << 20
 	maxGroupDepth    = 16
-	maxGroupTokens   = 1 << 21
+	maxGroupTokens   = 1 << 22
 	maxGroupAttrs    = 64
 )
 
@@ -131,7 +131,9 @@ func ParseGroups(name string, data []byte) (*Comps, error) {
 	if line, ok := attrsBounded(data); !ok {
 		return nil, fail(line, "an element with more than %d attributes", maxGroupAttrs)
 	}
-	dec := xml.NewDecoder(bytes.NewReader(data))
+	// A byte order mark is allowed (libxml2 and expat skip it); Go's
+	// decoder would take it for text.
+	dec := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
 	dec.Strict = true
 	line := func() int { l, _ := dec.InputPos(); return l }
 
