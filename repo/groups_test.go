@@ -172,3 +172,27 @@ func TestGroupFileCompression(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseGroups: any input is accepted or refused with a GroupError,
+// never a panic, within the bounds.
+func FuzzParseGroups(f *testing.F) {
+	f.Add([]byte(goodComps))
+	f.Add([]byte(`<!DOCTYPE comps [<!ENTITY a "b">]><comps>&a;</comps>`))
+	f.Add([]byte("<comps><group><id>a</id><packagelist><packagereq type='x'>p</packagereq></packagelist></group></comps>"))
+	f.Add([]byte("\xef\xbb\xbf<comps/>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := repo.ParseGroups("fuzz.xml", data)
+		if err != nil {
+			var ge *repo.GroupError
+			if !errors.As(err, &ge) || ge.File != "fuzz.xml" {
+				t.Fatalf("error %v is not a GroupError", err)
+			}
+			return
+		}
+		for _, g := range c.Groups {
+			if g.ID == "" {
+				t.Fatalf("accepted a group without an id: %q", data)
+			}
+		}
+	})
+}
