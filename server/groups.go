@@ -88,6 +88,12 @@ func (s *Server) syncRepoGroups(ctx context.Context, rc *RepoConfig, snap *specs
 	if err != nil {
 		return fmt.Errorf("read %s at commit %.12s: %w", rc.Groups, snap.Commit, err)
 	}
+	file := s.groupFile(rc.Name)
+	// Only this loop writes the kept file, and only after the checks: the
+	// same bytes, published, need no second look.
+	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) && s.groupsPublished(rc.Name, data) {
+		return nil
+	}
 	c, err := repo.ParseGroups(rc.Groups, data)
 	if err != nil {
 		return fmt.Errorf("%w (commit %.12s)", err, snap.Commit)
@@ -95,10 +101,6 @@ func (s *Server) syncRepoGroups(ctx context.Context, rc *RepoConfig, snap *specs
 	mu := s.repoMu[rc.Name]
 	mu.Lock()
 	defer mu.Unlock()
-	file := s.groupFile(rc.Name)
-	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) && s.groupsPublished(rc.Name, data) {
-		return nil
-	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return fmt.Errorf("keep %s: %w", rc.Groups, err)
 	}
