@@ -123,13 +123,19 @@ func TestGroups(t *testing.T) {
 		{"billion laughs", laughs, "comps/acn.xml line 5: a DOCTYPE with an internal subset"},
 		{"deep", "<comps>\n" + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + "</comps>", "comps/acn.xml line 2: elements nested more than 16 deep"},
 		{"huge", "<comps>" + strings.Repeat(" ", repo.MaxGroupFileSize) + "</comps>", "more than the 16777216 a comps file may have"},
-		{"missing", "", "read comps/acn.xml at commit"},
+		{"link out of the repository", "->../../../etc/passwd", "leaves the repository"},
+		{"directory", "", "not a regular file"},
+		{"missing", "", "comps/acn.xml: file does not exist"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.body == "" {
-				r.Git("rm", "-q", "comps/acn.xml")
+			switch c.name {
+			case "missing":
+				r.Git("rm", "-q", "-r", "comps/acn.xml")
 				r.Commit(c.name, nil)
-			} else {
+			case "directory":
+				r.Git("rm", "-q", "comps/acn.xml")
+				r.Commit(c.name, map[string]string{"comps/acn.xml/x": "x"})
+			default:
 				r.Commit(c.name, map[string]string{"comps/acn.xml": c.body})
 			}
 			d.hook("")
