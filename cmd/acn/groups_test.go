@@ -218,3 +218,26 @@ func TestIndexGroupFileSigned(t *testing.T) {
 		t.Errorf("gpg --verify:\n%s", out)
 	}
 }
+
+// TestIndexGroupFileXZ: with --compress xz the compressed record is
+// group_xz, as createrepo_c --general-compress-type=xz -g names it, and
+// dnf reads it.
+func TestIndexGroupFileXZ(t *testing.T) {
+	dir, comps := groupRepo(t)
+	if out, stderr, code := acn(t, nil, "index", dir, "--compress", "xz", "-g", comps); code != 0 {
+		t.Fatalf("acn index --compress xz -g (%d): %s%s", code, out, stderr)
+	}
+	crc := t.TempDir()
+	tooltest.Run(t, "createrepo_c", "--quiet", "--no-database", "--general-compress-type=xz", "-g", comps, "-o", crc, dir)
+	ours, theirs := readRepomd(t, dir), readRepomd(t, crc)
+	if a, b := recordTypes(ours), recordTypes(theirs); !slices.Equal(a, b) || !slices.Contains(a, "group_xz") {
+		t.Errorf("repomd records: acn %v, createrepo_c %v", a, b)
+	}
+	if o, c := ours.Find("group_xz"), theirs.Find("group_xz"); o != nil && c != nil &&
+		(o.OpenChecksum != c.OpenChecksum || !strings.HasSuffix(o.Location.Href, "-comps.xml.xz")) {
+		t.Errorf("group_xz: %+v, createrepo_c %+v", o, c)
+	}
+	if out := dnfGroups(t, dir, "group", "list", "-v"); !strings.Contains(out, "ACN Tools (acn-tools)") {
+		t.Errorf("dnf group list:\n%s", out)
+	}
+}
