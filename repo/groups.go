@@ -79,12 +79,12 @@ var packageReqTypes = map[string]bool{"": true, "mandatory": true, "default": tr
 func ReadGroupFile(name string) ([]byte, *Comps, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read group file: %w", err)
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read group file: %w", err)
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, nil, &GroupError{File: name, Msg: "not a regular file"}
@@ -94,7 +94,7 @@ func ReadGroupFile(name string) ([]byte, *Comps, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxGroupFileSize+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read group file %s: %w", name, err)
+		return nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(data) > MaxGroupFileSize {
 		return nil, nil, tooLargeGroups(name, int64(len(data)))
