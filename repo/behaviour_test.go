@@ -399,3 +399,37 @@ func TestVerifyDuplicates(t *testing.T) {
 		t.Errorf("dnf repoquery:\n%s", out)
 	}
 }
+
+// TestGroupFileDroppedIsNotCarried: acn's own group records go when
+// --groupfile does (they are not carried as another tool's), and acn's
+// replace modifyrepo_c's of the same type.
+func TestGroupFileDroppedIsNotCarried(t *testing.T) {
+	dir := repoDir(t)
+	comps := filepath.Join(t.TempDir(), "comps.xml")
+	os.WriteFile(comps, []byte(testComps), 0o644)
+	index(t, dir, repo.Options{})
+	modifyrepo(t, dir, "comps.xml", strings.Replace(testComps, "Test Group", "Their Group", 1), "--mdtype=group")
+	theirs := readMD(t, dir).Find("group").Location.Href
+	index(t, dir, repo.Options{GroupFile: comps})
+	md := readMD(t, dir)
+	if d := md.Find("group"); d == nil || d.Location.Href == theirs || md.Find("group_gz") == nil {
+		t.Fatalf("--groupfile: %+v", md.Data)
+	}
+	groups := 0
+	for _, d := range md.Data {
+		if strings.HasPrefix(d.Type, "group") {
+			groups++
+		}
+	}
+	if groups != 2 {
+		t.Errorf("%d group records: %+v", groups, md.Data)
+	}
+	root := dnfRoot(t, "file://"+dir)
+	if out := dnf(t, root, "group", "list"); !strings.Contains(out, "Test Group") || strings.Contains(out, "Their Group") {
+		t.Errorf("dnf group list:\n%s", out)
+	}
+	index(t, dir, repo.Options{Update: true})
+	if md := readMD(t, dir); md.Find("group") != nil || md.Find("group_gz") != nil {
+		t.Errorf("--groupfile dropped, group records stay: %+v", md.Data)
+	}
+}

@@ -70,9 +70,16 @@ type Options struct {
 	// Any key that cannot sign (expired) publishes nothing. None: no
 	// signature, and an old repomd.xml.asc is removed.
 	SignKeys []*sign.Key
+	// GroupFile is a comps file (createrepo_c's --groupfile), published
+	// as records group and group_gz: checked first (see [ParseGroups]),
+	// and a file that fails the check publishes nothing.
+	GroupFile string
+
 	Progress func(done, total int)
 	Logger   *slog.Logger
 	Now      func() time.Time // for tests; default time.Now
+
+	groups []byte // GroupFile's content, read and checked by defaults
 }
 
 // Result describes one Index run.
@@ -159,7 +166,7 @@ func (o *Options) defaults() error {
 			return fmt.Errorf("exclude pattern: empty")
 		}
 	}
-	return nil
+	return o.loadGroups()
 }
 
 func (o *Options) fingerprint() string {

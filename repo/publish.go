@@ -364,6 +364,9 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	// md.Data here, each made with writeRecord so that unchanged content
 	// writes nothing; everything in md.Data is acn's own from here on,
 	// and replaces a foreign record of its type.
+	if err := writeGroups(ctx, rd, md, oldMD, o, now); err != nil {
+		return err
+	}
 
 	own := hrefs(md)
 	carried, dropped := carryForeign(dir, oldMD, md, ownHrefs(gens))

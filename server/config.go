@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -65,6 +66,10 @@ type RepoConfig struct {
 	// in (an absolute path; a spec's own root: wins); default: the host's
 	// system directories.
 	Root string `yaml:"root"`
+	// Groups is the path, in the spec repository, of a comps file
+	// (package groups, for dnf group install), read from the default
+	// branch at every fetch and published with the repository's metadata.
+	Groups string `yaml:"groups"`
 }
 
 // BuildConfig bounds builds.
@@ -207,6 +212,9 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if strings.ContainsAny(r.Dist, "-/ ") {
 			return c, fmt.Errorf("repos[%d].dist %q: no '-', '/' or spaces", i, r.Dist)
+		}
+		if r.Groups != "" && !fs.ValidPath(r.Groups) || r.Groups == "." {
+			return c, fmt.Errorf("repos[%d].groups %q: want a relative path in the spec repository, such as comps/%s.xml", i, r.Groups, r.Name)
 		}
 		for _, g := range r.Packages {
 			if _, err := path.Match(g, ""); err != nil {

@@ -28,6 +28,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen: x\nlisten_addr: y\n", "field listen_addr not found"},
 		{"git:\n  poll: soon\n", `"soon" is not a duration`},
 		{"repos:\n  - name: a\n    colour: red\n", "field colour not found"},
+		{"repos:\n  - name: a\n    groups: [a, b]\n", "cannot unmarshal"},
 		{"signing:\n  keys:\n    - key: k\n      passphrase: p\n", "field passphrase not found"},
 	} {
 		name := filepath.Join(t.TempDir(), "acn.yaml")
@@ -41,6 +42,10 @@ func TestConfigErrors(t *testing.T) {
 		{Repos: []server.RepoConfig{{Name: "a b"}}},
 		{Repos: []server.RepoConfig{{Name: "a"}, {Name: "a"}}},
 		{Repos: []server.RepoConfig{{Name: "a", Dist: "-el9"}}},
+		{Repos: []server.RepoConfig{{Name: "a", Groups: "../comps.xml"}}},
+		{Repos: []server.RepoConfig{{Name: "a", Groups: "/etc/comps.xml"}}},
+		{Repos: []server.RepoConfig{{Name: "a", Groups: "comps//a.xml"}}},
+		{Repos: []server.RepoConfig{{Name: "a", Groups: "."}}},
 		{Git: server.GitConfig{TagPattern: "["}},
 		{Builds: server.BuildConfig{Sandbox: "maybe"}},
 		{Signing: server.SigningConfig{Keys: []server.SigningKey{{Key: "/nonexistent/acn.key"}}}},

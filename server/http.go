@@ -162,6 +162,7 @@ func (s *Server) health() health {
 		h.Problems = append(h.Problems, "cannot save the build state: "+err.Error())
 	}
 	h.Problems = append(h.Problems, s.keyProblems()...)
+	h.Problems = append(h.Problems, s.groupProblems()...)
 	return h
 }
 

@@ -297,10 +297,12 @@ func (s *Server) publish(ctx context.Context, rc *RepoConfig, rpms []string) err
 }
 
 func (s *Server) addOptions(rc *RepoConfig) repo.AddOptions {
-	return repo.AddOptions{
+	o := repo.AddOptions{
 		Options: repo.Options{Compress: rc.Compress, SQLite: rc.SQLite, Logger: s.log, LockWait: time.Minute, SignKeys: s.keys},
 		Keep:    rc.Keep,
 	}
+	s.groupOptions(rc, &o.Options)
+	return o
 }
 
 func (s *Server) logAdd(rc *RepoConfig, res *repo.AddResult) {

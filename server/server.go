@@ -59,6 +59,8 @@ type Server struct {
 
 	hidden []string // from build steps, besides what the config names
 
+	groups groupState // repos[].groups: see groups.go
+
 	keys  []*sign.Key // signing.keys: the first signs packages, all sign repomd.xml
 	pairs pairs       // which repomd.xml each client was given, for its .asc
 
@@ -439,6 +441,7 @@ func (s *Server) syncOnce(ctx context.Context) ([]string, error) {
 		}
 		s.st.mu.Unlock()
 	}
+	s.syncGroups(ctx, r)
 	return moved, nil
 }
 

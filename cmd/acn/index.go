@@ -50,12 +50,18 @@ With --sign-key, repodata/repomd.xml.asc holds a detached signature by each
 key (several during a key rotation), written before repomd.xml is replaced,
 for clients with repo_gpgcheck=1. An expired key publishes nothing.
 
+With --groupfile (-g), a comps file is published as createrepo_c does it
+(records group and group_gz), after a check that it is one: well-formed
+UTF-8 XML under <comps>, groups with ids, at most 16 MiB, and no DOCTYPE
+internal subset (entity declarations). A file that fails publishes nothing.
+
 Examples:
   acn index /srv/repos/acn
   acn index /srv/repos/acn --update
   acn index /srv/repos/acn --compress xz --changelog-limit 5 --excludes 'debug/*'
   acn index /srv/repos/acn --excludes debug --retain-old-md 0 --retain-old-md-by-age 0
   acn index /srv/repos/acn --sign-key old.key --sign-key new.key
+  acn index /srv/repos/acn --update --groupfile comps.xml
 `
 
 func runIndex(ctx context.Context, e *env, args []string) error {
@@ -86,6 +92,8 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.Var(&excludes, "excludes", "leave out files and directories whose name or path matches this `glob` (repeatable; a directory name leaves out the directory, as createrepo_c)")
 	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
 	fs.Var(&content, "content", "content `tag` (repeatable)")
+	fs.StringVar(&o.GroupFile, "groupfile", "", "publish the comps `file` (package groups, for dnf group install) as records group and group_gz")
+	fs.StringVar(&o.GroupFile, "g", "", "short for --groupfile")
 	fs.Var(&signKeys, "sign-key", "sign repomd.xml with the private key in `file` (repeatable: one signature each)")
 	fs.Var(&passFiles, "passphrase-file", "`file` whose first line is a --sign-key's passphrase (one for all, or one each)")
 	dir, err := parseWithArg(e, fs, args, "DIR")
