@@ -53,7 +53,10 @@ type Options struct {
 	Revision         string // default: the time, never lower than the last revision + 1
 	BaseURL          string // xml:base for package locations
 	// Excludes leave out files and directories, as createrepo_c's
-	// --excludes (see excluded).
+	// --excludes: a pattern ('*' any string, '/' included; '?' any one
+	// character) is matched against every file's and directory's name,
+	// so that a directory name leaves out the directory, and against the
+	// path (relative to the repository) of every package and directory.
 	Excludes []string
 	Distro   []DistroTag
 	Content  []string
