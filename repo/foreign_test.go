@@ -84,3 +84,58 @@ func TestGlobMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestRepomdRecordsRoundTrip: a record acn did not write comes out of
+// marshal with the elements it went in with: no open-checksum or
+// open-size for an uncompressed file, zchunk's header-checksum and
+// header-size, an xml:base.
+func TestRepomdRecordsRoundTrip(t *testing.T) {
+	const in = `<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
+  <revision>7</revision>
+  <data type="modules">
+    <checksum type="sha256">aa</checksum>
+    <location href="repodata/aa-modules.yaml"/>
+    <timestamp>5</timestamp>
+    <size>12</size>
+  </data>
+  <data type="updateinfo_zck">
+    <checksum type="sha256">bb</checksum>
+    <open-checksum type="sha256">cc</open-checksum>
+    <header-checksum type="sha256">dd</header-checksum>
+    <location href="repodata/bb-updateinfo.xml.zck"/>
+    <timestamp>6</timestamp>
+    <size>30</size>
+    <open-size>40</open-size>
+    <header-size>10</header-size>
+  </data>
+  <data type="a&amp;b">
+    <checksum type="sha512">ee</checksum>
+    <open-checksum type="sha512">ff</open-checksum>
+    <location href="x &amp; y.gz" xml:base="http://mirror.example/r/"/>
+    <timestamp>7</timestamp>
+    <size>1</size>
+    <open-size>0</open-size>
+  </data>
+  <data type="primary_db">
+    <checksum type="sha256">11</checksum>
+    <open-checksum type="sha256">22</open-checksum>
+    <location href="repodata/11-primary.sqlite.bz2"/>
+    <timestamp>8</timestamp>
+    <size>3</size>
+    <open-size>4</open-size>
+    <database_version>10</database_version>
+  </data>
+</repomd>
+`
+	md, err := ParseRepomd(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := string(md.marshal()); out != in {
+		t.Errorf("marshal changed the records:\n%s\nwant\n%s", out, in)
+	}
+	if _, err := ParseRepomd(io.MultiReader(strings.NewReader("<repomd>"), strings.NewReader(strings.Repeat(" ", MaxRepomdSize)), strings.NewReader("</repomd>"))); err == nil {
+		t.Error("a repomd.xml larger than MaxRepomdSize was read")
+	}
+}
