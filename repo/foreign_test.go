@@ -139,3 +139,14 @@ func TestRepomdRecordsRoundTrip(t *testing.T) {
 		t.Error("a repomd.xml larger than MaxRepomdSize was read")
 	}
 }
+
+func TestTokenBound(t *testing.T) {
+	doc := "<metadata packages=\"1\"><package><name>" + strings.Repeat("x", maxTokenBytes+1<<20) + "</name></package></metadata>"
+	if _, err := scanPackages(strings.NewReader(doc), map[string]int{}, &[]pkgRef{}); err == nil || !strings.Contains(err.Error(), "without a tag") {
+		t.Errorf("a huge text: %v", err)
+	}
+	doc = "<metadata packages=\"1\"><package><name>" + strings.Repeat("x<y/>", 1<<16) + "</name></package></metadata>"
+	if _, err := scanPackages(strings.NewReader(doc), map[string]int{}, &[]pkgRef{}); err != nil {
+		t.Errorf("many small tokens: %v", err)
+	}
+}

@@ -46,7 +46,16 @@ func localFetcher(dir string) fetcher {
 		if !filepath.IsLocal(filepath.FromSlash(rel)) {
 			return nil, fmt.Errorf("%s leaves the repository", rel)
 		}
-		return os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		// Not a device or a pipe that never ends.
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+			f.Close()
+			return nil, fmt.Errorf("%s is not a regular file", rel)
+		}
+		return f, nil
 	}
 }
 
@@ -427,7 +436,7 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 // each package's pkgid; for primary it also collects where each package
 // is and its NEVRA.
 func scanPackages(r io.Reader, seen map[string]int, refs *[]pkgRef) (int, error) {
-	dec := xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	dec := xml.NewDecoder(bufio.NewReaderSize(&tokenBound{r: r}, 64<<10))
 	declared := -1
 	n := 0
 	var cur *pkgRef
@@ -555,6 +564,30 @@ func scanPackages(r io.Reader, seen map[string]int, refs *[]pkgRef) (int, error)
 		return n, fmt.Errorf("says packages=%d but lists %d", declared, n)
 	}
 	return n, nil
+}
+
+// maxTokenBytes bounds what the XML decoder holds of one token of a
+// metadata document: a run of bytes without a '<' (a text or a tag; an
+// attribute value holds no '<'). Real ones are a few kilobytes.
+const maxTokenBytes = 64 << 20
+
+// tokenBound fails a document with a run longer than maxTokenBytes.
+type tokenBound struct {
+	r   io.Reader
+	run int
+}
+
+func (b *tokenBound) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if i := bytes.LastIndexByte(p[:n], '<'); i >= 0 {
+		b.run = n - 1 - i
+	} else {
+		b.run += n
+	}
+	if b.run > maxTokenBytes {
+		return n, fmt.Errorf("more than %d bytes without a tag", maxTokenBytes)
+	}
+	return n, err
 }
 
 func checkPackage(ctx context.Context, fetch fetcher, p pkgRef) error {
