@@ -240,6 +240,11 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if err := writeGroups(rd, md, o, now); err != nil {
 		return err
 	}
+	if d, err := writeUpdateinfo(rd, cache, o, now); err != nil {
+		return fmt.Errorf("write updateinfo: %w", err)
+	} else if d != nil {
+		md.Data = append(md.Data, *d)
+	}
 	if len(o.Distro) > 0 || len(o.Content) > 0 {
 		md.Tags = &RepomdTags{Content: o.Content, Distro: o.Distro}
 	}
