@@ -347,7 +347,7 @@ var ErrTooManyUpdates = errors.New("repo: updateinfo too large")
 // updateinfo.xml, whoever wrote it), in ID order; none without one. It
 // reads at most 64 MiB of XML and 100,000 advisories.
 func (c *Catalog) Updates() ([]Update, error) {
-	if c.md.Find("updateinfo") == nil {
+	if c.md == nil || c.md.Find("updateinfo") == nil {
 		return nil, nil
 	}
 	var out []Update
