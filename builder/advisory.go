@@ -40,7 +40,8 @@ func specAdvisory(spec *specs.Spec, o Options) (*advisory.Advisory, error) {
 		o.Logger.Warn("advisory not written: no advisory registry", "package", spec.NEVRA())
 		return nil, nil
 	}
-	id, err := o.Advisories.ID(spec.Name, c.Version, c.Date.Year())
+	// 0:1.4.1-1 and 1.4.1-1 are one version, with one ID.
+	id, err := o.Advisories.ID(spec.Name, strings.TrimPrefix(c.Version, "0:"), c.Date.Year())
 	if err != nil {
 		return nil, fmt.Errorf("advisory ID: %w", err)
 	}

@@ -37,7 +37,8 @@ func (p *parser) advisory(n *yaml.Node, field string, c *Change, ra *rawAdvisory
 	an := find(n, "advisory")
 	field += ".advisory"
 	bad := len(p.errs)
-	a := &Advisory{Type: strings.TrimSpace(ra.Type), Severity: strings.TrimSpace(ra.Severity), Title: strings.TrimSpace(ra.Title)}
+	a := &Advisory{Type: canonical(ra.Type, advisory.Security, advisory.Bugfix, advisory.Enhancement),
+		Severity: canonical(ra.Severity, advisory.Severities...), Title: strings.TrimSpace(ra.Title)}
 	if msg := advisory.CheckType(a.Type); msg != "" {
 		sentinel := ErrInvalid
 		if a.Type == "" {
@@ -124,4 +125,16 @@ func (s *Spec) NewestAdvisory(dist string) (*Change, bool) {
 		}
 	}
 	return c, false
+}
+
+// canonical is v as the first of names it equals in any case (so that
+// "important" is written Important, as dnf and zypper expect), else v.
+func canonical(v string, names ...string) string {
+	v = strings.TrimSpace(v)
+	for _, n := range names {
+		if strings.EqualFold(v, n) {
+			return n
+		}
+	}
+	return v
 }

@@ -10,7 +10,7 @@ import (
 const advBase = "name: x\nversion: 1.4.1\nsummary: S\nlicense: MIT\nchangelog:\n  - date: 2026-12-01\n    author: A <a@example.com>\n    text: |\n      - Fix it.\n"
 
 func TestAdvisoryParse(t *testing.T) {
-	s, err := Parse("specs/x.yaml", []byte(advBase+"    version: 1.4.1-1\n    advisory:\n      type: security\n      severity: Important\n      cves: [CVE-2026-1234, CVE-2026-12345]\n      bugs: ['https://tracker.example.com/412']\n      title: Header injection\n"+
+	s, err := Parse("specs/x.yaml", []byte(advBase+"    version: 1.4.1-1\n    advisory:\n      type: Security\n      severity: important\n      cves: [CVE-2026-1234, CVE-2026-12345]\n      bugs: ['https://tracker.example.com/412']\n      title: Header injection\n"+
 		"  - date: 2026-11-01\n    author: A\n    version: 1.4.0-1\n    text: old\n    advisory: {type: bugfix}\n"))
 	if err != nil {
 		t.Fatal(err)
