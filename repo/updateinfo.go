@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cavaliergopher/rpm"
 
@@ -112,6 +113,15 @@ func advisoryRecord(p *Package) string {
 // records of the packages published; nil without any.
 func writeUpdateinfo(rd string, cache *newCache, o *Options, now int64) (*RepomdData, error) {
 	groups := groupAdvisories(cache.advs)
+	for _, g := range groups {
+		for _, p := range g.pkgs {
+			if a := p.Adv; a.Type != g.adv.Type || a.Title != g.adv.Title || a.Issued != g.adv.Issued {
+				o.Logger.Warn("one advisory ID on two advisories: were the packages built with different registries?",
+					"id", a.ID, "package", p.Location, "title", a.Title, "other_title", g.adv.Title)
+				break
+			}
+		}
+	}
 	if len(groups) == 0 {
 		return nil, nil
 	}
@@ -286,6 +296,13 @@ func bugID(u string) string {
 	return u
 }
 
+// catalogUpdates holds a catalog's advisories, read once.
+type catalogUpdates struct {
+	once sync.Once
+	list []Update
+	err  error
+}
+
 // Update is one advisory of a published repository, as its
 // updateinfo.xml says it.
 type Update struct {
@@ -347,6 +364,11 @@ var ErrTooManyUpdates = errors.New("repo: updateinfo too large")
 // updateinfo.xml, whoever wrote it), in ID order; none without one. It
 // reads at most 64 MiB of XML and 100,000 advisories.
 func (c *Catalog) Updates() ([]Update, error) {
+	c.updates.once.Do(func() { c.updates.list, c.updates.err = c.readUpdates() })
+	return c.updates.list, c.updates.err
+}
+
+func (c *Catalog) readUpdates() ([]Update, error) {
 	if c.md == nil || c.md.Find("updateinfo") == nil {
 		return nil, nil
 	}
