@@ -101,8 +101,12 @@ func (s *Server) advisoriesOf(name string) map[string][]string {
 }
 
 func (s *Server) pageAdvisories(w http.ResponseWriter, r *http.Request) {
-	typ := r.URL.Query().Get("type")
-	s.render(w, r, "advisories.html", map[string]any{"Title": "advisories", "Advisories": s.advisories("", typ), "Type": typ})
+	typ, only := r.URL.Query().Get("type"), r.URL.Query().Get("repo")
+	if only != "" && s.repoConfig(only) == nil {
+		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such repository"})
+		return
+	}
+	s.render(w, r, "advisories.html", map[string]any{"Title": "advisories", "Advisories": s.advisories(only, typ), "Type": typ, "Repo": only})
 }
 
 func (s *Server) pageAdvisory(w http.ResponseWriter, r *http.Request) {

@@ -206,6 +206,12 @@ func TestAdvisories(t *testing.T) {
 		!strings.Contains(page, "web-extras-1.4.1-1.el9.noarch") || !strings.Contains(page, "https://tracker.example.com/412") {
 		t.Errorf("/advisories/%s (%d):\n%s", sec.ID, code, page)
 	}
+	if code, page := d.get("/advisories?repo=plain&type=security"); code != 200 || !strings.Contains(page, sec.ID) || strings.Contains(page, fix.ID) {
+		t.Errorf("/advisories?repo=plain&type=security (%d):\n%s", code, page)
+	}
+	if code, page := d.get("/r/plain"); code != 200 || !strings.Contains(page, `href="/advisories?repo=plain"`) {
+		t.Errorf("/r/plain (%d) has no link to its advisories:\n%s", code, page)
+	}
 	if code, _ := d.get("/advisories/ACN-2026-9999"); code != 404 {
 		t.Errorf("unknown advisory page: %d", code)
 	}
