@@ -84,6 +84,23 @@ func TestBuildIndexAdvisories(t *testing.T) {
 	if want := []string{"web-1.4.1-1.noarch web-1.4.1-1.noarch.rpm", "web-extras-1.4.1-1.noarch web-extras-1.4.1-1.noarch.rpm"}; !slices.Equal(got, want) {
 		t.Errorf("web's advisory lists %v, want %v", got, want)
 	}
+	// createrepo_c reads it and writes it back byte for byte: the layout
+	// is its own.
+	md, err := repo.ParseRepomd(strings.NewReader(readFile(t, filepath.Join(out, "repodata", "repomd.xml"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := md.Find("updateinfo")
+	if ui == nil || !strings.HasSuffix(ui.Location.Href, "-updateinfo.xml.gz") {
+		t.Fatalf("updateinfo record: %+v", ui)
+	}
+	plain := filepath.Join(t.TempDir(), "updateinfo.xml")
+	os.WriteFile(plain, []byte(tooltest.Run(t, "gzip", "-dc", filepath.Join(out, ui.Location.Href))), 0o644)
+	dumped := tooltest.Run(t, "/usr/bin/python3", "-c", "import createrepo_c as cr, sys; sys.stdout.write(cr.UpdateInfo(sys.argv[1]).xml_dump())", plain)
+	if ours := readFile(t, plain); dumped != ours {
+		t.Errorf("createrepo_c writes acn's updateinfo.xml otherwise:\n%s\n--- acn's:\n%s", dumped, ours)
+	}
+
 	// dnf reads it, for the old versions installed.
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "repos.d"), 0o755)
@@ -114,11 +131,11 @@ func TestBuildIndexAdvisories(t *testing.T) {
 	}
 
 	// --update from the cache: nothing changed, the same repomd.xml.
-	md, _ := os.ReadFile(filepath.Join(out, "repodata", "repomd.xml"))
+	repomd, _ := os.ReadFile(filepath.Join(out, "repodata", "repomd.xml"))
 	if _, stderr, code := acn(t, env, "index", "--update", out); code != 0 {
 		t.Fatalf("index --update: %d\n%s", code, stderr)
 	}
-	if md2, _ := os.ReadFile(filepath.Join(out, "repodata", "repomd.xml")); !bytes.Equal(md, md2) {
+	if md2, _ := os.ReadFile(filepath.Join(out, "repodata", "repomd.xml")); !bytes.Equal(repomd, md2) {
 		t.Errorf("index --update with nothing changed rewrote repomd.xml")
 	}
 	// The version leaves: its advisory goes; the last one gone, the
@@ -139,4 +156,13 @@ func TestBuildIndexAdvisories(t *testing.T) {
 	if md, _ := os.ReadFile(filepath.Join(out, "repodata", "repomd.xml")); bytes.Contains(md, []byte("updateinfo")) {
 		t.Errorf("repomd.xml without advisories names updateinfo:\n%s", md)
 	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
