@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder/buildroot"
+	"github.com/acn-project/acn/internal/advisory"
 	"github.com/acn-project/acn/internal/rpmver"
 	"github.com/acn-project/acn/specs"
 )
@@ -68,7 +69,13 @@ type Options struct {
 	// Progress, when set, is called as file contents are packed with the
 	// bytes done and the total; the last call has done == total.
 	Progress func(done, total int64)
-	Logger   *slog.Logger // default: discard
+	// Advisories gives the ID of an advisory the spec's newest changelog
+	// entry announces (see advisory.go); nil: no advisory is written.
+	// Dist is a suffix the caller appended to the spec's release (the
+	// daemon's ".el9"); an entry's version is compared without it.
+	Advisories *advisory.Registry
+	Dist       string
+	Logger     *slog.Logger // default: discard
 }
 
 // Result describes the packages a build wrote. Path, Files and Size are
@@ -201,7 +208,11 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 		check = func() error { return leaks.err(spec) }
 	}
 	res.VCS = VCS(o.GitURL, o.Commit)
-	base := header{buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM(),
+	adv, err := specAdvisory(spec, o)
+	if err != nil {
+		return res, err
+	}
+	base := header{adv: adv, buildTime: o.Time, buildHost: o.BuildHost, comp: o.Compression, sourceRPM: spec.SourceRPM(),
 		prov: provenance{vcs: res.VCS, ref: o.Ref, logSHA256: res.LogSHA256}}
 	rpms, err := writePackages(ctx, base, pkgs, o, check)
 	if err != nil {

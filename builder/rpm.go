@@ -25,6 +25,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/acn-project/acn/builder/autodeps"
+	"github.com/acn-project/acn/internal/advisory"
 	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
 )
@@ -112,7 +113,8 @@ type header struct {
 	comp      Compression
 	sourceRPM string // the source package every RPM of the build names
 	prov      provenance
-	auto      *autodeps.Result // the package's automatic dependencies (deps.go)
+	adv       *advisory.Advisory // see advisory.go; nil: none
+	auto      *autodeps.Result   // the package's automatic dependencies (deps.go)
 }
 
 // payload is the compressed cpio archive, kept in a temporary file so that
@@ -435,6 +437,7 @@ func (h *header) build(ents []entry, p *payload, sigs map[int]rpmpack.IndexEntry
 		r.AddCustomTag(rpmtag.SourceRPM, rpmpack.EntryString(h.sourceRPM))
 	}
 	h.prov.addTo(r)
+	addAdvisory(r, h.adv)
 	// rpmpack always writes the compressor name it was given; name ours.
 	r.AddCustomTag(rpmtag.PayloadCompressor, rpmpack.EntryString(h.comp.Name))
 

@@ -23,7 +23,10 @@ import (
 // with copy_file_range) and appends fragments for new packages; memory
 // holds the index only.
 
-const cacheMagic = "acn-index-cache 3\n"
+const cacheMagic = "acn-index-cache 4\n"
+
+// maxCacheString bounds one string of a cache record.
+const maxCacheString = 1 << 16
 
 // fileKey identifies one version of a file on disk. Size and mtime alone
 // miss a package replaced in place within the same second; inode and
@@ -40,6 +43,9 @@ type cacheMeta struct {
 	fileKey
 	PkgID string
 	NEVRA string
+	// Adv is the package's advisory record for updateinfo.xml
+	// (updateinfo.go); "" when it has none.
+	Adv string
 }
 
 // cacheEntry is one package of a cache: its metadata and where its three
@@ -51,7 +57,7 @@ type cacheEntry struct {
 }
 
 func (e *cacheEntry) marshal(b []byte) []byte {
-	for _, s := range []string{e.Path, e.PkgID, e.NEVRA} {
+	for _, s := range []string{e.Path, e.PkgID, e.NEVRA, e.Adv} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -64,12 +70,12 @@ func (e *cacheEntry) marshal(b []byte) []byte {
 var errCacheRecord = errors.New("damaged index cache record")
 
 func (e *cacheEntry) unmarshal(r *bufio.Reader) error {
-	for _, s := range []*string{&e.Path, &e.PkgID, &e.NEVRA} {
+	for _, s := range []*string{&e.Path, &e.PkgID, &e.NEVRA, &e.Adv} {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
 			return err
 		}
-		if n > 1<<16 {
+		if n > maxCacheString {
 			return errCacheRecord
 		}
 		b := make([]byte, n)
@@ -188,6 +194,9 @@ type newCache struct {
 	index   *os.File
 	idx     *bufio.Writer
 	scratch []byte
+	// advs are the advisory records of the packages in the cache, for
+	// updateinfo.xml.
+	advs []string
 	// run is a stretch of consecutive fragments of the old cache not yet
 	// copied.
 	run struct {
@@ -220,6 +229,9 @@ func createCache(dir, fingerprint string) (*newCache, error) {
 
 func (c *newCache) entry(m cacheMeta, n [3]int64) error {
 	e := cacheEntry{cacheMeta: m, n: n, off: c.size}
+	if m.Adv != "" {
+		c.advs = append(c.advs, m.Adv)
+	}
 	for i := range 3 {
 		c.size[i] += n[i]
 	}

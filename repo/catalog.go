@@ -61,6 +61,7 @@ type Catalog struct {
 	Entries  []*Entry
 	dir      string
 	md       *Repomd
+	updates  catalogUpdates // updateinfo.go
 }
 
 // LoadCatalog reads the published metadata of the repository in dir.

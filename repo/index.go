@@ -500,7 +500,7 @@ func index(ctx context.Context, dir string, o *Options, pl *plan) (*Result, erro
 		if err != nil {
 			return result{err: fmt.Errorf("%s: %w", f.key.Path, err)}
 		}
-		return result{meta: cacheMeta{fileKey: f.key, PkgID: p.PkgID, NEVRA: p.NEVRA()}, frags: render(p, o)}
+		return result{meta: cacheMeta{fileKey: f.key, PkgID: p.PkgID, NEVRA: p.NEVRA(), Adv: advisoryRecord(p)}, frags: render(p, o)}
 	}, func(i int, r result) error {
 		if o.Progress != nil {
 			defer o.Progress(i+1, len(files))

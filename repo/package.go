@@ -19,6 +19,7 @@ import (
 
 	"github.com/cavaliergopher/rpm"
 
+	"github.com/acn-project/acn/internal/advisory"
 	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/internal/rpmver"
 )
@@ -47,6 +48,9 @@ type Package struct {
 	Suggests, Enhances, Recommends, Supplements []Dep
 	Files                                       []File
 	Changelogs                                  []Changelog
+	// Advisory is what acn's advisory tags say (updateinfo.go); nil
+	// without them.
+	Advisory *advisory.Advisory
 }
 
 // NEVRA is name-[epoch:]version-release.arch, the identity of a package.
@@ -383,6 +387,7 @@ func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 	readDeps(h, p)
 
 	p.Changelogs = changelogs(h, changelogLimit)
+	p.Advisory = headerAdvisory(h)
 	return p
 }
 

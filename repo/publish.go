@@ -171,7 +171,8 @@ func compressFile(dir, src, kind, base string, o *Options, now int64) (RepomdDat
 
 // writeRecord makes the record of one metadata file of acn's, kind
 // (base: its name after the checksum), whose content body returns (it
-// may be called twice), compressed with compress ("" for none).
+// may be called twice; a reader that is an io.Closer is closed after
+// use), compressed with compress ("" for none).
 //
 // The content is compared first: when the old repomd.xml has a record
 // of this kind for the same content, compression and checksum type, and
@@ -181,7 +182,10 @@ func compressFile(dir, src, kind, base string, o *Options, now int64) (RepomdDat
 func writeRecord(ctx context.Context, rd, kind, base, compress string, body func() io.Reader, old *Repomd, o *Options, now int64) (d RepomdData, reused bool, err error) {
 	if r := reusableRecord(rd, old, kind, base, compress, o); r != nil {
 		h, _ := newHash(o.Checksum)
-		if _, err := io.Copy(h, ctxReader{ctx, body()}); err != nil {
+		in := body()
+		_, err := io.Copy(h, ctxReader{ctx, in})
+		closeReader(in)
+		if err != nil {
 			return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
 		}
 		want := r.OpenChecksum.Value
@@ -196,7 +200,10 @@ func writeRecord(ctx context.Context, rd, kind, base, compress string, body func
 	if err != nil {
 		return RepomdData{}, false, err
 	}
-	if _, err := io.Copy(m.w, ctxReader{ctx, body()}); err != nil {
+	in := body()
+	_, err = io.Copy(m.w, ctxReader{ctx, in})
+	closeReader(in)
+	if err != nil {
 		m.abort()
 		return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
 	}
@@ -205,6 +212,14 @@ func writeRecord(ctx context.Context, rd, kind, base, compress string, body func
 		return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
 	}
 	return d, false, nil
+}
+
+// closeReader closes r if it is a Closer (the read end of a pipe, whose
+// writer then stops).
+func closeReader(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // reusableRecord returns old's record of kind if its file could stand
@@ -366,6 +381,11 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	// and replaces a foreign record of its type.
 	if err := writeGroups(ctx, rd, md, oldMD, o, now); err != nil {
 		return err
+	}
+	if d, err := writeUpdateinfo(ctx, rd, cache, oldMD, o, now); err != nil {
+		return fmt.Errorf("write updateinfo: %w", err)
+	} else if d != nil {
+		md.Data = append(md.Data, *d)
 	}
 
 	own := hrefs(md)

@@ -219,6 +219,7 @@ func (s *Server) apiPackage(w http.ResponseWriter, r *http.Request) {
 	name, pkg := r.PathValue("name"), r.PathValue("pkg")
 	var out []map[string]any
 	cat := s.catalog(name)
+	advs := s.advisoriesOf(name)
 	for _, e := range cat.Entries {
 		if e.Name != pkg {
 			continue
@@ -229,8 +230,8 @@ func (s *Server) apiPackage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out = append(out, map[string]any{"package": e, "files": d.Files, "changelog": d.Changelogs,
-			"provenance": s.provenance(name, e),
-			"download":   s.baseURL(r) + "/repos/" + name + "/" + e.Location})
+			"provenance": s.provenance(name, e), "advisories": advs[e.NEVRA()],
+			"download": s.baseURL(r) + "/repos/" + name + "/" + e.Location})
 	}
 	if out == nil {
 		s.fail(w, r, httpError{code: http.StatusNotFound, msg: "no such package"})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/builder"
+	"github.com/acn-project/acn/internal/advisory"
 	"github.com/acn-project/acn/repo"
 	"github.com/acn-project/acn/specs"
 )
@@ -150,6 +151,7 @@ func (s *Server) build(ctx context.Context, j *Job, logf io.Writer) ([]string, e
 				CacheDir: filepath.Join(s.cfg.Data, "sources"), ScratchDir: s.scratchDir(), Logger: s.log,
 				LogLimit: s.cfg.Builds.LogLimit.Bytes, Sandbox: s.cfg.Builds.sandbox, User: s.cfg.Builds.User, Hide: s.hiddenFromBuilds(),
 				Root: dist.root, RootCache: filepath.Join(s.cfg.Data, "roots"), BaseRepos: s.cfg.Builds.BaseRepos, ReleaseVer: s.cfg.Builds.ReleaseVer,
+				Advisories: advisory.OpenRegistry(filepath.Join(s.cfg.Data, "advisories.json")), Dist: dist.dist,
 			})
 			last := ""
 			if res != nil && res.LogPath != "" {

@@ -53,6 +53,7 @@ func (s *Server) webRoutes() {
 	s.mux.HandleFunc("GET /r/{name}/p/{pkg}", s.pagePackage)
 	s.mux.HandleFunc("GET /builds", s.pageBuilds)
 	s.mux.HandleFunc("GET /builds/{id}", s.pageBuild)
+	s.advisoryRoutes()
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data map[string]any) {
@@ -175,7 +176,7 @@ func (s *Server) pagePackage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, "package.html", map[string]any{"Title": pkg, "Repo": name, "Pkg": cur, "Versions": versions,
 		"Details": d, "Builds": builds, "Download": "/repos/" + name + "/" + cur.Location, "Provenance": s.provenance(name, cur),
-		"SignedBy": s.packageSigner(name, cur.Location)})
+		"SignedBy": s.packageSigner(name, cur.Location), "AdvisoryOf": s.advisoriesOf(name)})
 }
 
 func pathBase(p string) string {

@@ -248,6 +248,9 @@ type Change struct {
 	Author  string
 	Version string
 	Text    string
+	// Advisory, when set, announces an update advisory for the version
+	// the entry names (see advisory.go).
+	Advisory *Advisory
 }
 
 // raw mirrors the YAML document; its yaml tags define the known keys.
@@ -319,10 +322,11 @@ type rawScripts struct {
 }
 
 type rawChange struct {
-	Date    string `yaml:"date"`
-	Author  string `yaml:"author"`
-	Version string `yaml:"version"`
-	Text    string `yaml:"text"`
+	Date     string       `yaml:"date"`
+	Author   string       `yaml:"author"`
+	Version  string       `yaml:"version"`
+	Text     string       `yaml:"text"`
+	Advisory *rawAdvisory `yaml:"advisory"`
 }
 
 var (
@@ -761,6 +765,7 @@ func (p *parser) validate(root *yaml.Node, r *raw) *Spec {
 		if i > 0 && !c.Date.IsZero() && !s.Changelog[i-1].Date.IsZero() && c.Date.After(s.Changelog[i-1].Date) {
 			p.add(lineOf(n, "date"), field+".date", ErrInvalid, "changelog must be newest first: %s is after the entry above", rc.Date)
 		}
+		c.Advisory = p.advisory(n, field, &c, rc.Advisory)
 		s.Changelog = append(s.Changelog, c)
 	}
 	return s

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/acn-project/acn/builder"
 	"github.com/acn-project/acn/builder/buildroot"
+	"github.com/acn-project/acn/internal/advisory"
 	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
@@ -74,6 +76,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		baseRepos   stringList
 		root        = fs.String("root", "", "build root `dir`: steps run in its system directories instead of the host's (a spec's root: wins)")
 		releasever  = fs.String("releasever", "", "dnf's $releasever for --base-repo (default: the root's VERSION_ID)")
+		advisories  = fs.String("advisories", "", "advisory ID registry `file` (default OUT/advisories.json)")
 	)
 	fs.Var(&names, "spec", "build only this package (repeatable)")
 	fs.Var(&baseRepos, "base-repo", "`URL` of a repository that missing build_requires are installed from into a cached copy of the build root (repeatable)")
@@ -177,6 +180,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 			KeepScratch: *keepScratch, ScratchDir: *scratchDir, Logger: log,
 			Sandbox: sandboxMode, User: *buildUser, Hide: hidden,
 			Root: *root, RootCache: filepath.Join(*cache, "roots"), BaseRepos: repos, ReleaseVer: *releasever,
+			Advisories: advisory.OpenRegistry(cmp.Or(*advisories, filepath.Join(*out, "advisories.json"))),
 		})
 		if pb != nil {
 			pb.clear()
