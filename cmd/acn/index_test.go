@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acn-project/acn/internal/gittest"
+	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
 )
 
@@ -417,5 +419,64 @@ func TestIndexRetainZeroAndVerifyDuplicates(t *testing.T) {
 	stdout, stderr, code := acn(t, nil, "verify", dir)
 	if code != 0 || !strings.Contains(stdout, "OK") || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "copy/"+names[2]) {
 		t.Errorf("verify with a duplicate (%d):\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestForeignUpdateinfoReplacedByAcns: modifyrepo_c's updateinfo stays
+// through acn index until acn writes one of its own (a version with an
+// advisory published), which replaces it; when acn's goes, the other
+// tool's does not come back.
+func TestForeignUpdateinfoReplacedByAcns(t *testing.T) {
+	r := gittest.New(t)
+	files := map[string]string{"web.txt": "web\n", "specs/web.yaml": advSpec("web", "1.4.0", "")}
+	r.Commit("old", files)
+	r.Git("tag", "web/v1.4.0")
+	files["specs/web.yaml"] = advSpec("web", "1.4.1", "  - date: 2026-12-01\n    author: A <a@example.com>\n    version: 1.4.1-1\n    text: \"- Fix.\"\n"+
+		"    advisory: {type: security, severity: Important}\n")
+	r.Commit("new", files)
+	r.Git("tag", "web/v1.4.1")
+	out := t.TempDir()
+	env := map[string]string{"ACN_CACHE_DIR": t.TempDir()}
+	build := func(ref string) {
+		t.Helper()
+		if _, stderr, code := acn(t, env, "build", "--git", r.Dir, "--ref", ref, "--out", out); code != 0 {
+			t.Fatalf("build %s: exit %d\n%s", ref, code, stderr)
+		}
+	}
+	index := func() {
+		t.Helper()
+		if _, stderr, code := acn(t, env, "index", "--update", out); code != 0 || stderr != "" {
+			t.Fatalf("index --update: %d\n%s", code, stderr)
+		}
+	}
+	ids := func() []string {
+		var got []string
+		for _, u := range updates(t, out) {
+			got = append(got, u.ID)
+		}
+		return got
+	}
+	build("web/v1.4.0")
+	index()
+	ui := filepath.Join(t.TempDir(), "updateinfo.xml")
+	os.WriteFile(ui, []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<updates><update from="x" status="stable" type="bugfix" version="1"><id>OTHER-1</id><title>t</title><issued date="2026-01-01 00:00:00"/></update></updates>
+`), 0o644)
+	tooltest.Run(t, "modifyrepo_c", ui, filepath.Join(out, "repodata"))
+	index()
+	if got := ids(); !slices.Equal(got, []string{"OTHER-1"}) {
+		t.Fatalf("modifyrepo_c's updateinfo through index --update: %v", got)
+	}
+	build("web/v1.4.1")
+	index()
+	if got := ids(); !slices.Equal(got, []string{"ACN-2026-0001"}) {
+		t.Errorf("acn's advisories: %v", got)
+	}
+	for _, f := range []string{"web-1.4.1-1.noarch.rpm", "web-extras-1.4.1-1.noarch.rpm"} {
+		os.Remove(filepath.Join(out, f))
+	}
+	index()
+	if got := ids(); len(got) != 0 {
+		t.Errorf("without advisories: %v", got)
 	}
 }
