@@ -265,18 +265,33 @@ func Verify(ctx context.Context, source string, client *http.Client) (*VerifyRes
 		}
 	}
 	res.Warnings = duplicates(pkgs)
+	// A base that cannot be followed is one fault, not one per package.
+	type unfollowed struct {
+		err error
+		n   int
+	}
+	bad := map[string]*unfollowed{}
+	var badOrder []string
 	for _, p := range pkgs {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
 		res.Packages++
 		fetch, err := loc.fetcher(p.base)
-		if err == nil {
-			err = checkPackage(ctx, fetch, p)
-		}
 		if err != nil {
+			if bad[p.base] == nil {
+				bad[p.base] = &unfollowed{err: err}
+				badOrder = append(badOrder, p.base)
+			}
+			bad[p.base].n++
+			continue
+		}
+		if err := checkPackage(ctx, fetch, p); err != nil {
 			fault("package %s: %v", p.where(), err)
 		}
+	}
+	for _, b := range badOrder {
+		fault("%d packages not checked: %v", bad[b].n, bad[b].err)
 	}
 	if len(res.Faults) > 0 {
 		return res, fmt.Errorf("verify %s: %w", source, errors.Join(res.Faults...))
