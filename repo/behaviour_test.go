@@ -53,6 +53,28 @@ const testComps = `<?xml version="1.0" encoding="UTF-8"?>
 </comps>
 `
 
+const testModules = `---
+document: modulemd
+version: 2
+data:
+  name: testmod
+  stream: "1"
+  version: 1
+  context: c0ffee42
+  arch: x86_64
+  summary: A test module
+  description: A test module.
+  license:
+    module: [MIT]
+  profiles:
+    default:
+      rpms: [beta]
+  artifacts:
+    rpms:
+      - beta-0:2.0-1.x86_64
+...
+`
+
 // modifyrepo adds a file with the given content to dir's metadata with
 // the real modifyrepo_c.
 func modifyrepo(t *testing.T, dir, name, content string, args ...string) {
@@ -90,18 +112,19 @@ func listing(t *testing.T, dir string) []string {
 }
 
 // TestForeignRecordsSurvive: records modifyrepo_c added (updateinfo, a
-// comps group, an uncompressed record of a type acn does not know) stay
-// in repomd.xml, unchanged, through every way acn republishes, and dnf
-// still sees the advisory and the group.
+// comps group, modules, an uncompressed record of a type acn does not
+// know) stay in repomd.xml, unchanged, through every way acn
+// republishes, and dnf still sees the advisory, the group and the module.
 func TestForeignRecordsSurvive(t *testing.T) {
 	dir := repoDir(t)
 	ctx := context.Background()
 	index(t, dir, repo.Options{})
 	modifyrepo(t, dir, "updateinfo.xml", testUpdateinfo)
 	modifyrepo(t, dir, "comps.xml", testComps, "--mdtype=group")
+	modifyrepo(t, dir, "modules.yaml", testModules, "--mdtype=modules")
 	modifyrepo(t, dir, "extra.txt", "anything\n", "--mdtype=acn-test-extra", "--no-compress")
 	want := foreign(readMD(t, dir))
-	if len(want) != 3 || want["acn-test-extra"].OpenChecksum.Type != "" {
+	if len(want) != 4 || want["acn-test-extra"].OpenChecksum.Type != "" {
 		t.Fatalf("modifyrepo_c wrote %+v", want)
 	}
 	root := dnfRoot(t, "file://"+dir)
@@ -122,6 +145,9 @@ func TestForeignRecordsSurvive(t *testing.T) {
 		}
 		if out := dnf(t, root, "group", "list"); !strings.Contains(out, "Test Group") {
 			t.Errorf("%s: dnf group list:\n%s", step, out)
+		}
+		if out := dnf(t, root, "module", "list"); !strings.Contains(out, "testmod") {
+			t.Errorf("%s: dnf module list:\n%s", step, out)
 		}
 		if _, err := repo.Verify(ctx, dir, nil); err != nil {
 			t.Errorf("%s: %v", step, err)
