@@ -452,20 +452,20 @@ var sigTags = []struct {
 	count     int
 	quirk     bool
 }{
-	{1000, 257, rpm.TagTypeInt32, 1, false},                 // size
-	{1002, 259, rpm.TagTypeBinary, 0, false},                // PGP
-	{1004, 261, rpm.TagTypeBinary, 16, false},               // MD5
-	{1005, 262, rpm.TagTypeBinary, 0, false},                // GPG
-	{1007, 1046, rpm.TagTypeInt32, 1, true},                 // payload size: ARCHIVESIZE
-	{274, 5090, rpm.TagTypeStringArray, 0, true},            // file signatures
-	{275, 5091, rpm.TagTypeInt32, 1, true},                  // file signature length
-	{276, 276, rpm.TagTypeStringArray, 0, false},            // verity signatures
-	{277, 277, rpm.TagTypeInt32, 1, false},                  // verity algorithm
-	{269, 269, rpm.TagTypeString, 1, false},                 // SHA-1
-	{273, 273, rpm.TagTypeString, 1, false},                 // SHA-256
-	{267, 267, rpm.TagTypeBinary, 0, false},                 // DSA
-	{268, 268, rpm.TagTypeBinary, 0, false},                 // RSA
-	{270, 270, rpm.TagTypeInt64, 1, false},                  // long size
+	{1000, 257, rpm.TagTypeInt32, 1, false},                      // size
+	{1002, 259, rpm.TagTypeBinary, 0, false},                     // PGP
+	{1004, 261, rpm.TagTypeBinary, 16, false},                    // MD5
+	{1005, 262, rpm.TagTypeBinary, 0, false},                     // GPG
+	{1007, 1046, rpm.TagTypeInt32, 1, true},                      // payload size: ARCHIVESIZE
+	{274, 5090, rpm.TagTypeStringArray, 0, true},                 // file signatures
+	{275, 5091, rpm.TagTypeInt32, 1, true},                       // file signature length
+	{276, 276, rpm.TagTypeStringArray, 0, false},                 // verity signatures
+	{277, 277, rpm.TagTypeInt32, 1, false},                       // verity algorithm
+	{269, 269, rpm.TagTypeString, 1, false},                      // SHA-1
+	{273, 273, rpm.TagTypeString, 1, false},                      // SHA-256
+	{267, 267, rpm.TagTypeBinary, 0, false},                      // DSA
+	{268, 268, rpm.TagTypeBinary, 0, false},                      // RSA
+	{270, 270, rpm.TagTypeInt64, 1, false},                       // long size
 	{rpmtag.SigLongArchiveSize, 271, rpm.TagTypeInt64, 1, false}, // long archive size
 }
 
@@ -524,17 +524,17 @@ func tagCount(t *rpm.Tag) int {
 // (applyRetrofits): the file list, compressed when it was stored whole,
 // the source RPM, the source flag and the provides.
 type header struct {
-	h                          *rpm.Header
-	dirs, bases                []string
-	dirsOK                     bool // DIRNAMES holds a string array
-	dirIdx                     []int64
-	hasDirIdx, hasBases        bool
-	sourceRPM                  *string
-	source                     int64
-	provNames, provVers        []string
-	provFlags                  []int64
-	hasProvVers, hasProvFlags  bool
-	hasProvNames               bool
+	h                         *rpm.Header
+	dirs, bases               []string
+	dirsOK                    bool // DIRNAMES holds a string array
+	dirIdx                    []int64
+	hasDirIdx, hasBases       bool
+	sourceRPM                 *string
+	source                    int64
+	provNames, provVers       []string
+	provFlags                 []int64
+	hasProvVers, hasProvFlags bool
+	hasProvNames              bool
 }
 
 // retrofit reads a main header as rpm's reader hands it to createrepo_c

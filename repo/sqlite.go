@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite", pure Go
@@ -344,20 +343,15 @@ func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum stri
 			if _, err := st[0].ExecContext(ctx, p.PkgID); err != nil {
 				return err
 			}
-			// One row per directory: its files' base names joined by '/',
-			// and one type letter (f, d, g) per file.
+			// One row per directory of the header (createrepo_c groups
+			// by the directory as stored, trailing slashes and all): its
+			// files' base names joined by '/', and one type letter (f, d,
+			// g) per file.
 			type dir struct{ names, types []string }
 			var order []string
 			dirs := map[string]*dir{}
 			for _, f := range p.Files {
-				d, b := path.Split(f.Path)
-				d = strings.TrimSuffix(d, "/")
-				if d == "" && !strings.HasPrefix(f.Path, "/") {
-					d = "."
-				}
-				if b == "" {
-					b = "/"
-				}
+				d, b := splitDir(f.Path)
 				if dirs[d] == nil {
 					dirs[d] = &dir{}
 					order = append(order, d)
@@ -373,13 +367,37 @@ func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum stri
 				dirs[d].types = append(dirs[d].types, t)
 			}
 			for _, d := range order {
-				if _, err := st[1].ExecContext(ctx, key, d, strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+				if _, err := st[1].ExecContext(ctx, key, dirRow(d), strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	})
+}
+
+// splitDir splits a path after its last '/', as rpm stores it (directory
+// and base name); the base name of the root directory itself, empty,
+// is "/" in a filelist row.
+func splitDir(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/') + 1
+	dir, base = p[:i], p[i:]
+	if base == "" {
+		base = "/"
+	}
+	return dir, base
+}
+
+// dirRow is a directory as createrepo_c writes it in a filelist row:
+// without its trailing slashes, but "/" for the root, and "." for none.
+func dirRow(dir string) string {
+	for len(dir) > 1 && dir[len(dir)-1] == '/' {
+		dir = dir[:len(dir)-1]
+	}
+	if dir == "" {
+		return "."
+	}
+	return dir
 }
 
 func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
