@@ -67,6 +67,7 @@ type File struct {
 	Type string // "", "dir" or "ghost"
 
 	primary bool // listed in primary.xml too (decided on the header's bytes)
+	dirLen  int  // length of the directory part, as the header stores it
 }
 
 // Changelog is one changelog entry.
@@ -233,7 +234,17 @@ func newHash(kind string) (hash.Hash, error) {
 
 // readPackage reads one RPM file: its header for the metadata, and every
 // byte once for the checksum.
-func readPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
+func readPackage(path, location, checksum string, changelogLimit int) (*Package, error) {
+	p, err := readRawPackage(path, location, checksum, changelogLimit)
+	if err != nil {
+		return nil, err
+	}
+	p.toUTF8()
+	return p, nil
+}
+
+// readRawPackage is readPackage with the header's strings as they are.
+func readRawPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -294,7 +305,6 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	if err := p.checkText(); err != nil {
 		return nil, err
 	}
-	p.toUTF8()
 	p.PkgID = hex.EncodeToString(h.Sum(nil))
 	p.FileTime = fi.ModTime().Unix()
 	p.PackageSize = fi.Size()
@@ -610,7 +620,7 @@ func (r *header) compress(old []string) {
 	}
 }
 
-// provideSelf is rpm's providePackageNVR.
+// provideSelf is rpm's providePackageNVR, as rpm 4.18 runs it.
 func (r *header) provideSelf() {
 	name := r.h.GetTag(rpmtag.Name)
 	if name == nil || r.h.GetTag(rpmtag.Name).StringSlice() == nil {
@@ -627,9 +637,7 @@ func (r *header) provideSelf() {
 		evr += t.String()
 	}
 	n := name.String()
-	switch {
-	case !r.hasProvNames:
-	case !r.hasProvVers:
+	if r.hasProvNames && !r.hasProvVers {
 		// Provides without versions (rpm < 3.0.3): each gets an empty
 		// version and no flags, appended to what the header holds.
 		for range r.provNames {
@@ -637,56 +645,15 @@ func (r *header) provideSelf() {
 			r.provFlags = append(r.provFlags, 0)
 		}
 		r.hasProvVers, r.hasProvFlags = true, true
-	case r.hasSelf(n, evr):
-		return
 	}
+	// rpm then looks for name = evr among the provides (rpmdsFind), but
+	// never finds it: the dependency it looks for carries a trigger
+	// index 0 and the header's have none (-1), so they never compare
+	// equal. The provide is added even when the header has it.
 	r.provNames = append(r.provNames, n)
 	r.provVers = append(r.provVers, evr)
 	r.provFlags = append(r.provFlags, rpmtag.SenseEqual)
 	r.hasProvNames, r.hasProvVers, r.hasProvFlags = true, true, true
-}
-
-// hasSelf is rpmdsFind of name = evr in the header's provides: a binary
-// search, which assumes them sorted as rpmbuild sorts them.
-func (r *header) hasSelf(name, evr string) bool {
-	n := len(r.provNames)
-	if len(r.provVers) != n || (r.hasProvFlags && len(r.provFlags) != n) {
-		return false // rpmdsNew refuses such a header
-	}
-	lo, hi := 0, n
-	for lo < hi {
-		i := (lo + hi) / 2
-		c := strings.Compare(name, r.provNames[i])
-		if c == 0 {
-			c = strings.Compare(evr, r.provVers[i])
-		}
-		if c == 0 {
-			var f uint32
-			if r.hasProvFlags {
-				f = uint32(r.provFlags[i])
-			}
-			c = cmpInt(int64(int32(uint32(rpmtag.SenseEqual)-f)), 0) // rpm's OFlags - Flags
-		}
-		switch {
-		case c < 0:
-			hi = i
-		case c > 0:
-			lo = i + 1
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func fromHeader(pkg *rpm.Package, changelogLimit int) (*Package, error) {
@@ -778,7 +745,8 @@ func (r *header) files() []File {
 	n = min(n, len(flags), len(modes))
 	out := make([]File, n)
 	for i := range n {
-		out[i].Path = r.dirs[r.dirIdx[i]] + r.bases[i]
+		d := r.dirs[r.dirIdx[i]]
+		out[i].Path, out[i].dirLen = d+r.bases[i], len(d)
 		switch {
 		case modes[i]&0o170000 == 0o040000:
 			out[i].Type = "dir"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite", pure Go
@@ -253,7 +254,8 @@ func prepare(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, e
 // paths in primary, filelists, other order.
 func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *Options) ([3]string, error) {
 	var names [3]string
-	builders := []func(context.Context, string, io.Reader, string, *Options) error{buildPrimaryDB, buildFilelistsDB, buildOtherDB}
+	st := &dbState{root: filepath.Dir(dir)}
+	builders := []func(context.Context, string, io.Reader, string, *Options, *dbState) error{buildPrimaryDB, buildFilelistsDB, buildOtherDB}
 	for i, kind := range []string{"primary", "filelists", "other"} {
 		f, err := os.CreateTemp(dir, "."+kind+"_db.tmp-*")
 		if err != nil {
@@ -261,7 +263,7 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 		}
 		f.Close()
 		names[i] = f.Name()
-		if err := builders[i](ctx, f.Name(), cache.body(i), md.Find(kind).Checksum.Value, o); err != nil {
+		if err := builders[i](ctx, f.Name(), cache.body(i), md.Find(kind).Checksum.Value, o, st); err != nil {
 			for _, n := range names {
 				if n != "" {
 					os.Remove(n)
@@ -273,9 +275,20 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 	return names, nil
 }
 
+// dbState is what the primary database's build hands the next ones:
+// where each package is, in package order, so that the filelists
+// database can read a package's own file names when the XML no longer
+// has them.
+type dbState struct {
+	root string // the repository directory
+	locs []pkgLoc
+}
+
+type pkgLoc struct{ href, checksum string }
+
 var depTables = []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"}
 
-func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options) error {
+func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options, dst *dbState) error {
 	return buildDB(ctx, name, primarySchema, primaryIndexes, sum, func(tx *sql.Tx) error {
 		queries := []string{
 			`INSERT INTO packages (pkgId, name, arch, version, epoch, release, summary, description, url, time_file, time_build, rpm_license, rpm_vendor, rpm_group, rpm_buildhost, rpm_sourcerpm, rpm_header_start, rpm_header_end, rpm_packager, size_package, size_installed, size_archive, location_href, location_base, checksum_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -293,6 +306,7 @@ func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string
 		key := int64(0)
 		return eachPackage(body, func(p *xPrimary) error {
 			key++
+			dst.locs = append(dst.locs, pkgLoc{p.Location.Href, p.Checksum.Type})
 			f := &p.Format
 			if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
 				p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
@@ -330,7 +344,7 @@ func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string
 	})
 }
 
-func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options, dst *dbState) error {
 	return buildDB(ctx, name, filelistsSchema, filelistsIndexes, sum, func(tx *sql.Tx) error {
 		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
 			`INSERT INTO filelist (pkgKey, dirname, filenames, filetypes) VALUES (?,?,?,?)`)
@@ -343,37 +357,85 @@ func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum stri
 			if _, err := st[0].ExecContext(ctx, p.PkgID); err != nil {
 				return err
 			}
-			// One row per directory of the header (createrepo_c groups
-			// by the directory as stored, trailing slashes and all): its
-			// files' base names joined by '/', and one type letter (f, d,
-			// g) per file.
-			type dir struct{ names, types []string }
-			var order []string
-			dirs := map[string]*dir{}
-			for _, f := range p.Files {
-				d, b := splitDir(f.Path)
-				if dirs[d] == nil {
-					dirs[d] = &dir{}
-					order = append(order, d)
-				}
-				t := "f"
-				switch f.Type {
-				case "dir":
-					t = "d"
-				case "ghost":
-					t = "g"
-				}
-				dirs[d].names = append(dirs[d].names, b)
-				dirs[d].types = append(dirs[d].types, t)
-			}
-			for _, d := range order {
-				if _, err := st[1].ExecContext(ctx, key, dirRow(d), strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+			for _, r := range filelistRows(p, dst, key) {
+				if _, err := st[1].ExecContext(ctx, key, r.dir, r.names, r.types); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	})
+}
+
+type filelistRow struct{ dir, names, types string }
+
+// filelistRows makes a package's filelist rows: one per directory of the
+// header (createrepo_c groups by the directory as stored, trailing
+// slashes and all), its files' base names joined by '/' and one type
+// letter (f, d, g) per file.
+//
+// createrepo_c converts each column from Latin-1 as a whole (the joined
+// names, not each name), and cuts a converted directory to the length it
+// had before conversion; the XML has only each path converted. So for a
+// package whose paths are not all ASCII, the rows are made from the
+// package's own header, when the file at its location is still the one
+// indexed.
+func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
+	type file struct{ dir, base, typ string }
+	files := make([]file, len(p.Files))
+	ascii := true
+	for i, f := range p.Files {
+		d, b := splitDir(f.Path)
+		files[i] = file{d, b, f.Type}
+		ascii = ascii && isASCII(f.Path)
+	}
+	if !ascii && key >= 1 && int(key) <= len(st.locs) {
+		loc := st.locs[key-1]
+		rel := filepath.FromSlash(loc.href)
+		if filepath.IsLocal(rel) {
+			raw, err := readRawPackage(filepath.Join(st.root, rel), loc.href, loc.checksum, 0)
+			if err == nil && raw.PkgID == p.PkgID && len(raw.Files) == len(files) {
+				for i, f := range raw.Files {
+					files[i] = file{f.Path[:f.dirLen], f.Path[f.dirLen:], f.Type}
+					if files[i].base == "" {
+						files[i].base = "/"
+					}
+				}
+			}
+		}
+	}
+	type dir struct{ names, types []string }
+	var order []string
+	dirs := map[string]*dir{}
+	for _, f := range files {
+		if dirs[f.dir] == nil {
+			dirs[f.dir] = &dir{}
+			order = append(order, f.dir)
+		}
+		t := "f"
+		switch f.typ {
+		case "dir":
+			t = "d"
+		case "ghost":
+			t = "g"
+		}
+		dirs[f.dir].names = append(dirs[f.dir].names, f.base)
+		dirs[f.dir].types = append(dirs[f.dir].types, t)
+	}
+	out := make([]filelistRow, len(order))
+	for i, d := range order {
+		out[i] = filelistRow{dirRow(d), utf8OrLatin1(strings.Join(dirs[d].names, "/")), strings.Join(dirs[d].types, "")}
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // splitDir splits a path after its last '/', as rpm stores it (directory
@@ -389,18 +451,22 @@ func splitDir(p string) (dir, base string) {
 }
 
 // dirRow is a directory as createrepo_c writes it in a filelist row:
-// without its trailing slashes, but "/" for the root, and "." for none.
+// without its trailing slashes, but "/" for the root, and "." for none;
+// converted from Latin-1 whole, then cut to its length before conversion
+// (createrepo_c binds the converted text with the original length).
 func dirRow(dir string) string {
-	for len(dir) > 1 && dir[len(dir)-1] == '/' {
-		dir = dir[:len(dir)-1]
+	n := len(dir)
+	for n > 1 && dir[n-1] == '/' {
+		n--
 	}
-	if dir == "" {
+	if n == 0 {
 		return "."
 	}
-	return dir
+	conv := utf8OrLatin1(dir)
+	return conv[:min(n, len(conv))]
 }
 
-func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options, _ *dbState) error {
 	return buildDB(ctx, name, otherSchema, otherIndexes, sum, func(tx *sql.Tx) error {
 		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
 			`INSERT INTO changelog (pkgKey, author, date, changelog) VALUES (?,?,?,?)`)
