@@ -555,7 +555,7 @@ type header struct {
 //     source package when all its files are in one unnamed directory,
 //     else it gets SOURCERPM "(none)";
 //   - a v3 header (no immutable region) of a binary package provides its
-//     own name = [epoch:]version-release, unless it already does.
+//     own name = [epoch:]version-release (again, if it already does).
 func retrofit(h *rpm.Header) *header {
 	r := &header{h: h}
 	if t := h.GetTag(rpmtag.Dirnames); t != nil {
