@@ -51,6 +51,7 @@ type rewrite struct {
 	from, name string
 	srpm       bool
 	edit       func(p *rpmParts)
+	file       string // the file's name, when not NAME-VERSION-RELEASE.ARCH.rpm
 }
 
 // noRegion makes the main header a v3 header: no immutable region.
@@ -124,6 +125,8 @@ var rewrites = []rewrite{
 		p.main.setStrings(tagOldFilenames, names)
 	}},
 	{from: "exact-latin", name: "exact-latin-v3", edit: func(p *rpmParts) { noRegion(p); noProvides(p) }},
+	// A file name in Latin-1: its location is converted too.
+	{from: "exact-layout", name: "exact-filename", edit: func(*rpmParts) {}, file: "exact-filename-caf\xe9-2.1-3.x86_64.rpm"},
 }
 
 // refused are the rewrites rpm does not read.
@@ -190,6 +193,9 @@ func exactCorpus(t *testing.T) string {
 			rename(p, r.from, r.name)
 			r.edit(p)
 			out := filepath.Join(exactDir, r.name+strings.TrimPrefix(filepath.Base(src[0]), r.from))
+			if r.file != "" {
+				out = filepath.Join(exactDir, r.file)
+			}
 			if err := os.WriteFile(out, p.bytes(), 0o644); err != nil {
 				exactErr = err
 				return
@@ -230,7 +236,7 @@ func exactRepo(t *testing.T, withRefused bool) string {
 func TestExactRewritesReadByRPM(t *testing.T) {
 	dir := exactCorpus(t)
 	for _, r := range rewrites {
-		name, _ := filepath.Glob(filepath.Join(dir, r.name+"-[0-9]*.rpm"))
+		name, _ := filepath.Glob(filepath.Join(dir, r.name+"-[0-9c]*.rpm"))
 		if len(name) != 1 {
 			t.Fatalf("%s: %v", r.name, name)
 		}
@@ -254,6 +260,11 @@ func TestExactMatchesCreaterepo(t *testing.T) {
 	crc := t.TempDir()
 	// createrepo_c says it skips the packages rpm refuses, and exits 2.
 	exec.Command("createrepo_c", "--quiet", "--general-compress-type=gz", "-o", crc, dir).Run()
+	sameAsCreaterepo(t, dir, crc)
+	// Again from the cache of the first run: the same.
+	if _, err := repo.Index(context.Background(), dir, repo.Options{SQLite: true, Revision: "2"}); !errors.Is(err, repo.ErrSkipped) {
+		t.Fatalf("index again: %v", err)
+	}
 	sameAsCreaterepo(t, dir, crc)
 	if len(res.Skipped) != len(refused) {
 		t.Errorf("skipped %v, want the %d rpm refuses", res.Skipped, len(refused))
@@ -311,6 +322,9 @@ func TestExactMatchesCreaterepo(t *testing.T) {
 	}
 	if !strings.Contains(pkg("exact-archive"), `archive="`) || strings.Contains(pkg("exact-archive"), `archive="0"`) {
 		t.Errorf("exact-archive: %s", pkg("exact-archive"))
+	}
+	if !strings.Contains(pkg("exact-filename"), `<location href="exact-filename-caf&#xE9;-2.1-3.x86_64.rpm"/>`) {
+		t.Errorf("exact-filename: %s", pkg("exact-filename"))
 	}
 	for _, want := range []string{`<file type="dir">/run/exact-layout</file>`, "<file>/exact-layout.conf</file>",
 		"<file>/usr/share/exact-latin/déjà-vu.txt</file>", "<file>/usr/share/exact-latin/répertoire/fichier</file>"} {
