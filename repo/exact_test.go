@@ -127,6 +127,7 @@ var rewrites = []rewrite{
 	{from: "exact-latin", name: "exact-latin-v3", edit: func(p *rpmParts) { noRegion(p); noProvides(p) }},
 	// A file name in Latin-1: its location is converted too.
 	{from: "exact-layout", name: "exact-filename", edit: func(*rpmParts) {}, file: "exact-filename-caf\xe9-2.1-3.x86_64.rpm"},
+	{from: "exact-latin", name: "exact-latin-filename", edit: func(*rpmParts) {}, file: "exact-latin-filename-caf\xe9-1.0-1.noarch.rpm"},
 }
 
 // refused are the rewrites rpm does not read.
@@ -350,7 +351,7 @@ func TestExactDnfFindsLatin1Path(t *testing.T) {
 		out := tooltest.Run(t, "dnf", "-q", "--releasever=9", "--setopt=reposdir="+filepath.Join(root, "repos.d"),
 			"--setopt=cachedir="+filepath.Join(root, "cache"), "--installroot="+filepath.Join(root, "root"),
 			"--repofrompath=exact,file://"+dir, "--repo=exact", "repoquery", "--qf", "%{name}", "--whatprovides", path)
-		if strings.Join(strings.Fields(out), " ") != "exact-latin exact-latin-v3" {
+		if strings.Join(strings.Fields(out), " ") != "exact-latin exact-latin-filename exact-latin-v3" {
 			t.Errorf("dnf repoquery --whatprovides %s: %q", path, out)
 		}
 	}

@@ -286,6 +286,27 @@ type dbState struct {
 
 type pkgLoc struct{ href, checksum string }
 
+// file is the path of the package at rel (a location as the XML has it,
+// converted from Latin-1 if the file's name is not UTF-8): the file of
+// that name, else the one in its directory whose name converts to it.
+func (st *dbState) file(rel string) string {
+	name := filepath.Join(st.root, rel)
+	if _, err := os.Lstat(name); err == nil || isASCII(rel) {
+		return name
+	}
+	dir := filepath.Dir(name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return name
+	}
+	for _, e := range entries {
+		if utf8OrLatin1(e.Name()) == filepath.Base(name) {
+			return filepath.Join(dir, e.Name())
+		}
+	}
+	return name
+}
+
 var depTables = []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"}
 
 func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options, dst *dbState) error {
@@ -393,7 +414,7 @@ func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
 		loc := st.locs[key-1]
 		rel := filepath.FromSlash(loc.href)
 		if filepath.IsLocal(rel) {
-			raw, err := readRawPackage(filepath.Join(st.root, rel), loc.href, loc.checksum, 0)
+			raw, err := readRawPackage(st.file(rel), loc.href, loc.checksum, 0)
 			if err == nil && raw.PkgID == p.PkgID && len(raw.Files) == len(files) {
 				for i, f := range raw.Files {
 					files[i] = file{f.Path[:f.dirLen], f.Path[f.dirLen:], f.Type}
