@@ -243,6 +243,33 @@ func readPackage(path, location, checksum string, changelogLimit int) (*Package,
 	return p, nil
 }
 
+// readRawFiles reads only the headers of an RPM file and returns its
+// files with their paths as the header has them (not converted).
+func readRawFiles(path string) (files []File, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(f, fi.Size()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			files, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
+		}
+	}()
+	pkg, err := rpm.Read(fullReader{bufio.NewReaderSize(f, 64<<10)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return retrofit(&pkg.Header).files(), nil
+}
+
 // readRawPackage is readPackage with the header's strings as they are.
 func readRawPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
 	f, err := os.Open(path)

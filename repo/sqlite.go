@@ -280,11 +280,23 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 // database can read a package's own file names when the XML no longer
 // has them.
 type dbState struct {
-	root string // the repository directory
-	locs []pkgLoc
+	root string   // the repository directory
+	locs []string // each package's location
 }
 
-type pkgLoc struct{ href, checksum string }
+// sameFiles reports whether raw, a package's files as its header has
+// them, are those of the XML: the file read is the one indexed.
+func sameFiles(raw []File, xml []xFile) bool {
+	if len(raw) != len(xml) {
+		return false
+	}
+	for i, f := range raw {
+		if utf8OrLatin1(f.Path) != xml[i].Path || f.Type != xml[i].Type {
+			return false
+		}
+	}
+	return true
+}
 
 // file is the path of the package at rel (a location as the XML has it,
 // converted from Latin-1 if the file's name is not UTF-8): the file of
@@ -327,7 +339,7 @@ func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string
 		key := int64(0)
 		return eachPackage(body, func(p *xPrimary) error {
 			key++
-			dst.locs = append(dst.locs, pkgLoc{p.Location.Href, p.Checksum.Type})
+			dst.locs = append(dst.locs, p.Location.Href)
 			f := &p.Format
 			if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
 				p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
@@ -399,8 +411,8 @@ type filelistRow struct{ dir, names, types string }
 // names, not each name), and cuts a converted directory to the length it
 // had before conversion; the XML has only each path converted. So for a
 // package whose paths are not all ASCII, the rows are made from the
-// package's own header, when the file at its location is still the one
-// indexed.
+// package's own header (read again, headers only), when its files are
+// still those of the XML.
 func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
 	type file struct{ dir, base, typ string }
 	files := make([]file, len(p.Files))
@@ -411,12 +423,10 @@ func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
 		ascii = ascii && isASCII(f.Path)
 	}
 	if !ascii && key >= 1 && int(key) <= len(st.locs) {
-		loc := st.locs[key-1]
-		rel := filepath.FromSlash(loc.href)
+		rel := filepath.FromSlash(st.locs[key-1])
 		if filepath.IsLocal(rel) {
-			raw, err := readRawPackage(st.file(rel), loc.href, loc.checksum, 0)
-			if err == nil && raw.PkgID == p.PkgID && len(raw.Files) == len(files) {
-				for i, f := range raw.Files {
+			if raw, err := readRawFiles(st.file(rel)); err == nil && sameFiles(raw, p.Files) {
+				for i, f := range raw {
 					files[i] = file{f.Path[:f.dirLen], f.Path[f.dirLen:], f.Type}
 					if files[i].base == "" {
 						files[i].base = "/"
