@@ -234,44 +234,7 @@ func newHash(kind string) (hash.Hash, error) {
 
 // readPackage reads one RPM file: its header for the metadata, and every
 // byte once for the checksum.
-func readPackage(path, location, checksum string, changelogLimit int) (*Package, error) {
-	p, err := readRawPackage(path, location, checksum, changelogLimit)
-	if err != nil {
-		return nil, err
-	}
-	p.toUTF8()
-	return p, nil
-}
-
-// readRawFiles reads only the headers of an RPM file and returns its
-// files with their paths as the header has them (not converted).
-func readRawFiles(path string) (files []File, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkHeaders(f, fi.Size()); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			files, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
-		}
-	}()
-	pkg, err := rpm.Read(fullReader{bufio.NewReaderSize(f, 64<<10)})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return retrofit(&pkg.Header).files(), nil
-}
-
-// readRawPackage is readPackage with the header's strings as they are.
-func readRawPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
+func readPackage(path, location, checksum string, changelogLimit int) (p *Package, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -332,6 +295,7 @@ func readRawPackage(path, location, checksum string, changelogLimit int) (p *Pac
 	if err := p.checkText(); err != nil {
 		return nil, err
 	}
+	p.toUTF8()
 	p.PkgID = hex.EncodeToString(h.Sum(nil))
 	p.FileTime = fi.ModTime().Unix()
 	p.PackageSize = fi.Size()
@@ -341,6 +305,33 @@ func readRawPackage(path, location, checksum string, changelogLimit int) (p *Pac
 		return nil, fmt.Errorf("%w: truncated (header ends at byte %d of %d)", ErrCorrupt, p.HeaderEnd, p.PackageSize)
 	}
 	return p, nil
+}
+
+// readRawFiles reads only the headers of an RPM file and returns its
+// files with their paths as the header has them (not converted).
+func readRawFiles(path string) (files []File, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(f, fi.Size()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			files, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
+		}
+	}()
+	pkg, err := rpm.Read(fullReader{bufio.NewReaderSize(f, 64<<10)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return retrofit(&pkg.Header).files(), nil
 }
 
 // str reads a string tag; text that is not UTF-8 is taken as Latin-1, as
