@@ -410,19 +410,19 @@ type filelistRow struct{ dir, names, types string }
 // createrepo_c converts each column from Latin-1 as a whole (the joined
 // names, not each name), and cuts a converted directory to the length it
 // had before conversion; the XML has only each path converted. So for a
-// package whose paths are not all ASCII, the rows are made from the
+// package whose paths may have been converted, the rows are made from the
 // package's own header (read again, headers only), when its files are
 // still those of the XML.
 func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
 	type file struct{ dir, base, typ string }
 	files := make([]file, len(p.Files))
-	ascii := true
+	converted := false
 	for i, f := range p.Files {
 		d, b := splitDir(f.Path)
 		files[i] = file{d, b, f.Type}
-		ascii = ascii && isASCII(f.Path)
+		converted = converted || mayBeLatin1(f.Path)
 	}
-	if !ascii && key >= 1 && int(key) <= len(st.locs) {
+	if converted && key >= 1 && int(key) <= len(st.locs) {
 		rel := filepath.FromSlash(st.locs[key-1])
 		if filepath.IsLocal(rel) {
 			if raw, err := readRawFiles(st.file(rel)); err == nil && sameFiles(raw, p.Files) {
@@ -458,6 +458,17 @@ func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
 		out[i] = filelistRow{dirRow(d), utf8OrLatin1(strings.Join(dirs[d].names, "/")), strings.Join(dirs[d].types, "")}
 	}
 	return out
+}
+
+// mayBeLatin1 reports whether s may have been converted from Latin-1:
+// the conversion makes no character outside U+00C0-U+00FF but ASCII.
+func mayBeLatin1(s string) bool {
+	for _, r := range s {
+		if r >= 0xC0 && r <= 0xFF {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {
