@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/xml"
 	"fmt"
@@ -25,8 +26,10 @@ var (
 // TestMain removes the corpus the tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if corpusDir != "" {
-		os.RemoveAll(filepath.Dir(corpusDir))
+	for _, d := range []string{corpusDir, exactDir} {
+		if d != "" {
+			os.RemoveAll(filepath.Dir(d))
+		}
 	}
 	os.Exit(code)
 }
@@ -180,4 +183,45 @@ func gunzip(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// sameAsCreaterepo compares the primary, filelists and other of two
+// indexed directories (acn's, createrepo_c's) field by field and byte by
+// byte, and their sqlite databases row by row when both have them.
+func sameAsCreaterepo(t *testing.T, dir, crc string) {
+	t.Helper()
+	ours, theirs := readMD(t, dir), readMD(t, crc)
+	for _, kind := range []string{"primary", "filelists", "other"} {
+		o, c := ours.Find(kind), theirs.Find(kind)
+		if o == nil || c == nil {
+			t.Fatalf("%s: acn %v, createrepo_c %v", kind, o, c)
+		}
+		a := gunzip(t, filepath.Join(dir, o.Location.Href))
+		b := gunzip(t, filepath.Join(crc, c.Location.Href))
+		var diffs []string
+		diffXML("", parseXML(t, bytes.NewReader(a)), parseXML(t, bytes.NewReader(b)), &diffs)
+		for _, s := range diffs {
+			t.Errorf("%s: %s", kind, s)
+		}
+		if len(diffs) == 0 && !bytes.Equal(a, b) {
+			t.Errorf("%s: same fields but different bytes", kind)
+		}
+	}
+	tmp := t.TempDir()
+	for _, kind := range []string{"primary_db", "filelists_db", "other_db"} {
+		o, c := ours.Find(kind), theirs.Find(kind)
+		if o == nil && c == nil {
+			continue
+		}
+		if o == nil || c == nil {
+			t.Fatalf("%s: acn %v, createrepo_c %v", kind, o, c)
+		}
+		a := dump(t, gunzipTo(t, filepath.Join(dir, o.Location.Href), filepath.Join(tmp, "a-"+kind)))
+		b := dump(t, gunzipTo(t, filepath.Join(crc, c.Location.Href), filepath.Join(tmp, "b-"+kind)))
+		for table, rows := range b {
+			if strings.Join(a[table], "\n") != strings.Join(rows, "\n") {
+				t.Errorf("%s table %s differs\nacn:\n%q\ncreaterepo_c:\n%q", kind, table, a[table], rows)
+			}
+		}
+	}
 }

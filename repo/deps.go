@@ -16,20 +16,21 @@ type rawDep struct {
 	flags         int64
 }
 
+// rawDeps reads one dependency list as createrepo_c does: only when the
+// header has all three tags, as many entries as each of them has.
 func rawDeps(h *rpm.Header, nameTag, versionTag, flagsTag int) []rawDep {
-	names := h.GetTag(nameTag).StringSlice()
-	versions := h.GetTag(versionTag).StringSlice()
-	flags := h.GetTag(flagsTag).Int64Slice()
-	out := make([]rawDep, 0, len(names))
-	for i, n := range names {
-		d := rawDep{name: n}
-		if i < len(versions) {
-			d.version = versions[i]
-		}
-		if i < len(flags) {
-			d.flags = flags[i]
-		}
-		out = append(out, d)
+	nt, vt, ft := h.GetTag(nameTag), h.GetTag(versionTag), h.GetTag(flagsTag)
+	if nt == nil || vt == nil || ft == nil {
+		return nil
+	}
+	return zipDeps(nt.StringSlice(), vt.StringSlice(), ft.Int64Slice())
+}
+
+func zipDeps(names, versions []string, flags []int64) []rawDep {
+	n := min(len(names), len(versions), len(flags))
+	out := make([]rawDep, n)
+	for i := range n {
+		out[i] = rawDep{name: names[i], version: versions[i], flags: flags[i]}
 	}
 	return out
 }
@@ -74,7 +75,7 @@ func splitEVR(s string) (epoch, version, release string, ok bool) {
 	epoch = "0"
 	if i := strings.IndexByte(s, ':'); i >= 0 {
 		e := s[:i]
-		if strings.Trim(e, "0123456789") != "" {
+		if e != "" && !strtolWhole(e) {
 			return "", "", "", false
 		}
 		if e != "" {
@@ -84,6 +85,16 @@ func splitEVR(s string) (epoch, version, release string, ok bool) {
 	}
 	version, release, _ = strings.Cut(s, "-")
 	return epoch, version, release, true
+}
+
+// strtolWhole reports whether C's strtol reads all of s as a number:
+// leading white space, a sign, then digits only.
+func strtolWhole(s string) bool {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 func convert(raws []rawDep) []Dep {
@@ -97,8 +108,12 @@ func convert(raws []rawDep) []Dep {
 }
 
 // readDeps fills every dependency list the way createrepo_c 0.17 does.
-func readDeps(h *rpm.Header, p *Package) {
-	provides := rawDeps(h, rpmtag.ProvideName, rpmtag.ProvideVersion, rpmtag.ProvideFlags)
+func readDeps(r *header, p *Package) {
+	h := r.h
+	var provides []rawDep
+	if r.hasProvNames && r.hasProvVers && r.hasProvFlags {
+		provides = zipDeps(r.provNames, r.provVers, r.provFlags)
+	}
 	p.Provides = convert(provides)
 	p.Conflicts = convert(rawDeps(h, rpmtag.ConflictName, rpmtag.ConflictVersion, rpmtag.ConflictFlags))
 	p.Obsoletes = convert(rawDeps(h, rpmtag.ObsoleteName, rpmtag.ObsoleteVersion, rpmtag.ObsoleteFlags))

@@ -115,7 +115,7 @@ const (
 
 // renderVersion changes whenever the XML acn writes for a package does, so
 // that fragments cached by an older acn are not reused.
-const renderVersion = 1
+const renderVersion = 2
 
 const (
 	stateDir  = ".acn"

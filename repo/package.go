@@ -15,7 +15,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/cavaliergopher/rpm"
 
@@ -70,6 +69,9 @@ type Dep struct {
 type File struct {
 	Path string
 	Type string // "", "dir" or "ghost"
+
+	primary bool // listed in primary.xml too (decided on the header's bytes)
+	dirLen  int  // length of the directory part, as the header stores it
 }
 
 // Changelog is one changelog entry.
@@ -78,6 +80,10 @@ type Changelog struct {
 	Date   int64
 	Text   string
 }
+
+// tagHeaderImmutable is the main header's immutable region, which every
+// header since rpm 4 has and a v3 header has not.
+const tagHeaderImmutable = 63
 
 // Limits on one header structure, as the rpm library enforces them.
 const maxHeaderBytes = 32 << 20
@@ -283,14 +289,17 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	if err := integ.check(); err != nil {
 		return nil, err
 	}
-	p = fromHeader(pkg, changelogLimit)
+	if p, err = fromHeader(pkg, changelogLimit); err != nil {
+		return nil, err
+	}
 	if p.Name == "" || p.Version == "" {
 		return nil, fmt.Errorf("%w: header has no name or version", ErrCorrupt)
 	}
+	p.Location = location
 	if err := p.checkText(); err != nil {
 		return nil, err
 	}
-	p.Location = location
+	p.toUTF8()
 	p.PkgID = hex.EncodeToString(h.Sum(nil))
 	p.FileTime = fi.ModTime().Unix()
 	p.PackageSize = fi.Size()
@@ -302,29 +311,98 @@ func readPackage(path, location, checksum string, changelogLimit int) (p *Packag
 	return p, nil
 }
 
+// readRawFiles reads only the headers of an RPM file and returns its
+// files with their paths as the header has them (not converted).
+func readRawFiles(path string) (files []File, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(f, fi.Size()); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			files, err = nil, fmt.Errorf("%w: malformed header (%v)", ErrCorrupt, r)
+		}
+	}()
+	pkg, err := rpm.Read(fullReader{bufio.NewReaderSize(f, 64<<10)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return retrofit(&pkg.Header).files(), nil
+}
+
 // str reads a string tag; text that is not UTF-8 is taken as Latin-1, as
 // createrepo_c does.
 func str(h *rpm.Header, tag int) string { return utf8OrLatin1(h.GetTag(tag).String()) }
 
+// utf8OrLatin1 is createrepo_c's cr_latin1_to_utf8, applied as it applies
+// it to every string it writes (XML text and attributes, sqlite columns):
+// a string libxml2 takes as UTF-8 stays as it is; any other is converted
+// whole from Latin-1, dropping C0 controls but tab, newline and carriage
+// return, and the C1 controls (0x80-0x9F, and 0xA0-0xBF with them, as
+// createrepo_c does).
 func utf8OrLatin1(s string) string {
-	if utf8.ValidString(s) {
+	if libxmlUTF8(s) {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
 		case c < 0x80:
 			b.WriteByte(c)
-		case c >= 0xC0: // 0x80-0xBF are C1 controls in Latin-1: dropped
+		case c >= 0xC0:
 			b.WriteRune(rune(c))
 		}
 	}
 	return b.String()
 }
 
+// libxmlUTF8 is libxml2's xmlCheckUTF8: the lead bytes and the number of
+// continuation bytes are checked, not overlong forms or surrogates. It
+// decides, as in createrepo_c, whether a string is converted from Latin-1.
+func libxmlUTF8(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		n := 0
+		switch {
+		case c < 0x80:
+			i++
+			continue
+		case c&0xE0 == 0xC0:
+			n = 1
+		case c&0xF0 == 0xE0:
+			n = 2
+		case c&0xF8 == 0xF0:
+			n = 3
+		default:
+			return false
+		}
+		if i+n >= len(s) {
+			return false
+		}
+		for j := 1; j <= n; j++ {
+			if s[i+j]&0xC0 != 0x80 {
+				return false
+			}
+		}
+		i += n + 1
+	}
+	return true
+}
+
 // checkText refuses a package whose text holds control characters XML
-// cannot carry; createrepo_c leaves such a package out too.
+// cannot carry; createrepo_c leaves such a package out too. It looks at
+// the header's bytes, before any conversion, as createrepo_c does.
 func (p *Package) checkText() error {
 	bad := func(s string) bool {
 		for i := 0; i < len(s); i++ {
@@ -335,7 +413,7 @@ func (p *Package) checkText() error {
 		return false
 	}
 	fields := []string{p.Name, p.Arch, p.Epoch, p.Version, p.Release, p.Summary, p.Description, p.Packager,
-		p.URL, p.License, p.Vendor, p.Group, p.BuildHost, p.SourceRPM}
+		p.URL, p.License, p.Vendor, p.Group, p.BuildHost, p.SourceRPM, p.Location}
 	for _, list := range [][]Dep{p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Suggests, p.Enhances, p.Recommends, p.Supplements} {
 		for _, d := range list {
 			fields = append(fields, d.Name, d.Epoch, d.Version, d.Release)
@@ -355,21 +433,267 @@ func (p *Package) checkText() error {
 	return nil
 }
 
-func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
+// toUTF8 converts every string of the package that repodata carries as
+// createrepo_c does, each on its own (utf8OrLatin1). Location is left as
+// the file's name; the writers convert it.
+func (p *Package) toUTF8() {
+	for _, s := range []*string{&p.Name, &p.Arch, &p.Epoch, &p.Version, &p.Release, &p.Summary, &p.Description,
+		&p.Packager, &p.URL, &p.License, &p.Vendor, &p.Group, &p.BuildHost, &p.SourceRPM} {
+		*s = utf8OrLatin1(*s)
+	}
+	for _, list := range [][]Dep{p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Suggests, p.Enhances, p.Recommends, p.Supplements} {
+		for i := range list {
+			d := &list[i]
+			d.Name, d.Epoch, d.Version, d.Release = utf8OrLatin1(d.Name), utf8OrLatin1(d.Epoch), utf8OrLatin1(d.Version), utf8OrLatin1(d.Release)
+		}
+	}
+	for i := range p.Files {
+		f := &p.Files[i]
+		f.primary = primaryFile(f.Path) // on the header's bytes, as createrepo_c decides it
+		f.Path = utf8OrLatin1(f.Path)
+	}
+	for i := range p.Changelogs {
+		c := &p.Changelogs[i]
+		c.Author, c.Text = utf8OrLatin1(c.Author), utf8OrLatin1(c.Text)
+	}
+}
+
+// num reads a number tag as rpm's headerGetNumber does: the first value
+// of any integer type, 0 for anything else.
+func num(t *rpm.Tag) int64 {
+	if t == nil {
+		return 0
+	}
+	switch t.Type {
+	case rpm.TagTypeChar, rpm.TagTypeInt8:
+		if b := t.Bytes(); len(b) > 0 {
+			return int64(b[0])
+		}
+		return 0
+	}
+	return t.Int64()
+}
+
+// Tags of the main header that rpm's reader fills from the signature
+// header (lib/package.c, xlateTags): the signature tag, the main header
+// tag, the count it must have (0: any), and whether the main header may
+// hold it when the signature header does not.
+var sigTags = []struct {
+	sig, main int
+	typ       rpm.TagType
+	count     int
+	quirk     bool
+}{
+	{1000, 257, rpm.TagTypeInt32, 1, false},                      // size
+	{1002, 259, rpm.TagTypeBinary, 0, false},                     // PGP
+	{1004, 261, rpm.TagTypeBinary, 16, false},                    // MD5
+	{1005, 262, rpm.TagTypeBinary, 0, false},                     // GPG
+	{1007, 1046, rpm.TagTypeInt32, 1, true},                      // payload size: ARCHIVESIZE
+	{274, 5090, rpm.TagTypeStringArray, 0, true},                 // file signatures
+	{275, 5091, rpm.TagTypeInt32, 1, true},                       // file signature length
+	{276, 276, rpm.TagTypeStringArray, 0, false},                 // verity signatures
+	{277, 277, rpm.TagTypeInt32, 1, false},                       // verity algorithm
+	{269, 269, rpm.TagTypeString, 1, false},                      // SHA-1
+	{273, 273, rpm.TagTypeString, 1, false},                      // SHA-256
+	{267, 267, rpm.TagTypeBinary, 0, false},                      // DSA
+	{268, 268, rpm.TagTypeBinary, 0, false},                      // RSA
+	{270, 270, rpm.TagTypeInt64, 1, false},                       // long size
+	{rpmtag.SigLongArchiveSize, 271, rpm.TagTypeInt64, 1, false}, // long archive size
+}
+
+// archiveSize is the payload size as rpm reads it (headerMergeLegacySigs,
+// then the LONGARCHIVESIZE extension): the signature header's tags go to
+// the main header, which must not hold them already; the 64-bit size
+// wins over the 32-bit one. An error is a package rpm does not read.
+func archiveSize(pkg *rpm.Package) (int64, error) {
+	h, sig := &pkg.Header, &pkg.Signature
+	for _, x := range sigTags {
+		if h.GetTag(x.main) != nil && (!x.quirk || sig.GetTag(x.sig) != nil) {
+			return 0, fmt.Errorf("%w: invalid signature tag %d in the main header", ErrCorrupt, x.main)
+		}
+	}
+	merged := map[int]*rpm.Tag{}
+	for _, x := range sigTags {
+		t := sig.GetTag(x.sig)
+		if t == nil {
+			continue
+		}
+		n := tagCount(t)
+		if t.Type != x.typ || n < 1 || n > 16<<20 || (x.count != 0 && n != x.count) {
+			break // rpm stops merging there, without an error
+		}
+		merged[x.main] = t
+	}
+	get := func(tag int) *rpm.Tag {
+		if t := h.GetTag(tag); t != nil {
+			return t
+		}
+		return merged[tag]
+	}
+	if t := get(271); t != nil {
+		return num(t), nil
+	}
+	if t := get(1046); t != nil {
+		return int64(uint32(num(t))), nil
+	}
+	return 0, nil
+}
+
+// tagCount is the number of values a tag holds.
+func tagCount(t *rpm.Tag) int {
+	switch v := t.Value.(type) {
+	case []string:
+		return len(v)
+	case []int64:
+		return len(v)
+	case []byte:
+		return len(v)
+	}
+	return 0
+}
+
+// header is the part of a main header that rpm's reader may change
+// (applyRetrofits): the file list, compressed when it was stored whole,
+// the source RPM, the source flag and the provides.
+type header struct {
+	h                         *rpm.Header
+	dirs, bases               []string
+	dirsOK                    bool // DIRNAMES holds a string array
+	dirIdx                    []int64
+	hasDirIdx, hasBases       bool
+	sourceRPM                 *string
+	source                    int64
+	provNames, provVers       []string
+	provFlags                 []int64
+	hasProvVers, hasProvFlags bool
+	hasProvNames              bool
+}
+
+// retrofit reads a main header as rpm's reader hands it to createrepo_c
+// (lib/package.c applyRetrofits, lib/headerutil.c legacyRetrofit):
+//   - a file list stored whole (OLDFILENAMES, v3 and --nodirtokens
+//     packages) is split into directories and base names;
+//   - a header with neither SOURCERPM nor SOURCEPACKAGE is taken as a
+//     source package when all its files are in one unnamed directory,
+//     else it gets SOURCERPM "(none)";
+//   - a v3 header (no immutable region) of a binary package provides its
+//     own name = [epoch:]version-release (again, if it already does).
+func retrofit(h *rpm.Header) *header {
+	r := &header{h: h}
+	if t := h.GetTag(rpmtag.Dirnames); t != nil {
+		r.dirs, r.dirsOK = t.StringSlice(), t.Type == rpm.TagTypeStringArray
+		r.bases, r.hasBases = h.GetTag(rpmtag.Basenames).StringSlice(), h.GetTag(rpmtag.Basenames) != nil
+		r.dirIdx, r.hasDirIdx = h.GetTag(rpmtag.DirIndexes).Int64Slice(), h.GetTag(rpmtag.DirIndexes) != nil
+	} else if old := h.GetTag(rpmtag.OldFilenames).StringSlice(); len(old) > 0 {
+		r.compress(old)
+	}
+	if t := h.GetTag(rpmtag.SourceRPM); t != nil {
+		s := t.String()
+		r.sourceRPM = &s
+	}
+	sp := h.GetTag(rpmtag.SourcePackage)
+	r.source = num(sp)
+	if r.sourceRPM == nil && sp == nil {
+		if r.dirsOK && len(r.dirs) == 1 && r.dirs[0] == "" {
+			r.source = 1
+		} else {
+			none := "(none)"
+			r.sourceRPM = &none
+		}
+	}
+	if t := h.GetTag(rpmtag.ProvideName); t != nil {
+		r.hasProvNames, r.provNames = true, t.StringSlice()
+	}
+	if t := h.GetTag(rpmtag.ProvideVersion); t != nil {
+		r.hasProvVers, r.provVers = true, t.StringSlice()
+	}
+	if t := h.GetTag(rpmtag.ProvideFlags); t != nil {
+		r.hasProvFlags, r.provFlags = true, t.Int64Slice()
+	}
+	if h.GetTag(tagHeaderImmutable) == nil && r.sourceRPM != nil {
+		r.provideSelf()
+	}
+	return r
+}
+
+// compress is rpm's compressFilelist: each path splits after its last
+// '/'; a list whose first path is relative (a source package's) goes
+// whole into one directory named "".
+func (r *header) compress(old []string) {
+	r.dirsOK, r.hasBases, r.hasDirIdx = true, true, true
+	r.bases = make([]string, len(old))
+	r.dirIdx = make([]int64, len(old))
+	if !strings.HasPrefix(old[0], "/") {
+		r.dirs = []string{""}
+		copy(r.bases, old)
+		return
+	}
+	seen := map[string]int64{}
+	for i, f := range old {
+		j := strings.LastIndexByte(f, '/') + 1
+		d := f[:j]
+		k, ok := seen[d]
+		if !ok {
+			k = int64(len(r.dirs))
+			seen[d] = k
+			r.dirs = append(r.dirs, d)
+		}
+		r.dirIdx[i], r.bases[i] = k, f[j:]
+	}
+}
+
+// provideSelf is rpm's providePackageNVR, as rpm 4.18 runs it.
+func (r *header) provideSelf() {
+	name := r.h.GetTag(rpmtag.Name)
+	if name == nil || r.h.GetTag(rpmtag.Name).StringSlice() == nil {
+		return
+	}
+	var evr string
+	if t := r.h.GetTag(rpmtag.Epoch); t != nil {
+		evr = fmt.Sprint(uint64(num(t))) + ":"
+	}
+	if t := r.h.GetTag(rpmtag.Version); t != nil && t.StringSlice() != nil {
+		evr += t.String() + "-"
+	}
+	if t := r.h.GetTag(rpmtag.Release); t != nil && t.StringSlice() != nil {
+		evr += t.String()
+	}
+	n := name.String()
+	if r.hasProvNames && !r.hasProvVers {
+		// Provides without versions (rpm < 3.0.3): each gets an empty
+		// version and no flags, appended to what the header holds.
+		for range r.provNames {
+			r.provVers = append(r.provVers, "")
+			r.provFlags = append(r.provFlags, 0)
+		}
+		r.hasProvVers, r.hasProvFlags = true, true
+	}
+	// rpm then looks for name = evr among the provides (rpmdsFind), but
+	// never finds it: the dependency it looks for carries a trigger
+	// index 0 and the header's have none (-1), so they never compare
+	// equal. The provide is added even when the header has it.
+	r.provNames = append(r.provNames, n)
+	r.provVers = append(r.provVers, evr)
+	r.provFlags = append(r.provFlags, rpmtag.SenseEqual)
+	r.hasProvNames, r.hasProvVers, r.hasProvFlags = true, true, true
+}
+
+func fromHeader(pkg *rpm.Package, changelogLimit int) (*Package, error) {
 	h := &pkg.Header
+	raw := func(tag int) string { return h.GetTag(tag).String() }
+	r := retrofit(h)
 	p := &Package{
-		Name: str(h, rpmtag.Name), Version: str(h, rpmtag.Version), Release: str(h, rpmtag.Release),
-		Arch: str(h, rpmtag.Arch), Summary: str(h, rpmtag.Summary), Description: str(h, rpmtag.Description),
-		Packager: str(h, rpmtag.Packager), URL: str(h, rpmtag.URL), License: str(h, rpmtag.License),
-		Vendor: str(h, rpmtag.Vendor), Group: str(h, rpmtag.Group), BuildHost: str(h, rpmtag.BuildHost),
-		SourceRPM: str(h, rpmtag.SourceRPM),
-		Epoch:     "0",
+		Name: raw(rpmtag.Name), Version: raw(rpmtag.Version), Release: raw(rpmtag.Release),
+		Arch: raw(rpmtag.Arch), Summary: raw(rpmtag.Summary), Description: raw(rpmtag.Description),
+		Packager: raw(rpmtag.Packager), URL: raw(rpmtag.URL), License: raw(rpmtag.License),
+		Vendor: raw(rpmtag.Vendor), Group: raw(rpmtag.Group), BuildHost: raw(rpmtag.BuildHost),
+		Epoch:     fmt.Sprint(uint64(num(h.GetTag(rpmtag.Epoch)))),
 		BuildTime: h.GetTag(rpmtag.BuildTime).Int64(),
 	}
-	if t := h.GetTag(rpmtag.Epoch); t != nil {
-		p.Epoch = fmt.Sprint(t.Int64())
+	if r.sourceRPM != nil {
+		p.SourceRPM = *r.sourceRPM
 	}
-	if h.GetTag(rpmtag.SourcePackage) != nil || (p.SourceRPM == "" && h.GetTag(rpmtag.SourceRPM) == nil) {
+	if r.source != 0 {
 		p.Arch = "src"
 	}
 	if t := h.GetTag(rpmtag.LongSize); t != nil {
@@ -377,18 +701,15 @@ func fromHeader(pkg *rpm.Package, changelogLimit int) *Package {
 	} else {
 		p.InstalledSize = h.GetTag(rpmtag.Size).Int64()
 	}
-	if t := pkg.Signature.GetTag(rpmtag.SigLongArchiveSize); t != nil {
-		p.ArchiveSize = t.Int64()
-	} else {
-		p.ArchiveSize = pkg.Signature.GetTag(rpmtag.SigPayloadSize).Int64()
+	var err error
+	if p.ArchiveSize, err = archiveSize(pkg); err != nil {
+		return nil, err
 	}
-
-	p.Files = files(h)
-	readDeps(h, p)
-
+	p.Files = r.files()
+	readDeps(r, p)
 	p.Changelogs = changelogs(h, changelogLimit)
 	p.Advisory = headerAdvisory(h)
-	return p
+	return p, nil
 }
 
 // changelogs returns the newest limit entries, oldest first, as
@@ -424,28 +745,36 @@ func changelogs(h *rpm.Header, limit int) []Changelog {
 	return out
 }
 
-func files(h *rpm.Header) []File {
-	names := h.GetTag(rpmtag.OldFilenames).StringSlice()
-	if base := h.GetTag(rpmtag.Basenames).StringSlice(); len(base) > 0 {
-		dirs := h.GetTag(rpmtag.Dirnames).StringSlice()
-		idx := h.GetTag(rpmtag.DirIndexes).Int64Slice()
-		names = make([]string, 0, len(base))
-		for i, b := range base {
-			if i < len(idx) && int(idx[i]) < len(dirs) && idx[i] >= 0 {
-				names = append(names, dirs[idx[i]]+b)
-			}
+// files lists the package's files as createrepo_c does: none unless the
+// header's file list is whole and consistent (rpm's FILENAMES extension
+// fails otherwise), as many as every one of names, flags and modes has;
+// a directory is "dir" even when it is also a ghost.
+func (r *header) files() []File {
+	h := r.h
+	flagsT, modesT := h.GetTag(rpmtag.FileFlags), h.GetTag(rpmtag.FileModes)
+	if !r.hasBases || !r.hasDirIdx || flagsT == nil || modesT == nil {
+		return nil
+	}
+	n := len(r.bases)
+	if len(r.dirIdx) != n || len(r.dirs) < 1 || len(r.dirs) > n {
+		return nil
+	}
+	for _, i := range r.dirIdx {
+		if i < 0 || i >= int64(len(r.dirs)) {
+			return nil
 		}
 	}
-	modes := h.GetTag(rpmtag.FileModes).Int64Slice()
-	flags := h.GetTag(rpmtag.FileFlags).Int64Slice()
-	out := make([]File, len(names))
-	for i, n := range names {
-		out[i].Path = n
+	flags, modes := flagsT.Int64Slice(), modesT.Int64Slice()
+	n = min(n, len(flags), len(modes))
+	out := make([]File, n)
+	for i := range n {
+		d := r.dirs[r.dirIdx[i]]
+		out[i].Path, out[i].dirLen = d+r.bases[i], len(d)
 		switch {
-		case i < len(flags) && flags[i]&rpmtag.FileGhost != 0:
-			out[i].Type = "ghost"
-		case i < len(modes) && modes[i]&0o170000 == 0o040000:
+		case modes[i]&0o170000 == 0o040000:
 			out[i].Type = "dir"
+		case flags[i]&rpmtag.FileGhost != 0:
+			out[i].Type = "ghost"
 		}
 	}
 	return out

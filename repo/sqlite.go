@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
+	"path/filepath"
 	"strings"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite", pure Go
@@ -254,7 +254,8 @@ func prepare(ctx context.Context, tx *sql.Tx, queries ...string) ([]*sql.Stmt, e
 // paths in primary, filelists, other order.
 func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *Options) ([3]string, error) {
 	var names [3]string
-	builders := []func(context.Context, string, io.Reader, string, *Options) error{buildPrimaryDB, buildFilelistsDB, buildOtherDB}
+	st := &dbState{root: filepath.Dir(dir)}
+	builders := []func(context.Context, string, io.Reader, string, *Options, *dbState) error{buildPrimaryDB, buildFilelistsDB, buildOtherDB}
 	for i, kind := range []string{"primary", "filelists", "other"} {
 		f, err := os.CreateTemp(dir, "."+kind+"_db.tmp-*")
 		if err != nil {
@@ -262,7 +263,7 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 		}
 		f.Close()
 		names[i] = f.Name()
-		if err := builders[i](ctx, f.Name(), cache.body(i), md.Find(kind).Checksum.Value, o); err != nil {
+		if err := builders[i](ctx, f.Name(), cache.body(i), md.Find(kind).Checksum.Value, o, st); err != nil {
 			for _, n := range names {
 				if n != "" {
 					os.Remove(n)
@@ -274,9 +275,53 @@ func writeDBs(ctx context.Context, dir string, cache *newCache, md *Repomd, o *O
 	return names, nil
 }
 
+// dbState is what the primary database's build hands the next ones:
+// where each package is, in package order, so that the filelists
+// database can read a package's own file names when the XML no longer
+// has them.
+type dbState struct {
+	root string   // the repository directory
+	locs []string // each package's location
+}
+
+// sameFiles reports whether raw, a package's files as its header has
+// them, are those of the XML: the file read is the one indexed.
+func sameFiles(raw []File, xml []xFile) bool {
+	if len(raw) != len(xml) {
+		return false
+	}
+	for i, f := range raw {
+		if utf8OrLatin1(f.Path) != xml[i].Path || f.Type != xml[i].Type {
+			return false
+		}
+	}
+	return true
+}
+
+// file is the path of the package at rel (a location as the XML has it,
+// converted from Latin-1 if the file's name is not UTF-8): the file of
+// that name, else the one in its directory whose name converts to it.
+func (st *dbState) file(rel string) string {
+	name := filepath.Join(st.root, rel)
+	if _, err := os.Lstat(name); err == nil || isASCII(rel) {
+		return name
+	}
+	dir := filepath.Dir(name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return name
+	}
+	for _, e := range entries {
+		if utf8OrLatin1(e.Name()) == filepath.Base(name) {
+			return filepath.Join(dir, e.Name())
+		}
+	}
+	return name
+}
+
 var depTables = []string{"requires", "provides", "conflicts", "obsoletes", "suggests", "enhances", "recommends", "supplements"}
 
-func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options) error {
+func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string, o *Options, dst *dbState) error {
 	return buildDB(ctx, name, primarySchema, primaryIndexes, sum, func(tx *sql.Tx) error {
 		queries := []string{
 			`INSERT INTO packages (pkgId, name, arch, version, epoch, release, summary, description, url, time_file, time_build, rpm_license, rpm_vendor, rpm_group, rpm_buildhost, rpm_sourcerpm, rpm_header_start, rpm_header_end, rpm_packager, size_package, size_installed, size_archive, location_href, location_base, checksum_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -294,6 +339,7 @@ func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string
 		key := int64(0)
 		return eachPackage(body, func(p *xPrimary) error {
 			key++
+			dst.locs = append(dst.locs, p.Location.Href)
 			f := &p.Format
 			if _, err := pkgStmt.ExecContext(ctx, p.Checksum.Value, p.Name, p.Arch, p.Version.Ver, p.Version.Epoch, p.Version.Rel,
 				p.Summary, null(p.Description), null(p.URL), int32(p.Time.File), int32(p.Time.Build), f.License, f.Vendor, f.Group,
@@ -331,7 +377,7 @@ func buildPrimaryDB(ctx context.Context, name string, body io.Reader, sum string
 	})
 }
 
-func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options, dst *dbState) error {
 	return buildDB(ctx, name, filelistsSchema, filelistsIndexes, sum, func(tx *sql.Tx) error {
 		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
 			`INSERT INTO filelist (pkgKey, dirname, filenames, filetypes) VALUES (?,?,?,?)`)
@@ -344,36 +390,8 @@ func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum stri
 			if _, err := st[0].ExecContext(ctx, p.PkgID); err != nil {
 				return err
 			}
-			// One row per directory: its files' base names joined by '/',
-			// and one type letter (f, d, g) per file.
-			type dir struct{ names, types []string }
-			var order []string
-			dirs := map[string]*dir{}
-			for _, f := range p.Files {
-				d, b := path.Split(f.Path)
-				d = strings.TrimSuffix(d, "/")
-				if d == "" && !strings.HasPrefix(f.Path, "/") {
-					d = "."
-				}
-				if b == "" {
-					b = "/"
-				}
-				if dirs[d] == nil {
-					dirs[d] = &dir{}
-					order = append(order, d)
-				}
-				t := "f"
-				switch f.Type {
-				case "dir":
-					t = "d"
-				case "ghost":
-					t = "g"
-				}
-				dirs[d].names = append(dirs[d].names, b)
-				dirs[d].types = append(dirs[d].types, t)
-			}
-			for _, d := range order {
-				if _, err := st[1].ExecContext(ctx, key, d, strings.Join(dirs[d].names, "/"), strings.Join(dirs[d].types, "")); err != nil {
+			for _, r := range filelistRows(p, dst, key) {
+				if _, err := st[1].ExecContext(ctx, key, r.dir, r.names, r.types); err != nil {
 					return err
 				}
 			}
@@ -382,7 +400,115 @@ func buildFilelistsDB(ctx context.Context, name string, body io.Reader, sum stri
 	})
 }
 
-func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options) error {
+type filelistRow struct{ dir, names, types string }
+
+// filelistRows makes a package's filelist rows: one per directory of the
+// header (createrepo_c groups by the directory as stored, trailing
+// slashes and all), its files' base names joined by '/' and one type
+// letter (f, d, g) per file.
+//
+// createrepo_c converts each column from Latin-1 as a whole (the joined
+// names, not each name), and cuts a converted directory to the length it
+// had before conversion; the XML has only each path converted. So for a
+// package whose paths may have been converted, the rows are made from the
+// package's own header (read again, headers only), when its files are
+// still those of the XML.
+func filelistRows(p *xFilelists, st *dbState, key int64) []filelistRow {
+	type file struct{ dir, base, typ string }
+	files := make([]file, len(p.Files))
+	converted := false
+	for i, f := range p.Files {
+		d, b := splitDir(f.Path)
+		files[i] = file{d, b, f.Type}
+		converted = converted || mayBeLatin1(f.Path)
+	}
+	if converted && key >= 1 && int(key) <= len(st.locs) {
+		rel := filepath.FromSlash(st.locs[key-1])
+		if filepath.IsLocal(rel) {
+			if raw, err := readRawFiles(st.file(rel)); err == nil && sameFiles(raw, p.Files) {
+				for i, f := range raw {
+					files[i] = file{f.Path[:f.dirLen], f.Path[f.dirLen:], f.Type}
+					if files[i].base == "" {
+						files[i].base = "/"
+					}
+				}
+			}
+		}
+	}
+	type dir struct{ names, types []string }
+	var order []string
+	dirs := map[string]*dir{}
+	for _, f := range files {
+		if dirs[f.dir] == nil {
+			dirs[f.dir] = &dir{}
+			order = append(order, f.dir)
+		}
+		t := "f"
+		switch f.typ {
+		case "dir":
+			t = "d"
+		case "ghost":
+			t = "g"
+		}
+		dirs[f.dir].names = append(dirs[f.dir].names, f.base)
+		dirs[f.dir].types = append(dirs[f.dir].types, t)
+	}
+	out := make([]filelistRow, len(order))
+	for i, d := range order {
+		out[i] = filelistRow{dirRow(d), utf8OrLatin1(strings.Join(dirs[d].names, "/")), strings.Join(dirs[d].types, "")}
+	}
+	return out
+}
+
+// mayBeLatin1 reports whether s may have been converted from Latin-1:
+// the conversion makes no character outside U+00C0-U+00FF but ASCII.
+func mayBeLatin1(s string) bool {
+	for _, r := range s {
+		if r >= 0xC0 && r <= 0xFF {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// splitDir splits a path after its last '/', as rpm stores it (directory
+// and base name); the base name of the root directory itself, empty,
+// is "/" in a filelist row.
+func splitDir(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/') + 1
+	dir, base = p[:i], p[i:]
+	if base == "" {
+		base = "/"
+	}
+	return dir, base
+}
+
+// dirRow is a directory as createrepo_c writes it in a filelist row:
+// without its trailing slashes, but "/" for the root, and "." for none;
+// converted from Latin-1 whole, then cut to its length before conversion
+// (createrepo_c binds the converted text with the original length).
+func dirRow(dir string) string {
+	n := len(dir)
+	for n > 1 && dir[n-1] == '/' {
+		n--
+	}
+	if n == 0 {
+		return "."
+	}
+	conv := utf8OrLatin1(dir)
+	return conv[:min(n, len(conv))]
+}
+
+func buildOtherDB(ctx context.Context, name string, body io.Reader, sum string, _ *Options, _ *dbState) error {
 	return buildDB(ctx, name, otherSchema, otherIndexes, sum, func(tx *sql.Tx) error {
 		st, err := prepare(ctx, tx, `INSERT INTO packages (pkgId) VALUES (?)`,
 			`INSERT INTO changelog (pkgKey, author, date, changelog) VALUES (?,?,?,?)`)

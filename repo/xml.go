@@ -143,11 +143,11 @@ func renderPrimary(b *bytes.Buffer, p *Package, o renderOptions) {
 			base = "file://" + base
 		}
 		b.WriteString(`xml:base="`)
-		attr(b, base)
+		attr(b, utf8OrLatin1(base))
 		b.WriteString(`" `)
 	}
 	b.WriteString(`href="`)
-	attr(b, p.Location)
+	attr(b, utf8OrLatin1(p.Location))
 	b.WriteString("\"/>\n  <format>\n")
 	elem(b, "    ", "rpm:license", p.License)
 	elem(b, "    ", "rpm:vendor", p.Vendor)
@@ -164,7 +164,7 @@ func renderPrimary(b *bytes.Buffer, p *Package, o renderOptions) {
 	depList(b, "recommends", p.Recommends)
 	depList(b, "supplements", p.Supplements)
 	for _, f := range p.Files {
-		if primaryFile(f.Path) {
+		if f.primary {
 			file(b, "    ", f)
 		}
 	}
