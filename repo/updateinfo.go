@@ -305,18 +305,23 @@ type catalogUpdates struct {
 	err  error
 }
 
+// UpdateInfo is what an advisory says, apart from its packages.
+type UpdateInfo struct {
+	ID          string   `json:"id"`
+	Type        string   `json:"type"`
+	Severity    string   `json:"severity,omitempty"`
+	Title       string   `json:"title"`
+	Issued      string   `json:"issued"`
+	Description string   `json:"description,omitempty"`
+	CVEs        []string `json:"cves,omitempty"`
+	Bugs        []string `json:"bugs,omitempty"`
+}
+
 // Update is one advisory of a published repository, as its
 // updateinfo.xml says it.
 type Update struct {
-	ID          string      `json:"id"`
-	Type        string      `json:"type"`
-	Severity    string      `json:"severity,omitempty"`
-	Title       string      `json:"title"`
-	Issued      string      `json:"issued"`
-	Description string      `json:"description,omitempty"`
-	CVEs        []string    `json:"cves,omitempty"`
-	Bugs        []string    `json:"bugs,omitempty"`
-	Packages    []UpdatePkg `json:"packages"`
+	UpdateInfo
+	Packages []UpdatePkg `json:"packages"`
 }
 
 // UpdatePkg is one package an advisory updates to.
@@ -381,7 +386,7 @@ func (c *Catalog) readUpdates() ([]Update, error) {
 			if len(out) >= maxUpdates || len(x.Packages) > maxUpdatePkgs {
 				return ErrTooManyUpdates
 			}
-			u := Update{ID: x.ID, Type: x.Type, Severity: x.Severity, Title: x.Title, Issued: x.Issued.Date, Description: x.Description}
+			u := Update{UpdateInfo: UpdateInfo{ID: x.ID, Type: x.Type, Severity: x.Severity, Title: x.Title, Issued: x.Issued.Date, Description: x.Description}}
 			for _, ref := range x.References {
 				switch ref.Type {
 				case "cve":

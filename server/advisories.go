@@ -14,14 +14,7 @@ import (
 
 // Advisory is one advisory across the repositories that publish it.
 type Advisory struct {
-	ID          string   `json:"id"`
-	Type        string   `json:"type"`
-	Severity    string   `json:"severity,omitempty"`
-	Title       string   `json:"title"`
-	Issued      string   `json:"issued"`
-	Description string   `json:"description,omitempty"`
-	CVEs        []string `json:"cves,omitempty"`
-	Bugs        []string `json:"bugs,omitempty"`
+	repo.UpdateInfo
 	// Repos maps each repository that publishes it to the packages it
 	// lists there.
 	Repos map[string][]repo.UpdatePkg `json:"repos"`
@@ -59,8 +52,7 @@ func (s *Server) advisories(only, typ string) []*Advisory {
 			}
 			a := byID[u.ID]
 			if a == nil {
-				a = &Advisory{ID: u.ID, Type: u.Type, Severity: u.Severity, Title: u.Title, Issued: u.Issued,
-					Description: u.Description, CVEs: u.CVEs, Bugs: u.Bugs, Repos: map[string][]repo.UpdatePkg{}}
+				a = &Advisory{UpdateInfo: u.UpdateInfo, Repos: map[string][]repo.UpdatePkg{}}
 				byID[u.ID] = a
 				out = append(out, a)
 			}
