@@ -255,7 +255,7 @@ func TestGroupsCompsBound(t *testing.T) {
 		"many groups": fill("groups:\n", func(i int) string {
 			return fmt.Sprintf("- {id: %x, name: N, packages: {optional: [p]}}\n", i)
 		}, ""),
-		"conditional": fill("groups:\n- id: a\n  name: A\n  packages:\n    conditional: {", func(i int) string { return fmt.Sprintf("%x: r,", i) }, "z: r}\n"),
+		"conditional":  fill("groups:\n- id: a\n  name: A\n  packages:\n    conditional: {", func(i int) string { return fmt.Sprintf("%x: r,", i) }, "z: r}\n"),
 		"escaped text": fill("groups:\n- id: a\n  name: A\n  packages: {optional: [p]}\n  description: \"", func(int) string { return "&\\t" }, "\"\n"),
 		"category lists": fill("groups:\n- {id: a, name: A, packages: {optional: [p]}}\ncategories:\n", func(i int) string {
 			return fmt.Sprintf("- {id: %x, name: N, groups: [a]}\n", i)
