@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/acn-project/acn/internal/atomicfile"
@@ -17,48 +19,91 @@ import (
 	"github.com/acn-project/acn/specs"
 )
 
-// groupState is what the daemon knows of the repositories' comps files
-// (repos[].groups) between fetches.
+// groupState is what the daemon knows of the repositories' groups
+// (repos[].groups, and the spec repository's groups.yaml) between fetches.
 type groupState struct {
 	mu       sync.Mutex
-	problems []string // one per repository whose comps file was not published
+	problems []string // one per file or repository whose groups were not published
 }
 
-// groupFile is where the comps file a repository publishes is kept: the
-// last one that passed the checks, so that a broken one in the spec
-// repository leaves the published groups as they were, and every
-// publication of the repository (a build, a promotion) carries them.
+// groupFile is where the comps file a repository publishes (named by
+// repos[].groups) is kept: the last one that passed the checks, so that a
+// broken one in the spec repository leaves the published groups as they
+// were, and every publication of the repository (a build, a promotion)
+// carries them.
 func (s *Server) groupFile(name string) string {
 	return filepath.Join(s.cfg.Data, "groups", name, "comps.xml")
 }
 
-// groupOptions sets o.GroupFile when rc has groups and one was ever
-// accepted.
-func (s *Server) groupOptions(rc *RepoConfig, o *repo.Options) {
-	if rc.Groups == "" {
-		return
+// specGroupFile is where the comps file made from the spec repository's
+// groups.yaml is kept for a repository without repos[].groups, as
+// groupFile keeps a comps file.
+func (s *Server) specGroupFile(name string) string {
+	return filepath.Join(s.cfg.Data, "groups", name, "yaml", "comps.xml")
+}
+
+// withdrawn marks a kept comps file whose groups are being unpublished:
+// it stays until a publication without them went live.
+func withdrawn(file string) string { return file + ".withdrawn" }
+
+// keptGroupFile is the comps file rc publishes, if one was ever
+// accepted: its own (repos[].groups), else the spec repository's.
+func (s *Server) keptGroupFile(rc *RepoConfig) string {
+	if rc.Groups != "" {
+		return s.groupFile(rc.Name)
 	}
-	if _, err := os.Stat(s.groupFile(rc.Name)); err == nil {
-		o.GroupFile = s.groupFile(rc.Name)
+	return s.specGroupFile(rc.Name)
+}
+
+// groupOptions sets o.GroupFile to the comps file rc publishes, when
+// there is one.
+func (s *Server) groupOptions(rc *RepoConfig, o *repo.Options) {
+	if file := s.keptGroupFile(rc); fileExists(file) {
+		o.GroupFile = file
 	}
 }
 
-// syncGroups reads each repository's comps file from the spec
-// repository's default branch and publishes it when it is not what the
-// repository publishes. A file that is missing, too large or not a comps
-// file is reported on /healthz (naming the file, the line and the
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
+// syncGroups reads the groups of every repository from the spec
+// repository's default branch and publishes them when they are not what
+// the repository publishes: the comps file a repository names
+// (repos[].groups), else the comps XML made from groups.yaml at the
+// root of the spec repository. A file that is missing (a comps file
+// named), too large, not a regular file or that does not parse is
+// reported on /healthz (naming the file, the line, the field and the
 // commit) and publishes nothing: the groups published before stay.
+// groups.yaml removed withdraws the groups it published.
 func (s *Server) syncGroups(ctx context.Context, r *specs.Repo) {
 	var problems []string
-	var snap *specs.Snapshot
-	var snapErr error
+	snap, snapErr := r.Resolve("HEAD")
+	var spec *specGroups // groups.yaml, read once for every repository that uses it
 	for i := range s.cfg.Repos {
 		rc := &s.cfg.Repos[i]
 		if rc.Groups == "" {
+			if snapErr != nil {
+				continue // no default branch, so no groups.yaml
+			}
+			if spec == nil {
+				spec = readSpecGroups(snap)
+				if spec.err != nil {
+					msg := fmt.Sprintf("groups of the spec repository: %s (commit %.12s); the groups published before stay", oneLine(spec.err), snap.Commit)
+					s.log.Error("groups not published", "file", specs.GroupsFile, "commit", snap.Commit.String(), "err", spec.err)
+					problems = append(problems, msg)
+				}
+			}
+			if spec.err != nil {
+				continue
+			}
+			if err := s.syncSpecGroups(ctx, rc, spec, snap); err != nil {
+				msg := fmt.Sprintf("groups of repository %s: %v; the groups published before stay", rc.Name, err)
+				s.log.Error("groups not published", "repo", rc.Name, "file", specs.GroupsFile, "err", err)
+				problems = append(problems, msg)
+			}
 			continue
-		}
-		if snap == nil && snapErr == nil {
-			snap, snapErr = r.Resolve("HEAD")
 		}
 		err := snapErr
 		if err == nil {
@@ -75,12 +120,39 @@ func (s *Server) syncGroups(ctx context.Context, r *specs.Repo) {
 	s.groups.mu.Unlock()
 }
 
-// groupProblems are the repositories whose comps file was refused at the
-// last fetch.
+// groupProblems are the files and repositories whose groups were refused
+// at the last fetch.
 func (s *Server) groupProblems() []string {
 	s.groups.mu.Lock()
 	defer s.groups.mu.Unlock()
 	return append([]string(nil), s.groups.problems...)
+}
+
+// specGroups is the spec repository's groups.yaml at one commit.
+type specGroups struct {
+	comps  []byte // its comps XML; nil when the commit has no groups.yaml
+	groups int
+	err    error
+}
+
+// readSpecGroups reads and converts groups.yaml, and checks the comps XML
+// made of it as a comps file from the spec repository is checked: what
+// the daemon publishes passed the same checks, whatever made it.
+func readSpecGroups(snap *specs.Snapshot) *specGroups {
+	g, err := snap.Groups()
+	if err != nil || g == nil {
+		return &specGroups{err: err}
+	}
+	data := g.Comps()
+	if _, err := repo.ParseGroups(specs.GroupsFile, data); err != nil {
+		return &specGroups{err: fmt.Errorf("the comps XML made of it: %w", err)}
+	}
+	return &specGroups{comps: data, groups: len(g.Groups)}
+}
+
+// oneLine joins the lines of a joined error, for /healthz.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 func (s *Server) syncRepoGroups(ctx context.Context, rc *RepoConfig, snap *specs.Snapshot) error {
@@ -98,24 +170,64 @@ func (s *Server) syncRepoGroups(ctx context.Context, rc *RepoConfig, snap *specs
 	if err != nil {
 		return fmt.Errorf("%w (commit %.12s)", err, snap.Commit)
 	}
+	return s.publishGroups(ctx, rc, file, data, rc.Groups, snap, len(c.Groups))
+}
+
+// syncSpecGroups publishes the comps XML of groups.yaml in rc, or
+// withdraws the groups it published when the spec repository no longer
+// has a groups.yaml.
+func (s *Server) syncSpecGroups(ctx context.Context, rc *RepoConfig, g *specGroups, snap *specs.Snapshot) error {
+	file := s.specGroupFile(rc.Name)
+	if g.comps == nil {
+		if !fileExists(file) && !fileExists(withdrawn(file)) {
+			return nil
+		}
+		return s.publishGroups(ctx, rc, file, nil, specs.GroupsFile, snap, 0)
+	}
+	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, g.comps) && s.groupsPublished(rc.Name, g.comps) {
+		return nil
+	}
+	return s.publishGroups(ctx, rc, file, g.comps, specs.GroupsFile, snap, g.groups)
+}
+
+// publishGroups keeps data, checked, as the comps file of rc in file and
+// republishes the repository; nil data withdraws the groups. source names
+// where they come from in the spec repository, for errors and the log.
+func (s *Server) publishGroups(ctx context.Context, rc *RepoConfig, file string, data []byte, source string, snap *specs.Snapshot, groups int) error {
 	mu := s.repoMu[rc.Name]
 	mu.Lock()
 	defer mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("keep %s: %w", rc.Groups, err)
-	}
-	if err := atomicfile.WriteFile(file, data, 0o644); err != nil {
-		return fmt.Errorf("keep %s: %w", rc.Groups, err)
+	if data == nil {
+		// Kept aside until a publication without it went live, so that
+		// a failed one is retried at the next fetch.
+		if err := os.Rename(file, withdrawn(file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("withdraw the groups of %s: %w", source, err)
+		}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return fmt.Errorf("keep %s: %w", source, err)
+		}
+		if err := atomicfile.WriteFile(file, data, 0o644); err != nil {
+			return fmt.Errorf("keep %s: %w", source, err)
+		}
 	}
 	start := s.now()
 	res, err := repo.Add(context.WithoutCancel(ctx), s.repoDir(rc.Name), nil, s.addOptions(rc))
 	s.metrics.publish(s.now().Sub(start))
 	s.small.forget(filepath.Join(s.repoDir(rc.Name), "repodata", "repomd.xml"))
 	if err != nil {
-		return fmt.Errorf("publish %s of commit %.12s: %w", rc.Groups, snap.Commit, err)
+		return fmt.Errorf("publish %s of commit %.12s: %w", source, snap.Commit, err)
 	}
 	s.logAdd(rc, res)
-	s.log.Info("published groups", "repo", rc.Name, "file", rc.Groups, "commit", snap.Commit.String(), "groups", len(c.Groups), "revision", res.Revision)
+	if data == nil {
+		if err := os.Remove(withdrawn(file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("remove withdrawn groups", "file", withdrawn(file), "err", err)
+		}
+		s.log.Info("withdrew groups", "repo", rc.Name, "file", source, "commit", snap.Commit.String(), "revision", res.Revision)
+		return nil
+	}
+	os.Remove(withdrawn(file))
+	s.log.Info("published groups", "repo", rc.Name, "file", source, "commit", snap.Commit.String(), "groups", groups, "revision", res.Revision)
 	return nil
 }
 

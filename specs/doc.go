@@ -9,7 +9,9 @@
 // takes time and memory linear in the file, whatever was pushed. [Open] reads a repository
 // (a local path, or a remote URL kept in a bare mirror cache) and
 // [Repo.Resolve] gives a read-only [Snapshot] of one commit: its tree as an
-// [io/fs.FS] holding every name git stores, and its specs. Nothing here checks out a working tree or writes
+// [io/fs.FS] holding every name git stores, and its specs. The package
+// groups of groups.yaml at the repository's root are read as strictly
+// ([ParseGroups], [Snapshot.Groups]) and written as comps XML. Nothing here checks out a working tree or writes
 // into the user's repository.
 //
 // Everything in this package is safe for concurrent use once constructed,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/acn-project/acn/internal/tooltest"
 	"github.com/acn-project/acn/repo"
+	"github.com/acn-project/acn/specs"
 )
 
 // testComps defines group acn-tools (two mandatory packages, one
@@ -239,5 +240,96 @@ func TestIndexGroupFileXZ(t *testing.T) {
 	}
 	if out := dnfGroups(t, dir, "group", "list", "-v"); !strings.Contains(out, "ACN Tools (acn-tools)") {
 		t.Errorf("dnf group list:\n%s", out)
+	}
+}
+
+// testGroupsYAML is testComps's group in the form of a spec repository's
+// groups.yaml.
+const testGroupsYAML = `groups:
+  - id: acn-tools
+    name: ACN Tools
+    description: What every node runs.
+    packages:
+      mandatory: [tool-a]
+      default: [tool-b]
+      optional: [tool-extra]
+categories:
+  - id: acn
+    name: ACN
+    groups: [acn-tools]
+`
+
+// TestIndexGroupFileYAML: acn index --groupfile takes a groups.yaml (or
+// .yml) too: it publishes the comps XML made of it, under the file's name
+// with .xml, the same bytes at every run (--update finds nothing
+// changed), and dnf installs the group's mandatory and default packages,
+// not the optional one. A broken file publishes nothing and says where
+// it broke.
+func TestIndexGroupFileYAML(t *testing.T) {
+	dir, _ := groupRepo(t)
+	groups := filepath.Join(t.TempDir(), "groups.yaml")
+	os.WriteFile(groups, []byte(testGroupsYAML), 0o644)
+	if out, stderr, code := acn(t, nil, "index", dir, "--groupfile", groups); code != 0 {
+		t.Fatalf("acn index --groupfile groups.yaml (%d): %s%s", code, out, stderr)
+	}
+	md := readRepomd(t, dir)
+	g := md.Find("group")
+	if g == nil || !strings.HasSuffix(g.Location.Href, "-groups.xml") || md.Find("group_gz") == nil {
+		t.Fatalf("group records: %+v", md.Data)
+	}
+	parsed, err := specs.ParseGroups("groups.yaml", []byte(testGroupsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, g.Location.Href)); !bytes.Equal(b, parsed.Comps()) {
+		t.Errorf("the group file is not the comps XML of groups.yaml:\n%s", b)
+	}
+	if out := dnfGroups(t, dir, "group", "list", "-v"); !strings.Contains(out, "ACN Tools (acn-tools)") {
+		t.Errorf("dnf group list does not show the group:\n%s", out)
+	}
+	out := dnfGroups(t, dir, "group", "install", "acn-tools")
+	_, installed, _ := strings.Cut(out, "--- installed:\n")
+	got := strings.Fields(installed)
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"tool-a", "tool-b"}) {
+		t.Errorf("dnf group install acn-tools installed %v, want tool-a and tool-b:\n%s", got, out)
+	}
+
+	// The same file: the same bytes, nothing published.
+	before, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml"))
+	if out, stderr, code := acn(t, nil, "index", dir, "--update", "-g", groups); code != 0 || !strings.Contains(out, "unchanged") {
+		t.Errorf("acn index --update -g groups.yaml, nothing changed (%d): %s%s", code, out, stderr)
+	}
+
+	// Broken: nothing published, the file, line and field named.
+	for name, body := range map[string]string{
+		"unknown.yaml": strings.Replace(testGroupsYAML, "    description:", "    descripton:", 1),
+		"dup.yml":      strings.Replace(testGroupsYAML, "categories:\n", "  - {id: acn-tools, name: Again, packages: {mandatory: [tool-a]}}\ncategories:\n", 1),
+	} {
+		broken := filepath.Join(t.TempDir(), name)
+		os.WriteFile(broken, []byte(body), 0o644)
+		want := broken + `:4: groups[0].descripton: unknown key: "descripton" (did you mean "description"?)`
+		if name == "dup.yml" {
+			want = broken + `:9: groups[1].id: invalid value: group id "acn-tools" is also defined on line 2`
+		}
+		if out, stderr, code := acn(t, nil, "index", dir, "--update", "-g", broken); code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("acn index -g %s (%d): %s%s\nwant: %s", name, code, out, stderr, want)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, "repodata", "repomd.xml")); !bytes.Equal(before, after) {
+			t.Errorf("a broken %s changed repomd.xml", name)
+		}
+	}
+
+	// A .yml file changed: published under its own name.
+	yml := filepath.Join(t.TempDir(), "node-groups.yml")
+	os.WriteFile(yml, []byte(strings.Replace(strings.Replace(testGroupsYAML, "      optional: [tool-extra]\n", "", 1), "[tool-a]", "[tool-a, tool-extra]", 1)), 0o644)
+	if out, stderr, code := acn(t, nil, "index", dir, "--update", "-g", yml); code != 0 || strings.Contains(out, "unchanged") {
+		t.Errorf("acn index --update -g node-groups.yml (%d): %s%s", code, out, stderr)
+	}
+	if g := readRepomd(t, dir).Find("group"); g == nil || !strings.HasSuffix(g.Location.Href, "-node-groups.xml") {
+		t.Errorf("group record %+v", g)
+	}
+	if out := dnfGroups(t, dir, "group", "install", "acn-tools"); !strings.Contains(out, "tool-extra") {
+		t.Errorf("the new groups file is not what dnf installs from:\n%s", out)
 	}
 }

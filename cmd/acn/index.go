@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/acn-project/acn/internal/sign"
 	"github.com/acn-project/acn/repo"
+	"github.com/acn-project/acn/specs"
 )
 
 const indexAbout = `
@@ -54,6 +56,10 @@ With --groupfile (-g), a comps file is published as createrepo_c does it
 (records group and group_gz), after a check that it is one: well-formed
 UTF-8 XML under <comps>, groups with ids, at most 16 MiB, and no DOCTYPE
 internal subset (entity declarations). A file that fails publishes nothing.
+A file named *.yaml or *.yml is a groups file in the form of a spec
+repository's groups.yaml (see README, "Package groups"): acn checks it as
+strictly as a spec and publishes the comps XML it makes of it, under the
+file's name with .xml.
 
 Examples:
   acn index /srv/repos/acn
@@ -62,6 +68,7 @@ Examples:
   acn index /srv/repos/acn --excludes debug --retain-old-md 0 --retain-old-md-by-age 0
   acn index /srv/repos/acn --sign-key old.key --sign-key new.key
   acn index /srv/repos/acn --update --groupfile comps.xml
+  acn index /srv/repos/acn --update --groupfile groups.yaml
 `
 
 func runIndex(ctx context.Context, e *env, args []string) error {
@@ -92,7 +99,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	fs.Var(&excludes, "excludes", "leave out files and directories whose name or path matches this `glob` (repeatable; a directory name leaves out the directory, as createrepo_c)")
 	fs.Var(&distro, "distro", "distro tag `CPEID,TAG` or TAG (repeatable)")
 	fs.Var(&content, "content", "content `tag` (repeatable)")
-	fs.StringVar(&o.GroupFile, "groupfile", "", "publish the comps `file` (package groups, for dnf group install) as records group and group_gz")
+	fs.StringVar(&o.GroupFile, "groupfile", "", "publish the comps `file` (package groups, for dnf group install; *.yaml: a groups.yaml) as records group and group_gz")
 	fs.StringVar(&o.GroupFile, "g", "", "short for --groupfile")
 	fs.Var(&signKeys, "sign-key", "sign repomd.xml with the private key in `file` (repeatable: one signature each)")
 	fs.Var(&passFiles, "passphrase-file", "`file` whose first line is a --sign-key's passphrase (one for all, or one each)")
@@ -108,6 +115,14 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	o.RetainOldMD, o.RetainOldMDByAge = retainN, retainAge
 	if o.SignKeys, err = loadSigningKeys("index", signKeys, passFiles); err != nil {
 		return err
+	}
+	if ext := filepath.Ext(o.GroupFile); ext == ".yaml" || ext == ".yml" {
+		comps, err := groupsYAMLFile(o.GroupFile)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(comps))
+		o.GroupFile = comps
 	}
 	switch {
 	case o.ChangelogLimit == 0:
@@ -156,6 +171,32 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return err
+}
+
+// groupsYAMLFile converts the groups file name (a groups.yaml) to comps
+// XML, checked as a comps file is, in a temporary directory that the
+// caller removes, under name's base name with .xml (the name the file is
+// published under).
+func groupsYAMLFile(name string) (string, error) {
+	g, err := specs.ReadGroupsFile(name)
+	if err != nil {
+		return "", fmt.Errorf("group file: %w", err)
+	}
+	data := g.Comps()
+	if _, err := repo.ParseGroups(name, data); err != nil {
+		return "", fmt.Errorf("group file: the comps XML made of it: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "acn-groups-")
+	if err != nil {
+		return "", fmt.Errorf("group file %s: %w", name, err)
+	}
+	base := filepath.Base(name)
+	comps := filepath.Join(dir, base[:len(base)-len(filepath.Ext(base))]+".xml")
+	if err := os.WriteFile(comps, data, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("group file %s: %w", name, err)
+	}
+	return comps, nil
 }
 
 // parseWithArg parses flags that may come before or after one positional
