@@ -200,7 +200,7 @@ func (s *Server) publishGroups(ctx context.Context, rc *RepoConfig, file string,
 	if data == nil {
 		// Kept aside until a publication without it went live, so that
 		// a failed one is retried at the next fetch.
-		if err := os.Rename(file, withdrawn(file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := atomicfile.Rename(file, withdrawn(file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("withdraw the groups of %s: %w", source, err)
 		}
 	} else {

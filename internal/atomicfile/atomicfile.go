@@ -56,3 +56,12 @@ func SyncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Rename moves oldname to newname, both in one directory, and makes the
+// move durable.
+func Rename(oldname, newname string) error {
+	if err := os.Rename(oldname, newname); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(newname))
+}
