@@ -2,6 +2,7 @@ package specs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -14,6 +15,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+	"github.com/klauspost/compress/zlib"
 )
 
 // treeFS is a git tree as an fs.FS. Open follows symbolic links that stay
@@ -32,9 +36,10 @@ import (
 // by the object store: a huge file costs no memory to stat or to refuse.
 // Safe for concurrent use.
 type treeFS struct {
-	s    storer.EncodedObjectStorer
-	root *dirIndex
-	time time.Time
+	s     storer.EncodedObjectStorer
+	loose *dotgit.DotGit // the object store's files, when it has them
+	root  *dirIndex
+	time  time.Time
 
 	mu    sync.Mutex
 	dirs  map[plumbing.Hash]*dirIndex
@@ -73,7 +78,11 @@ func (d *dirIndex) find(name string) *object.TreeEntry {
 
 func newTreeFS(s storer.EncodedObjectStorer, t *object.Tree, when time.Time) *treeFS {
 	root := newDirIndex(t)
-	return &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
+	tf := &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
+	if st, ok := s.(*filesystem.Storage); ok {
+		tf.loose = dotgit.New(st.Filesystem())
+	}
+	return tf
 }
 
 // dir decodes and indexes the tree h once.
@@ -249,15 +258,106 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	if n.dir != nil {
 		return &treeDir{fs: t, n: n, fi: fi}, nil
 	}
-	b, err := object.GetBlob(t.s, n.ent.Hash)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	rc, err := b.Reader()
+	rc, err := t.openBlob(n.ent.Hash, fi.size)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return &treeFile{ReadCloser: rc, fi: fi}, nil
+}
+
+// openBlob streams blob h of size bytes. A loose object is read from its
+// file here, once: go-git would open and inflate it twice and hash all of
+// it with collision-detecting SHA-1, and check the hash against nothing
+// (git does not either when it reads an object). zlib's own checksum is
+// checked at the end of the stream, as go-git checks it.
+func (t *treeFS) openBlob(h plumbing.Hash, size int64) (io.ReadCloser, error) {
+	if t.loose != nil {
+		f, err := t.loose.Object(h)
+		if err == nil {
+			return looseBlob(f, h, size)
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, err
+		}
+	}
+	b, err := object.GetBlob(t.s, h)
+	if err != nil {
+		return nil, err
+	}
+	return b.Reader()
+}
+
+// maxObjectHeader bounds a loose object's header ("blob 123\x00").
+const maxObjectHeader = 32
+
+// looseBlob reads loose object file f, which must hold blob h of size
+// bytes, past its header.
+func looseBlob(f io.ReadCloser, h plumbing.Hash, size int64) (_ io.ReadCloser, err error) {
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	zr, err := zlib.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	var hdr [maxObjectHeader]byte
+	n := 0
+	for ; ; n++ {
+		if n == len(hdr) {
+			return nil, fmt.Errorf("object %s: header longer than %d bytes", h, len(hdr))
+		}
+		if _, err := io.ReadFull(zr, hdr[n:n+1]); err != nil {
+			return nil, fmt.Errorf("object %s: header: %w", h, err)
+		}
+		if hdr[n] == 0 {
+			break
+		}
+	}
+	if want := fmt.Sprintf("blob %d", size); string(hdr[:n]) != want {
+		return nil, fmt.Errorf("object %s: header %q, expected %q", h, hdr[:n], want)
+	}
+	return &looseReader{z: zr, f: f, h: h, left: size}, nil
+}
+
+// looseReader gives a loose blob's size bytes and then io.EOF once the
+// zlib stream ended there, its checksum checked.
+type looseReader struct {
+	z    io.ReadCloser
+	f    io.Closer
+	h    plumbing.Hash
+	left int64
+}
+
+func (r *looseReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		var one [1]byte
+		if n, err := io.ReadFull(r.z, one[:]); n > 0 {
+			return 0, fmt.Errorf("object %s: more data than its header says", r.h)
+		} else if err != io.EOF {
+			return 0, fmt.Errorf("object %s: %w", r.h, err)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.z.Read(p)
+	r.left -= int64(n)
+	if err == io.EOF {
+		if r.left > 0 {
+			return n, fmt.Errorf("object %s: %w", r.h, io.ErrUnexpectedEOF)
+		}
+		err = nil // EOF once the end is checked
+	} else if err != nil {
+		err = fmt.Errorf("object %s: %w", r.h, err)
+	}
+	return n, err
+}
+
+func (r *looseReader) Close() error {
+	return errors.Join(r.z.Close(), r.f.Close())
 }
 
 func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
