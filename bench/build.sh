@@ -8,7 +8,8 @@
 # for both, rpmbuild's post-install scripts, debuginfo and dependency
 # generators switched off so that both do the same work. Prints each
 # tool's median wall time, median CPU time (user + sys) and peak RSS over
-# RUNS runs, and the ratios, for each shape. Target: acn <= 0.25 x rpmbuild on both.
+# RUNS runs, and the ratios, for each shape. Target: acn <= 0.25 x
+# rpmbuild wall time on both.
 #
 # Usage: bench/build.sh [RUNS]   (default 5; needs rpmbuild, git, GNU time)
 set -euo pipefail
