@@ -49,10 +49,11 @@ import (
 func entryOf(err error, ents []entry) *entry {
 	var p string
 	var pe *autodeps.PythonError
+	var fe *autodeps.FileError
 	if errors.As(err, &pe) {
 		p = pe.Path
-	} else if _, rest, ok := strings.Cut(err.Error(), ": autodeps: "); ok {
-		p, _, _ = strings.Cut(rest, ": ")
+	} else if errors.As(err, &fe) {
+		p = fe.Path
 	}
 	for p != "/" && p != "." && p != "" {
 		for i := range ents {

@@ -204,7 +204,7 @@ func (a *Analyzer) Add(ctx context.Context, fsys fs.FS, f File) error {
 // egg-info files), or a script whose first line head does not end.
 func (a *Analyzer) AddHead(ctx context.Context, fsys fs.FS, f File, head []byte, size int64) error {
 	if !f.Mode.IsRegular() || size < 0 || int64(len(head)) != min(size, HeadSize) {
-		return a.fail(fmt.Errorf("autodeps: %s: %d first bytes given for a file of %d bytes (mode %v)", f.Path, len(head), size, f.Mode))
+		return a.fail(&FileError{Path: f.Path, Err: fmt.Errorf("%d first bytes given for a file of %d bytes (mode %v)", len(head), size, f.Mode)})
 	}
 	return a.add(ctx, fsys, f, head, size)
 }
@@ -227,7 +227,7 @@ func (a *Analyzer) add(ctx context.Context, fsys fs.FS, f File, head []byte, siz
 	opts := a.opts
 	info, err := a.readFile(fsys, f, head, size)
 	if err != nil {
-		return a.fail(fmt.Errorf("autodeps: %s: %w", f.Path, err))
+		return a.fail(&FileError{Path: f.Path, Err: err})
 	}
 	fd := FileDeps{Path: f.Path, Class: Classify(info.magic)}
 	if f.Mode.IsRegular() && info.exec {
@@ -267,7 +267,7 @@ func (a *Analyzer) Result() (*Result, error) {
 	add := func(ix int, lines []string, sense Sense, exclude *regexp.Regexp) error {
 		deps, err := parseDepLines(lines, sense)
 		if err != nil {
-			return fmt.Errorf("autodeps: %s: %w", files[ix].Path, err)
+			return &FileError{Path: files[ix].Path, Err: err}
 		}
 		for _, d := range deps {
 			if exclude != nil && exclude.MatchString(d.String()) {
@@ -299,7 +299,7 @@ func (a *Analyzer) Result() (*Result, error) {
 				}
 				out := infos[ix].gen[ai][senseIdx]
 				if out.err != nil {
-					return nil, fmt.Errorf("autodeps: %s: %w", f.Path, out.err)
+					return nil, &FileError{Path: f.Path, Err: out.err}
 				}
 				if err := add(ix, out.lines, sense, exclude); err != nil {
 					return nil, err
@@ -443,6 +443,25 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// FileError is an error about one packaged path: a file, or the
+// directory a Python distribution's metadata are in. Every error of
+// Analyze and of an Analyzer about a file is one.
+type FileError struct {
+	Path string // as packaged, e.g. /usr/bin/x
+	Err  error
+}
+
+// Error is "autodeps: PATH: " and the error's message, without its own
+// "autodeps: " prefix.
+func (e *FileError) Error() string {
+	if pe, ok := e.Err.(*PythonError); ok && pe.Path == e.Path {
+		return "autodeps: " + e.Path + ": python metadata: " + pe.Reason
+	}
+	return "autodeps: " + e.Path + ": " + strings.TrimPrefix(e.Err.Error(), "autodeps: ")
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
 
 // ErrTypeMismatch is a file whose type in the tree is not the one given.
 var ErrTypeMismatch = errors.New("autodeps: file type in tree differs from its packaged mode")
@@ -692,7 +711,7 @@ func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err
 			}
 			i := find(list, d)
 			if i < 0 {
-				return nil, nil, nil, fmt.Errorf("autodeps: %s: dependency %s is not in the package's list", f.Path, quote(d.String()))
+				return nil, nil, nil, &FileError{Path: f.Path, Err: fmt.Errorf("dependency %s is not in the package's list", quote(d.String()))}
 			}
 			dict = append(dict, tag<<24|uint32(i)&0xffffff)
 		}
