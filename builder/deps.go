@@ -40,9 +40,10 @@ import (
 //   - rpmlib(RichDependencies) when a generated dependency is rich.
 //
 // The spec's autoreq, autoprov and *_exclude* keys (specs.AutoDeps) apply
-// to every package. The -debuginfo package's debuginfo(build-id)
-// provides come from the generator then, as rpmbuild's do; with
-// autoprov: false they are kept as manual provides.
+// to every package, a subpackage's own keys over them; the -debuginfo
+// package has the top-level ones. Its debuginfo(build-id) provides come
+// from the generator then, as rpmbuild's do; with autoprov: false they
+// are kept as manual provides.
 
 // entryOf finds the entry an error of autodeps names: the file, or the
 // directory (a Python dist-info) it is in.

@@ -597,3 +597,138 @@ func TestSubpackageChecks(t *testing.T) {
 		t.Errorf("RPMs left: %v", m)
 	}
 }
+
+// subAutoSpec is wireSpec's tree in three packages with automatic
+// dependency keys: adwire has the top level's (autoprov: false, requires
+// without libfoo), adwire-tools turns autoreq off and keeps the top
+// level's autoprov: false, adwire-py has its own autoprov and patterns
+// (one that would drop adwire's libm if it applied there).
+var subAutoSpec = wireSpec[:strings.Index(wireSpec, "files:\n")] + `autoprov: false
+requires_exclude: ^libfoo
+files:
+  - {src: $DESTDIR/usr/lib64/libfoo.so.1, dst: /usr/lib64/libfoo.so.1}
+  - {src: $DESTDIR/usr/lib64/libfoo.so, dst: /usr/lib64/libfoo.so}
+  - {src: $DESTDIR/usr/bin/prog, dst: /usr/bin/prog}
+  - {src: LICENSE, dst: /usr/share/licenses/adwire/LICENSE, type: license}
+packages:
+  - name: adwire-tools
+    summary: Tools
+    autoreq: false
+    files:
+      - {src: $DESTDIR/usr/bin/static, dst: /usr/bin/static}
+      - {src: $DESTDIR/usr/bin/s-sh, dst: /usr/bin/s-sh}
+      - {src: $DESTDIR/usr/bin/s-env, dst: /usr/bin/s-env}
+      - {src: $DESTDIR/usr/bin/s-py, dst: /usr/bin/s-py}
+  - name: adwire-py
+    summary: Python and pkg-config
+    autoprov: true
+    requires_exclude: ^(python|libm)
+    provides_exclude_from: dist-info
+    files:
+      - {src: $DESTDIR/usr/lib64/pkgconfig/foo.pc, dst: /usr/lib64/pkgconfig/foo.pc}
+      - {src: $DESTDIR/usr/lib/python3.11/site-packages/demo_pkg-1.2.0.dist-info, dst: /usr/lib/python3.11/site-packages/demo_pkg-1.2.0.dist-info}
+      - {src: $DESTDIR/usr/lib/python3.11/site-packages/demo_pkg, dst: /usr/lib/python3.11/site-packages/demo_pkg}
+`
+
+// TestSubpackageAutoDepsAsRpmbuild: each package's automatic
+// dependencies follow its own keys, as rpmbuild's %package sections with
+// their own AutoReq: and AutoProv: do. rpm's exclude macros are the
+// whole spec's, so adwire-py is compared with a second rpmbuild run that
+// has its patterns.
+func TestSubpackageAutoDepsAsRpmbuild(t *testing.T) {
+	r := wireRepo(t, subAutoSpec)
+	res, err := build(t, r, "HEAD", "adwire", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"adwire", "adwire-tools", "adwire-py"}
+	if got := rpmNames(res); !slices.Equal(got, names) {
+		t.Fatalf("packages %v, want %v", got, names)
+	}
+	tree := t.TempDir()
+	var files [3]strings.Builder
+	for i, rpm := range res.RPMs {
+		shell(t, "cd "+tree+" && rpm2cpio "+rpm.Path+" | cpio -idmu --quiet")
+		for _, l := range strings.Split(strings.TrimSpace(qf(t, rpm.Path, "[%{FILENAMES}\t%{FILEMODES:perms}\n]")), "\n") {
+			f := strings.Split(l, "\t")
+			switch {
+			case strings.HasPrefix(f[0], "/usr/lib/.build-id"):
+			case strings.HasPrefix(f[1], "d"):
+				fmt.Fprintf(&files[i], "%%dir %s\n", f[0])
+			default:
+				fmt.Fprintf(&files[i], "%s\n", f[0])
+			}
+		}
+	}
+	shell(t, "rm -rf "+filepath.Join(tree, "usr/lib/.build-id"))
+	rpmbuild := func(macros string) string {
+		top := t.TempDir()
+		spec := fmt.Sprintf(`Name: adwire
+Version: 1.0
+Release: 1
+Summary: Automatic dependencies against rpmbuild
+License: MIT
+AutoProv: no
+%%global debug_package %%{nil}
+%%global __os_install_post %%{nil}
+%s
+%%description
+Reference.
+%%package tools
+Summary: Tools
+AutoReq: no
+AutoProv: no
+%%description tools
+Tools.
+%%package py
+Summary: Python and pkg-config
+%%description py
+Python.
+%%install
+cp -a %s/. %%{buildroot}/
+%%files
+%s
+%%files tools
+%s
+%%files py
+%s`, macros, tree, files[0].String(), files[1].String(), files[2].String())
+		specFile := filepath.Join(top, "adwire.spec")
+		if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tooltest.Run(t, "rpmbuild", "-bb", "--quiet", "--define", "_topdir "+top, specFile)
+		return filepath.Join(top, "RPMS", "x86_64")
+	}
+	top := rpmbuild("%global __requires_exclude ^libfoo")
+	own := rpmbuild("%global __requires_exclude ^(python|libm)\n%global __provides_exclude_from dist-info")
+	for i, n := range names {
+		acn := res.RPMs[i].Path
+		ref := filepath.Join(top, n+"-1.0-1.x86_64.rpm")
+		if n == "adwire-py" {
+			ref = filepath.Join(own, n+"-1.0-1.x86_64.rpm")
+		}
+		for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--fileclass", "--filecolor"} {
+			got := lineSet(tooltest.Run(t, "rpm", "-qp", q, acn))
+			want := lineSet(tooltest.Run(t, "rpm", "-qp", q, ref))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: rpm -qp %s:\n acn:      %q\n rpmbuild: %q", n, q, got, want)
+			}
+		}
+		sameIndexes(t, acn, ref)
+	}
+	// What each package's keys switched off, and what they left on.
+	for _, c := range []struct {
+		pkg     int
+		dep     string
+		present bool
+	}{
+		{0, "libm.so.6()(64bit)", true}, {0, "libfoo.so.1()(64bit)", false}, {0, "libfoo.so.1(FOO_1.0)(64bit)", false},
+		{1, "/bin/sh", false}, {1, "/usr/bin/python3", false},
+		{2, "python(abi) = 3.11", false}, {2, "pkgconfig(zlib) >= 1.2", true}, {2, "pkgconfig(foo) = 1.0.3", true}, {2, "python3dist(demo-pkg) = 1.2", false},
+	} {
+		deps := lineSet(tooltest.Run(t, "rpm", "-qp", "--requires", "--provides", res.RPMs[c.pkg].Path))
+		if slices.Contains(deps, c.dep) != c.present {
+			t.Errorf("%s: %q present %v, want %v: %q", names[c.pkg], c.dep, !c.present, c.present, deps)
+		}
+	}
+}
