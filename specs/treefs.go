@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type treeFS struct {
 	loose *dotgit.DotGit // the object store's files, when it has them
 	root  *dirIndex
 	time  time.Time
+
+	zlibs sync.Pool // zlib readers of loose objects, for reuse
 
 	mu    sync.Mutex
 	dirs  map[plumbing.Hash]*dirIndex
@@ -271,34 +274,65 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 // (git does not either when it reads an object). zlib's own checksum is
 // checked at the end of the stream, as go-git checks it.
 func (t *treeFS) openBlob(h plumbing.Hash, size int64) (io.ReadCloser, error) {
-	if t.loose != nil {
-		f, err := t.loose.Object(h)
-		if err == nil {
-			return looseBlob(f, h, size)
-		}
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, plumbing.ErrObjectNotFound) {
-			return nil, err
-		}
-	}
-	b, err := object.GetBlob(t.s, h)
+	o, err := t.openLoose(h)
 	if err != nil {
 		return nil, err
 	}
-	return b.Reader()
+	if o == nil {
+		b, err := object.GetBlob(t.s, h)
+		if err != nil {
+			return nil, err
+		}
+		return b.Reader()
+	}
+	if o.typ != "blob" || o.size != size {
+		o.Close()
+		return nil, fmt.Errorf("object %s: a %s of %d bytes, expected a blob of %d", h, o.typ, o.size, size)
+	}
+	return o, nil
 }
 
 // maxObjectHeader bounds a loose object's header ("blob 123\x00").
 const maxObjectHeader = 32
 
-// looseBlob reads loose object file f, which must hold blob h of size
-// bytes, past its header.
-func looseBlob(f io.ReadCloser, h plumbing.Hash, size int64) (_ io.ReadCloser, err error) {
+// looseObject is a loose object's file, open past its header: its
+// content, then io.EOF once the zlib stream ended there, its checksum
+// checked.
+type looseObject struct {
+	t    *treeFS
+	f    io.Closer
+	z    io.ReadCloser // from t.zlibs
+	h    plumbing.Hash
+	typ  string
+	size int64
+	left int64
+}
+
+// openLoose opens object h when it is a loose object, and returns nil
+// when it is not.
+func (t *treeFS) openLoose(h plumbing.Hash) (_ *looseObject, err error) {
+	if t.loose == nil {
+		return nil, nil
+	}
+	f, err := t.loose.Object(h)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &looseObject{t: t, f: f, h: h}
 	defer func() {
 		if err != nil {
-			f.Close()
+			o.Close()
 		}
 	}()
-	zr, err := zlib.NewReader(f)
+	if z, ok := t.zlibs.Get().(io.ReadCloser); ok {
+		o.z = z
+		err = z.(zlib.Resetter).Reset(f, nil)
+	} else {
+		o.z, err = zlib.NewReader(f)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
 	}
@@ -308,56 +342,57 @@ func looseBlob(f io.ReadCloser, h plumbing.Hash, size int64) (_ io.ReadCloser, e
 		if n == len(hdr) {
 			return nil, fmt.Errorf("object %s: header longer than %d bytes", h, len(hdr))
 		}
-		if _, err := io.ReadFull(zr, hdr[n:n+1]); err != nil {
+		if _, err := io.ReadFull(o.z, hdr[n:n+1]); err != nil {
 			return nil, fmt.Errorf("object %s: header: %w", h, err)
 		}
 		if hdr[n] == 0 {
 			break
 		}
 	}
-	if want := fmt.Sprintf("blob %d", size); string(hdr[:n]) != want {
-		return nil, fmt.Errorf("object %s: header %q, expected %q", h, hdr[:n], want)
+	typ, num, ok := strings.Cut(string(hdr[:n]), " ")
+	size, perr := strconv.ParseInt(num, 10, 64)
+	if !ok || perr != nil || size < 0 || num != strconv.FormatInt(size, 10) {
+		return nil, fmt.Errorf("object %s: header %q", h, hdr[:n])
 	}
-	return &looseReader{z: zr, f: f, h: h, left: size}, nil
+	o.typ, o.size, o.left = typ, size, size
+	return o, nil
 }
 
-// looseReader gives a loose blob's size bytes and then io.EOF once the
-// zlib stream ended there, its checksum checked.
-type looseReader struct {
-	z    io.ReadCloser
-	f    io.Closer
-	h    plumbing.Hash
-	left int64
-}
-
-func (r *looseReader) Read(p []byte) (int, error) {
-	if r.left == 0 {
+func (o *looseObject) Read(p []byte) (int, error) {
+	if o.left == 0 {
 		var one [1]byte
-		if n, err := io.ReadFull(r.z, one[:]); n > 0 {
-			return 0, fmt.Errorf("object %s: more data than its header says", r.h)
+		if n, err := io.ReadFull(o.z, one[:]); n > 0 {
+			return 0, fmt.Errorf("object %s: more data than its header says", o.h)
 		} else if err != io.EOF {
-			return 0, fmt.Errorf("object %s: %w", r.h, err)
+			return 0, fmt.Errorf("object %s: %w", o.h, err)
 		}
 		return 0, io.EOF
 	}
-	if int64(len(p)) > r.left {
-		p = p[:r.left]
+	if int64(len(p)) > o.left {
+		p = p[:o.left]
 	}
-	n, err := r.z.Read(p)
-	r.left -= int64(n)
+	n, err := o.z.Read(p)
+	o.left -= int64(n)
 	if err == io.EOF {
-		if r.left > 0 {
-			return n, fmt.Errorf("object %s: %w", r.h, io.ErrUnexpectedEOF)
+		if o.left > 0 {
+			return n, fmt.Errorf("object %s: %w", o.h, io.ErrUnexpectedEOF)
 		}
 		err = nil // EOF once the end is checked
 	} else if err != nil {
-		err = fmt.Errorf("object %s: %w", r.h, err)
+		err = fmt.Errorf("object %s: %w", o.h, err)
 	}
 	return n, err
 }
 
-func (r *looseReader) Close() error {
-	return errors.Join(r.z.Close(), r.f.Close())
+// Close closes the file and gives the zlib reader back for another.
+func (o *looseObject) Close() error {
+	var zerr error
+	if o.z != nil {
+		zerr = o.z.Close()
+		o.t.zlibs.Put(o.z)
+		o.z = nil
+	}
+	return errors.Join(zerr, o.f.Close())
 }
 
 func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
@@ -464,8 +499,14 @@ func (t *treeFS) size(h plumbing.Hash) (int64, error) {
 	if ok {
 		return size, nil
 	}
-	size, err := t.s.EncodedObjectSize(h)
+	o, err := t.openLoose(h)
 	if err != nil {
+		return 0, err
+	}
+	if o != nil {
+		size = o.size
+		o.Close()
+	} else if size, err = t.s.EncodedObjectSize(h); err != nil {
 		return 0, err
 	}
 	t.mu.Lock()
