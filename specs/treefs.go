@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -295,13 +296,32 @@ func (t *treeFS) openBlob(h plumbing.Hash, size int64) (io.ReadCloser, error) {
 // maxObjectHeader bounds a loose object's header ("blob 123\x00").
 const maxObjectHeader = 32
 
+// looseBuffer is how much of a loose object's file is read at once.
+const looseBuffer = 64 << 10
+
+// inflater is a zlib reader and the buffer it reads a file through,
+// kept in treeFS.zlibs for the next object.
+type inflater struct {
+	zr  io.ReadCloser
+	buf *bufio.Reader
+}
+
+func (z *inflater) Read(p []byte) (int, error) { return z.zr.Read(p) }
+
+// Close lets go of the file; it does not close it.
+func (z *inflater) Close() error {
+	err := z.zr.Close()
+	z.buf.Reset(nil)
+	return err
+}
+
 // looseObject is a loose object's file, open past its header: its
 // content, then io.EOF once the zlib stream ended there, its checksum
 // checked.
 type looseObject struct {
 	t    *treeFS
 	f    io.Closer
-	z    io.ReadCloser // from t.zlibs
+	z    *inflater // from t.zlibs
 	h    plumbing.Hash
 	typ  string
 	size int64
@@ -327,11 +347,17 @@ func (t *treeFS) openLoose(h plumbing.Hash) (_ *looseObject, err error) {
 			o.Close()
 		}
 	}()
-	if z, ok := t.zlibs.Get().(io.ReadCloser); ok {
+	// zlib reads through a bufio.Reader of 4 KiB unless given one:
+	// read the file in larger pieces.
+	if z, ok := t.zlibs.Get().(*inflater); ok {
 		o.z = z
-		err = z.(zlib.Resetter).Reset(f, nil)
+		z.buf.Reset(f)
+		err = z.zr.(zlib.Resetter).Reset(z.buf, nil)
 	} else {
-		o.z, err = zlib.NewReader(f)
+		z := &inflater{buf: bufio.NewReaderSize(f, looseBuffer)}
+		if z.zr, err = zlib.NewReader(z.buf); err == nil {
+			o.z = z
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", h, err)
