@@ -105,7 +105,7 @@ measure() {
     local out e m u s
     out=$( { /usr/bin/time -f "%e %M %U %S" bash -c "$fn" ; } 2>&1 | tail -1)
     read -r e m u s <<<"$out"
-    times+=("$e")
+    times+=("$e"); [ -n "${BENCH_DEBUG:-}" ] && echo "$name $e $u $s" >&2
     cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
     (( m > rss )) && rss=$m
   done
@@ -117,6 +117,10 @@ median() {
 
 for shape in mixed halfzero; do
   make_tree "$shape"
+  # The tree and git's objects were just written: flush them now, or
+  # their writeback lands in whichever tool waits on the disk first (acn
+  # fsyncs the RPM it writes; rpmbuild does not).
+  sync
   echo "--- $shape: $(du -sh "$work/repo/tree" | cut -f1)"
   read -r _ acn_t acn_cpu acn_rss < <(measure acn acn_once)
   read -r _ rb_t rb_cpu rb_rss < <(measure rpmbuild rpmbuild_once)

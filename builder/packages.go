@@ -165,7 +165,8 @@ func sortEntries(ents []entry) {
 // objects, mostly), and memory holds one file's first bytes at a time.
 // Files are analysed in the order of the entries (sorted by name, as the
 // header lists them); ghost files, which are not packed, get no
-// dependencies, color 0 and no class.
+// dependencies, color 0 and no class. Not safe for concurrent use: the
+// payload writer reads one file at a time.
 type depsFeed struct {
 	spec *specs.Spec
 	ents []entry
