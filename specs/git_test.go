@@ -482,7 +482,10 @@ func TestTreeFSLooseObjects(t *testing.T) {
 	r.Commit("x", files)
 	bare := filepath.Join(t.TempDir(), "specs.git")
 	r.Git("clone", "-q", "--bare", "--no-local", r.Dir, bare)
-	for _, loc := range []string{r.Dir, bare} {
+	// A worktree's objects are in the main repository's directory.
+	worktree := filepath.Join(t.TempDir(), "wt")
+	r.Git("worktree", "add", "-q", "--detach", worktree)
+	for _, loc := range []string{r.Dir, bare, worktree} {
 		repo, err := specs.Open(context.Background(), loc, specs.OpenOptions{})
 		if err != nil {
 			t.Fatal(err)

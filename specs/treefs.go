@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,10 +40,11 @@ import (
 // by the object store: a huge file costs no memory to stat or to refuse.
 // Safe for concurrent use.
 type treeFS struct {
-	s     storer.EncodedObjectStorer
-	loose *dotgit.DotGit // the object store's files, when it has them
-	root  *dirIndex
-	time  time.Time
+	s       storer.EncodedObjectStorer
+	loose   *dotgit.DotGit // the object store's files, when it has them
+	objects string         // their directory on disk, when it is one
+	root    *dirIndex
+	time    time.Time
 
 	zlibs sync.Pool // zlib readers of loose objects, for reuse
 
@@ -85,6 +88,7 @@ func newTreeFS(s storer.EncodedObjectStorer, t *object.Tree, when time.Time) *tr
 	tf := &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
 	if st, ok := s.(*filesystem.Storage); ok {
 		tf.loose = dotgit.New(st.Filesystem())
+		tf.objects = objectsDir(st.Filesystem().Root())
 	}
 	return tf
 }
@@ -293,6 +297,28 @@ func (t *treeFS) openBlob(h plumbing.Hash, size int64) (io.ReadCloser, error) {
 	return o, nil
 }
 
+// objectsDir is the objects directory of the repository whose git
+// directory is gitDir on disk (the common one, for a worktree's), or ""
+// when there is none: objects are then found through go-git.
+func objectsDir(gitDir string) string {
+	if gitDir == "" {
+		return ""
+	}
+	dir := gitDir
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		dir = common
+	}
+	objects := filepath.Join(dir, "objects")
+	if fi, err := os.Stat(objects); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return objects
+}
+
 // maxObjectHeader bounds a loose object's header ("blob 123\x00").
 const maxObjectHeader = 32
 
@@ -334,7 +360,15 @@ func (t *treeFS) openLoose(h plumbing.Hash) (_ *looseObject, err error) {
 	if t.loose == nil {
 		return nil, nil
 	}
-	f, err := t.loose.Object(h)
+	var f io.ReadCloser
+	if t.objects != "" {
+		// Straight to the file: go-billy's chroot would first Lstat
+		// every directory on the way.
+		name := h.String()
+		f, err = os.Open(filepath.Join(t.objects, name[:2], name[2:]))
+	} else {
+		f, err = t.loose.Object(h)
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, plumbing.ErrObjectNotFound) {
 		return nil, nil
 	}
