@@ -206,6 +206,9 @@ func (a *Analyzer) AddHead(ctx context.Context, fsys fs.FS, f File, head []byte,
 	if !f.Mode.IsRegular() || size < 0 || int64(len(head)) != min(size, HeadSize) {
 		return a.fail(&FileError{Path: f.Path, Err: fmt.Errorf("%d first bytes given for a file of %d bytes (mode %v)", len(head), size, f.Mode)})
 	}
+	if head == nil {
+		head = []byte{} // an empty file: nil would mean "read it"
+	}
 	return a.add(ctx, fsys, f, head, size)
 }
 
