@@ -2,16 +2,19 @@ package builder_test
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/acn-project/acn/builder"
@@ -732,3 +735,86 @@ cp -a %s/. %%{buildroot}/
 		}
 	}
 }
+
+// openCounter counts the opens of each name of a file system.
+type openCounter struct {
+	fs.FS
+	mu     sync.Mutex
+	opened map[string]int
+}
+
+func (c *openCounter) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opened[name]++
+	c.mu.Unlock()
+	return c.FS.Open(name)
+}
+
+func (c *openCounter) ReadLink(name string) (string, error) { return fs.ReadLink(c.FS, name) }
+func (c *openCounter) Lstat(name string) (fs.FileInfo, error) {
+	return fs.Lstat(c.FS, name)
+}
+func (c *openCounter) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(c.FS, name) }
+func (c *openCounter) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(c.FS, name) }
+
+// TestPackedFilesReadOnce: automatic dependencies are computed from the
+// bytes the payload writer reads; a file is read a second time only when
+// the analysis needs more than its first bytes, as an ELF object's over
+// 64 KiB. (Executables are also opened by debuginfo.go, which looks for
+// the ELF magic and copies ELF files out to strip them.)
+func TestPackedFilesReadOnce(t *testing.T) {
+	elfBytes, err := os.ReadFile("/usr/bin/ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	random := make([]byte, 200_000)
+	for i := range random {
+		random[i] = byte(i*7919 + i/251)
+	}
+	r := gittest.New(t)
+	r.Commit("once", map[string]string{
+		"specs/once.yaml": "name: once\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\ndebuginfo: false\nfiles:\n" +
+			"  - {src: t/, dst: /opt/once/}\n" +
+			"  - {src: bin/true, dst: /usr/bin/once-true, mode: \"0755\"}\n" +
+			"  - {src: bin/run, dst: /usr/bin/once-run, mode: \"0755\"}\n",
+		"t/big.txt":  strings.Repeat("a line of text\n", 10_000),
+		"t/data.bin": string(random),
+		"t/small":    "small\n",
+		"bin/true":   string(elfBytes),
+		"bin/run":    "#!/bin/sh\necho run\n",
+	})
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := snap.Spec("once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &openCounter{FS: snap.FS, opened: map[string]int{}}
+	res, err := builder.Build(context.Background(), counter, sp, builder.Options{OutDir: t.TempDir(), CacheDir: t.TempDir(), ScratchDir: t.TempDir(), Time: snap.Time, Ref: "HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(elfBytes) <= autodepsHeadSize {
+		t.Fatalf("/usr/bin/ls has %d bytes, the test needs an ELF file over %d", len(elfBytes), autodepsHeadSize)
+	}
+	for name, want := range map[string]int{"t/big.txt": 1, "t/data.bin": 1, "t/small": 1, "bin/run": 2, "bin/true": 3} {
+		if got := counter.opened[name]; got != want {
+			t.Errorf("%s opened %d times, want %d", name, got, want)
+		}
+	}
+	requires := tooltest.Run(t, "rpm", "-qp", "--requires", res.Path)
+	for _, want := range []string{"/bin/sh", "libc.so.6()(64bit)"} {
+		if !strings.Contains(requires, want+"\n") {
+			t.Errorf("requires no %s:\n%s", want, requires)
+		}
+	}
+}
+
+// autodepsHeadSize is autodeps.HeadSize.
+const autodepsHeadSize = 64 << 10
