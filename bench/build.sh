@@ -7,8 +7,9 @@
 # compression shows). Packaged only (no compilation), gzip level 6 payload
 # for both, rpmbuild's post-install scripts, debuginfo and dependency
 # generators switched off so that both do the same work. Prints each
-# tool's median wall time and peak RSS over RUNS runs, and the ratio, for
-# each shape. Target: acn <= 0.25 x rpmbuild on both.
+# tool's median wall time, median CPU time (user + sys) and peak RSS over
+# RUNS runs, and the ratios, for each shape. Target: acn <= 0.25 x
+# rpmbuild wall time on both.
 #
 # Usage: bench/build.sh [RUNS]   (default 5; needs rpmbuild, git, GNU time)
 set -euo pipefail
@@ -92,35 +93,44 @@ acn_once() {
   "$work/acn" build --git "$work/repo" --out "$work/out" --compress gzip:6 >/dev/null
 }
 
-# measure NAME FUNC: median seconds and max peak RSS (KiB) over RUNS runs.
+# measure NAME FUNC: median wall seconds, median CPU seconds (user +
+# sys, which a machine shared with other work disturbs less) and max
+# peak RSS (KiB) over RUNS runs.
 measure() {
-  local name=$1 fn=$2 times=() rss=0
+  local name=$1 fn=$2 times=() cpus=() rss=0
   export -f "$fn" rpmbuild_once acn_once
   export work
   "$fn" # warm-up: page cache, git objects
   for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" bash -c "$fn" ; } 2>&1 | tail -1)
-    times+=("${out% *}")
-    local r=${out#* }
-    (( r > rss )) && rss=$r
+    local out e m u s
+    out=$( { /usr/bin/time -f "%e %M %U %S" bash -c "$fn" ; } 2>&1 | tail -1)
+    read -r e m u s <<<"$out"
+    times+=("$e"); [ -n "${BENCH_DEBUG:-}" ] && echo "$name $e $u $s" >&2
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
+    (( m > rss )) && rss=$m
   done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name $median $rss"
+  echo "$name $(median "${times[@]}") $(median "${cpus[@]}") $rss"
+}
+median() {
+  printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
 for shape in mixed halfzero; do
   make_tree "$shape"
+  # The tree and git's objects were just written: flush them now, or
+  # their writeback lands in whichever tool waits on the disk first (acn
+  # fsyncs the RPM it writes; rpmbuild does not).
+  sync
   echo "--- $shape: $(du -sh "$work/repo/tree" | cut -f1)"
-  read -r _ acn_t acn_rss < <(measure acn acn_once)
-  read -r _ rb_t rb_rss < <(measure rpmbuild rpmbuild_once)
+  read -r _ acn_t acn_cpu acn_rss < <(measure acn acn_once)
+  read -r _ rb_t rb_cpu rb_rss < <(measure rpmbuild rpmbuild_once)
   acn_size=$(stat -c %s "$work"/out/*.rpm)
   rb_size=$(stat -c %s "$work"/rpmbuild/RPMS/noarch/*.rpm)
   rpm -K --nosignature "$work"/out/*.rpm >/dev/null
 
-  printf '%-10s %8s %10s %12s\n' tool "wall(s)" "peakRSS" "rpm bytes"
-  printf '%-10s %8s %8sMiB %12s\n' acn "$acn_t" $((acn_rss/1024)) "$acn_size"
-  printf '%-10s %8s %8sMiB %12s\n' rpmbuild "$rb_t" $((rb_rss/1024)) "$rb_size"
-  awk -v a="$acn_t" -v r="$rb_t" -v s="$shape" 'BEGIN { printf "%s: ratio acn/rpmbuild wall time: %.3f (target <= 0.25)\n", s, a/r }'
+  printf '%-10s %8s %8s %10s %12s\n' tool "wall(s)" "cpu(s)" "peakRSS" "rpm bytes"
+  printf '%-10s %8s %8s %8sMiB %12s\n' acn "$acn_t" "$acn_cpu" $((acn_rss/1024)) "$acn_size"
+  printf '%-10s %8s %8s %8sMiB %12s\n' rpmbuild "$rb_t" "$rb_cpu" $((rb_rss/1024)) "$rb_size"
+  awk -v a="$acn_t" -v r="$rb_t" -v ac="$acn_cpu" -v rc="$rb_cpu" -v s="$shape" 'BEGIN {
+    printf "%s: ratio acn/rpmbuild wall time: %.3f (target <= 0.25), cpu time (user+sys): %.3f\n", s, a/r, ac/rc }'
 done

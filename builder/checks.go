@@ -179,7 +179,9 @@ func (c *leakCheck) err(s *specs.Spec) error {
 	if len(c.leaks) == 0 {
 		return nil
 	}
+	// A file the automatic dependency analysis reads again reports again.
 	sort.Strings(c.leaks)
+	c.leaks = slices.Compact(c.leaks)
 	return &specs.Error{File: s.File, Line: s.FilesLine, Field: "files", Err: fmt.Errorf(
 		"%w: %s; a program or script must name where it is installed, not $DESTDIR or the build directory",
 		ErrPathLeak, listSome(c.leaks, len(c.leaks)))}

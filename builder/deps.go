@@ -2,9 +2,7 @@ package builder
 
 import (
 	"cmp"
-	"context"
 	"errors"
-	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -42,66 +40,21 @@ import (
 //   - rpmlib(RichDependencies) when a generated dependency is rich.
 //
 // The spec's autoreq, autoprov and *_exclude* keys (specs.AutoDeps) apply
-// to every package. The -debuginfo package's debuginfo(build-id)
-// provides come from the generator then, as rpmbuild's do; with
-// autoprov: false they are kept as manual provides.
-
-// analyze runs the generators over one package's final entries (sorted
-// by name, as the header lists them). Ghost files, which are not packed,
-// get no dependencies, color 0 and no class.
-func analyze(ctx context.Context, s *specs.Spec, ents []entry) (*autodeps.Result, error) {
-	fsys := newPkgFS(ents)
-	files := make([]autodeps.File, 0, len(ents))
-	for i := range ents {
-		e := &ents[i]
-		if e.isGhost() {
-			continue
-		}
-		fi, err := fsys.stat(strings.TrimPrefix(e.name, "/"))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.name, err)
-		}
-		files = append(files, autodeps.File{Path: e.name, Mode: fi.Mode()})
-	}
-	a := s.AutoDeps
-	res, err := autodeps.Analyze(ctx, fsys, files, autodeps.Options{
-		NoAutoReq: a.NoAutoReq, NoAutoProv: a.NoAutoProv,
-		RequiresExclude: a.RequiresExclude, ProvidesExclude: a.ProvidesExclude,
-		RequiresExcludeFrom: a.RequiresExcludeFrom, ProvidesExcludeFrom: a.ProvidesExcludeFrom,
-	})
-	if err != nil {
-		err = fmt.Errorf("automatic dependencies of %s: %w", s.Name, err)
-		if e := entryOf(err, ents); e != nil && e.field != "" {
-			return nil, &specs.Error{File: s.File, Line: e.line, Field: e.field, Err: err}
-		}
-		return nil, err
-	}
-	if len(files) == len(ents) {
-		return res, nil
-	}
-	all := make([]autodeps.FileDeps, 0, len(ents))
-	j := 0
-	for i := range ents {
-		if ents[i].isGhost() {
-			all = append(all, autodeps.FileDeps{Path: ents[i].name})
-			continue
-		}
-		all = append(all, res.Files[j])
-		j++
-	}
-	res.Files = all
-	return res, nil
-}
+// to every package, a subpackage's own keys over them; the -debuginfo
+// package has the top-level ones. Its debuginfo(build-id) provides come
+// from the generator then, as rpmbuild's do; with autoprov: false they
+// are kept as manual provides.
 
 // entryOf finds the entry an error of autodeps names: the file, or the
 // directory (a Python dist-info) it is in.
 func entryOf(err error, ents []entry) *entry {
 	var p string
 	var pe *autodeps.PythonError
+	var fe *autodeps.FileError
 	if errors.As(err, &pe) {
 		p = pe.Path
-	} else if _, rest, ok := strings.Cut(err.Error(), ": autodeps: "); ok {
-		p, _, _ = strings.Cut(rest, ": ")
+	} else if errors.As(err, &fe) {
+		p = fe.Path
 	}
 	for p != "/" && p != "." && p != "" {
 		for i := range ents {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/acn-project/acn/builder/autodeps"
 	"github.com/acn-project/acn/internal/atomicfile"
@@ -109,8 +112,14 @@ func writePackages(ctx context.Context, base header, pkgs []pkg, o Options, chec
 			pl.file.Close()
 		}
 	}()
+	feeds := make([]*depsFeed, 0, len(pkgs))
 	for _, p := range pkgs {
 		sortEntries(p.ents)
+		feed, err := newDepsFeed(ctx, p.spec, p.ents)
+		if err != nil {
+			return nil, err
+		}
+		feeds = append(feeds, feed)
 		pl, err := writePayload(ctx, o.OutDir, p.ents, o.Time, o.Compression, o.Progress)
 		if err != nil {
 			return nil, fmt.Errorf("%s: write payload: %w", p.spec.Name, err)
@@ -123,8 +132,8 @@ func writePackages(ctx context.Context, base header, pkgs []pkg, o Options, chec
 		}
 	}
 	autos := make([]*autodeps.Result, len(pkgs))
-	for i, p := range pkgs {
-		if autos[i], err = analyze(ctx, p.spec, p.ents); err != nil {
+	for i, f := range feeds {
+		if autos[i], err = f.result(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -147,4 +156,149 @@ func writePackages(ctx context.Context, base header, pkgs []pkg, o Options, chec
 
 func sortEntries(ents []entry) {
 	sort.SliceStable(ents, func(i, j int) bool { return ents[i].name < ents[j].name })
+}
+
+// depsFeed computes one package's automatic dependencies (deps.go) while
+// its payload is written: it sees the first autodeps.HeadSize bytes of
+// each regular file as the payload writer reads them, so that the
+// analyzer reads a file a second time only when it needs more of it (ELF
+// objects, mostly), and memory holds one file's first bytes at a time.
+// Files are analysed in the order of the entries (sorted by name, as the
+// header lists them); ghost files, which are not packed, get no
+// dependencies, color 0 and no class. Not safe for concurrent use: the
+// payload writer reads one file at a time.
+type depsFeed struct {
+	spec *specs.Spec
+	ents []entry
+	fsys *pkgFS
+	a    *autodeps.Analyzer
+	next int    // the next entry to analyse
+	head []byte // reused for each file's first bytes
+}
+
+// newDepsFeed makes the regular files of ents, from now on, show their
+// first bytes to the analyzer the first time they are read.
+func newDepsFeed(ctx context.Context, s *specs.Spec, ents []entry) (*depsFeed, error) {
+	ad := s.AutoDeps
+	a, err := autodeps.NewAnalyzer(autodeps.Options{
+		NoAutoReq: ad.NoAutoReq, NoAutoProv: ad.NoAutoProv,
+		RequiresExclude: ad.RequiresExclude, ProvidesExclude: ad.ProvidesExclude,
+		RequiresExcludeFrom: ad.RequiresExcludeFrom, ProvidesExcludeFrom: ad.ProvidesExcludeFrom,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("automatic dependencies of %s: %w", s.Name, err)
+	}
+	f := &depsFeed{spec: s, ents: ents, fsys: newPkgFS(ents), a: a}
+	for i := range ents {
+		e := &ents[i]
+		if e.open == nil || e.isGhost() || e.isDir() || e.isSymlink() {
+			continue
+		}
+		open, used := e.open, false
+		e.open = func() (io.ReadCloser, error) {
+			r, err := open()
+			if err != nil || used {
+				return r, err
+			}
+			used = true
+			f.head = f.head[:0]
+			return &headReader{r: r, head: &f.head, done: func(head []byte, n int64) {
+				f.packed(ctx, i, head, n)
+			}}, nil
+		}
+	}
+	return f, nil
+}
+
+// packed analyses the entries up to i, i being a regular file of which n
+// bytes were read, the first of them head.
+func (f *depsFeed) packed(ctx context.Context, i int, head []byte, n int64) {
+	if i < f.next {
+		return
+	}
+	f.upTo(ctx, i)
+	e := &f.ents[i]
+	if n != e.size || int64(len(head)) != min(e.size, autodeps.HeadSize) {
+		return // the payload writer fails; result reads the file again
+	}
+	f.next = i + 1
+	f.a.AddHead(ctx, f.fsys, autodeps.File{Path: e.name, Mode: f.mode(e)}, head, e.size) // its error is kept
+}
+
+// upTo analyses the entries before i not yet analysed, reading them
+// from the package.
+func (f *depsFeed) upTo(ctx context.Context, i int) {
+	for ; f.next < i; f.next++ {
+		e := &f.ents[f.next]
+		if e.isGhost() {
+			continue
+		}
+		f.a.Add(ctx, f.fsys, autodeps.File{Path: e.name, Mode: f.mode(e)}) // its error is kept
+	}
+}
+
+func (f *depsFeed) mode(e *entry) fs.FileMode {
+	fi, err := f.fsys.stat(strings.TrimPrefix(e.name, "/"))
+	if err != nil {
+		return 0 // not reached: every entry that is not a ghost is in fsys
+	}
+	return fi.Mode()
+}
+
+// result analyses the entries left and returns the package's automatic
+// dependencies, with one FileDeps per entry.
+func (f *depsFeed) result(ctx context.Context) (*autodeps.Result, error) {
+	s, ents := f.spec, f.ents
+	f.upTo(ctx, len(ents))
+	res, err := f.a.Result()
+	if err != nil {
+		err = fmt.Errorf("automatic dependencies of %s: %w", s.Name, err)
+		if e := entryOf(err, ents); e != nil && e.field != "" {
+			return nil, &specs.Error{File: s.File, Line: e.line, Field: e.field, Err: err}
+		}
+		return nil, err
+	}
+	if len(res.Files) == len(ents) {
+		return res, nil
+	}
+	all := make([]autodeps.FileDeps, 0, len(ents))
+	j := 0
+	for i := range ents {
+		if ents[i].isGhost() {
+			all = append(all, autodeps.FileDeps{Path: ents[i].name})
+			continue
+		}
+		all = append(all, res.Files[j])
+		j++
+	}
+	res.Files = all
+	return res, nil
+}
+
+// headReader keeps the first autodeps.HeadSize bytes read through it and
+// gives them, with the count of bytes read, to done when it is closed.
+type headReader struct {
+	r    io.ReadCloser
+	head *[]byte
+	n    int64
+	done func(head []byte, n int64)
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := autodeps.HeadSize - len(*h.head); room > 0 && n > 0 {
+		*h.head = append(*h.head, p[:min(n, room)]...)
+	}
+	h.n += int64(n)
+	return n, err
+}
+
+func (h *headReader) Close() error {
+	err := h.r.Close()
+	if h.done != nil {
+		done := h.done
+		h.done = nil
+		done(*h.head, h.n)
+	}
+	return err
 }

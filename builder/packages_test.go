@@ -2,16 +2,19 @@ package builder_test
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/acn-project/acn/builder"
@@ -597,3 +600,221 @@ func TestSubpackageChecks(t *testing.T) {
 		t.Errorf("RPMs left: %v", m)
 	}
 }
+
+// subAutoSpec is wireSpec's tree in three packages with automatic
+// dependency keys: adwire has the top level's (autoprov: false, requires
+// without libfoo), adwire-tools turns autoreq off and keeps the top
+// level's autoprov: false, adwire-py has its own autoprov and patterns
+// (one that would drop adwire's libm if it applied there).
+var subAutoSpec = wireSpec[:strings.Index(wireSpec, "files:\n")] + `autoprov: false
+requires_exclude: ^libfoo
+files:
+  - {src: $DESTDIR/usr/lib64/libfoo.so.1, dst: /usr/lib64/libfoo.so.1}
+  - {src: $DESTDIR/usr/lib64/libfoo.so, dst: /usr/lib64/libfoo.so}
+  - {src: $DESTDIR/usr/bin/prog, dst: /usr/bin/prog}
+  - {src: LICENSE, dst: /usr/share/licenses/adwire/LICENSE, type: license}
+packages:
+  - name: adwire-tools
+    summary: Tools
+    autoreq: false
+    files:
+      - {src: $DESTDIR/usr/bin/static, dst: /usr/bin/static}
+      - {src: $DESTDIR/usr/bin/s-sh, dst: /usr/bin/s-sh}
+      - {src: $DESTDIR/usr/bin/s-env, dst: /usr/bin/s-env}
+      - {src: $DESTDIR/usr/bin/s-py, dst: /usr/bin/s-py}
+  - name: adwire-py
+    summary: Python and pkg-config
+    autoprov: true
+    requires_exclude: ^(python|libm)
+    provides_exclude_from: dist-info
+    files:
+      - {src: $DESTDIR/usr/lib64/pkgconfig/foo.pc, dst: /usr/lib64/pkgconfig/foo.pc}
+      - {src: $DESTDIR/usr/lib/python3.11/site-packages/demo_pkg-1.2.0.dist-info, dst: /usr/lib/python3.11/site-packages/demo_pkg-1.2.0.dist-info}
+      - {src: $DESTDIR/usr/lib/python3.11/site-packages/demo_pkg, dst: /usr/lib/python3.11/site-packages/demo_pkg}
+`
+
+// TestSubpackageAutoDepsAsRpmbuild: each package's automatic
+// dependencies follow its own keys, as rpmbuild's %package sections with
+// their own AutoReq: and AutoProv: do. rpm's exclude macros are the
+// whole spec's, so adwire-py is compared with a second rpmbuild run that
+// has its patterns.
+func TestSubpackageAutoDepsAsRpmbuild(t *testing.T) {
+	r := wireRepo(t, subAutoSpec)
+	res, err := build(t, r, "HEAD", "adwire", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"adwire", "adwire-tools", "adwire-py"}
+	if got := rpmNames(res); !slices.Equal(got, names) {
+		t.Fatalf("packages %v, want %v", got, names)
+	}
+	tree := t.TempDir()
+	var files [3]strings.Builder
+	for i, rpm := range res.RPMs {
+		shell(t, "cd "+tree+" && rpm2cpio "+rpm.Path+" | cpio -idmu --quiet")
+		for _, l := range strings.Split(strings.TrimSpace(qf(t, rpm.Path, "[%{FILENAMES}\t%{FILEMODES:perms}\n]")), "\n") {
+			f := strings.Split(l, "\t")
+			switch {
+			case strings.HasPrefix(f[0], "/usr/lib/.build-id"):
+			case strings.HasPrefix(f[1], "d"):
+				fmt.Fprintf(&files[i], "%%dir %s\n", f[0])
+			default:
+				fmt.Fprintf(&files[i], "%s\n", f[0])
+			}
+		}
+	}
+	shell(t, "rm -rf "+filepath.Join(tree, "usr/lib/.build-id"))
+	rpmbuild := func(macros string) string {
+		top := t.TempDir()
+		spec := fmt.Sprintf(`Name: adwire
+Version: 1.0
+Release: 1
+Summary: Automatic dependencies against rpmbuild
+License: MIT
+AutoProv: no
+%%global debug_package %%{nil}
+%%global __os_install_post %%{nil}
+%s
+%%description
+Reference.
+%%package tools
+Summary: Tools
+AutoReq: no
+AutoProv: no
+%%description tools
+Tools.
+%%package py
+Summary: Python and pkg-config
+%%description py
+Python.
+%%install
+cp -a %s/. %%{buildroot}/
+%%files
+%s
+%%files tools
+%s
+%%files py
+%s`, macros, tree, files[0].String(), files[1].String(), files[2].String())
+		specFile := filepath.Join(top, "adwire.spec")
+		if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tooltest.Run(t, "rpmbuild", "-bb", "--quiet", "--define", "_topdir "+top, specFile)
+		return filepath.Join(top, "RPMS", "x86_64")
+	}
+	top := rpmbuild("%global __requires_exclude ^libfoo")
+	own := rpmbuild("%global __requires_exclude ^(python|libm)\n%global __provides_exclude_from dist-info")
+	for i, n := range names {
+		acn := res.RPMs[i].Path
+		ref := filepath.Join(top, n+"-1.0-1.x86_64.rpm")
+		if n == "adwire-py" {
+			ref = filepath.Join(own, n+"-1.0-1.x86_64.rpm")
+		}
+		for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--fileclass", "--filecolor"} {
+			got := lineSet(tooltest.Run(t, "rpm", "-qp", q, acn))
+			want := lineSet(tooltest.Run(t, "rpm", "-qp", q, ref))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: rpm -qp %s:\n acn:      %q\n rpmbuild: %q", n, q, got, want)
+			}
+		}
+		sameIndexes(t, acn, ref)
+	}
+	// What each package's keys switched off, and what they left on.
+	for _, c := range []struct {
+		pkg     int
+		dep     string
+		present bool
+	}{
+		{0, "libm.so.6()(64bit)", true}, {0, "libfoo.so.1()(64bit)", false}, {0, "libfoo.so.1(FOO_1.0)(64bit)", false},
+		{1, "/bin/sh", false}, {1, "/usr/bin/python3", false},
+		{2, "python(abi) = 3.11", false}, {2, "pkgconfig(zlib) >= 1.2", true}, {2, "pkgconfig(foo) = 1.0.3", true}, {2, "python3dist(demo-pkg) = 1.2", false},
+	} {
+		deps := lineSet(tooltest.Run(t, "rpm", "-qp", "--requires", "--provides", res.RPMs[c.pkg].Path))
+		if slices.Contains(deps, c.dep) != c.present {
+			t.Errorf("%s: %q present %v, want %v: %q", names[c.pkg], c.dep, !c.present, c.present, deps)
+		}
+	}
+}
+
+// openCounter counts the opens of each name of a file system.
+type openCounter struct {
+	fs.FS
+	mu     sync.Mutex
+	opened map[string]int
+}
+
+func (c *openCounter) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opened[name]++
+	c.mu.Unlock()
+	return c.FS.Open(name)
+}
+
+func (c *openCounter) ReadLink(name string) (string, error) { return fs.ReadLink(c.FS, name) }
+func (c *openCounter) Lstat(name string) (fs.FileInfo, error) {
+	return fs.Lstat(c.FS, name)
+}
+func (c *openCounter) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(c.FS, name) }
+func (c *openCounter) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(c.FS, name) }
+
+// TestPackedFilesReadOnce: automatic dependencies are computed from the
+// bytes the payload writer reads; a file is read a second time only when
+// the analysis needs more than its first bytes, as an ELF object's over
+// 64 KiB. (Executables are also opened by debuginfo.go, which looks for
+// the ELF magic and copies ELF files out to strip them.)
+func TestPackedFilesReadOnce(t *testing.T) {
+	elfBytes, err := os.ReadFile("/usr/bin/ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	random := make([]byte, 200_000)
+	for i := range random {
+		random[i] = byte(i*7919 + i/251)
+	}
+	r := gittest.New(t)
+	r.Commit("once", map[string]string{
+		"specs/once.yaml": "name: once\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\ndebuginfo: false\nfiles:\n" +
+			"  - {src: t/, dst: /opt/once/}\n" +
+			"  - {src: bin/true, dst: /usr/bin/once-true, mode: \"0755\"}\n" +
+			"  - {src: bin/run, dst: /usr/bin/once-run, mode: \"0755\"}\n",
+		"t/big.txt":  strings.Repeat("a line of text\n", 10_000),
+		"t/data.bin": string(random),
+		"t/small":    "small\n",
+		"bin/true":   string(elfBytes),
+		"bin/run":    "#!/bin/sh\necho run\n",
+	})
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := snap.Spec("once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &openCounter{FS: snap.FS, opened: map[string]int{}}
+	res, err := builder.Build(context.Background(), counter, sp, builder.Options{OutDir: t.TempDir(), CacheDir: t.TempDir(), ScratchDir: t.TempDir(), Time: snap.Time, Ref: "HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(elfBytes) <= autodepsHeadSize {
+		t.Fatalf("/usr/bin/ls has %d bytes, the test needs an ELF file over %d", len(elfBytes), autodepsHeadSize)
+	}
+	for name, want := range map[string]int{"t/big.txt": 1, "t/data.bin": 1, "t/small": 1, "bin/run": 2, "bin/true": 3} {
+		if got := counter.opened[name]; got != want {
+			t.Errorf("%s opened %d times, want %d", name, got, want)
+		}
+	}
+	requires := tooltest.Run(t, "rpm", "-qp", "--requires", res.Path)
+	for _, want := range []string{"/bin/sh", "libc.so.6()(64bit)"} {
+		if !strings.Contains(requires, want+"\n") {
+			t.Errorf("requires no %s:\n%s", want, requires)
+		}
+	}
+}
+
+// autodepsHeadSize is autodeps.HeadSize.
+const autodepsHeadSize = 64 << 10

@@ -19,7 +19,7 @@ import (
 // stripping, as rpmbuild's do. Directories a package does not own but
 // needs for its paths are shown too (mode 0755); ghost files are absent.
 // Symbolic links are followed by Open inside the package only, at most
-// 40 of them per lookup. It implements fs.ReadLinkFS.
+// 40 of them per lookup. It implements fs.StatFS and fs.ReadLinkFS.
 type pkgFS struct {
 	byName   map[string]*entry   // "usr/bin/x" -> entry
 	children map[string][]string // "usr/bin" -> sorted base names; "." for the root
@@ -115,6 +115,24 @@ func (f *pkgFS) Open(name string) (fs.File, error) {
 		pf.r = r
 	}
 	return pf, nil
+}
+
+// Stat follows symbolic links as Open does, without opening the file:
+// fs.Stat would open it, reading its content's start from git.
+func (f *pkgFS) Stat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	real, err := f.resolve(name, true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	fi, err := f.stat(real)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	fi.name = path.Base(name)
+	return fi, nil
 }
 
 func (f *pkgFS) Lstat(name string) (fs.FileInfo, error) {

@@ -278,9 +278,13 @@ func copyFile(w io.Writer, e *entry, buf []byte) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeRPM writes the package: lead, signature header, header (built by
-// rpmpack from metadata and the file list) and the streamed payload.
-func writeRPM(w io.Writer, h *header, ents []entry, p *payload) error {
+// writeRPM writes the package into f: lead, signature header, header
+// (built by rpmpack from metadata and the file list) and the streamed
+// payload. The signature's MD5 digest covers the header and the payload,
+// and the signature's length does not depend on it: the payload is
+// copied to its place and flushed to disk (for the caller's fsync) while
+// the digest is computed.
+func writeRPM(f *os.File, h *header, ents []entry, p *payload) error {
 	if p.archiveSize > math.MaxUint32 || p.size > math.MaxUint32-(16<<20) {
 		return fmt.Errorf("payload of %d bytes (%d uncompressed) needs 64-bit rpm sizes, which rpmpack does not write", p.size, p.archiveSize)
 	}
@@ -292,19 +296,45 @@ func writeRPM(w io.Writer, h *header, ents []entry, p *payload) error {
 	if err != nil {
 		return err
 	}
-	md := md5.New()
-	md.Write(hb)
-	if err := readPayload(p, md); err != nil {
+	sigs := func(md5sum []byte) map[int]rpmpack.IndexEntry {
+		return map[int]rpmpack.IndexEntry{
+			rpmtag.SigSHA1:        rpmpack.EntryString(hexSum(sha1.New(), hb)),
+			rpmtag.SigSHA256:      rpmpack.EntryString(hexSum(sha256.New(), hb)),
+			rpmtag.SigSize:        rpmpack.EntryUint32([]uint32{uint32(int64(len(hb)) + p.size)}),
+			rpmtag.SigMD5:         rpmpack.EntryBytes(md5sum),
+			rpmtag.SigPayloadSize: rpmpack.EntryUint32([]uint32{uint32(p.archiveSize)}),
+		}
+	}
+	draft, err := h.build(ents, p, sigs(make([]byte, md5.Size)))
+	if err != nil {
 		return err
 	}
-	sigs := map[int]rpmpack.IndexEntry{
-		rpmtag.SigSHA1:        rpmpack.EntryString(hexSum(sha1.New(), hb)),
-		rpmtag.SigSHA256:      rpmpack.EntryString(hexSum(sha256.New(), hb)),
-		rpmtag.SigSize:        rpmpack.EntryUint32([]uint32{uint32(int64(len(hb)) + p.size)}),
-		rpmtag.SigMD5:         rpmpack.EntryBytes(md.Sum(nil)),
-		rpmtag.SigPayloadSize: rpmpack.EntryUint32([]uint32{uint32(p.archiveSize)}),
+	draftLead, _, _, err := splitRPM(draft)
+	if err != nil {
+		return err
 	}
-	second, err := h.build(ents, p, sigs)
+	copied := make(chan error, 1)
+	go func() {
+		if _, err := f.Seek(int64(len(draftLead)+len(hb)), io.SeekStart); err != nil {
+			copied <- err
+			return
+		}
+		if err := readPayload(p, f); err != nil {
+			copied <- err
+			return
+		}
+		copied <- f.Sync()
+	}()
+	md := md5.New()
+	md.Write(hb)
+	n, err := io.Copy(md, io.NewSectionReader(p.file, 0, p.size))
+	if err == nil && n != p.size {
+		err = fmt.Errorf("payload file holds %d bytes, expected %d", n, p.size)
+	}
+	if err := errors.Join(err, <-copied); err != nil {
+		return err
+	}
+	second, err := h.build(ents, p, sigs(md.Sum(nil)))
 	if err != nil {
 		return err
 	}
@@ -315,13 +345,14 @@ func writeRPM(w io.Writer, h *header, ents []entry, p *payload) error {
 	if !bytes.Equal(hb, hb2) {
 		return errors.New("rpmpack wrote two different headers for the same package")
 	}
-	if _, err := w.Write(lead); err != nil {
+	if len(lead) != len(draftLead) {
+		return errors.New("rpmpack's signature header changed length with its MD5 digest")
+	}
+	if _, err := f.WriteAt(lead, 0); err != nil {
 		return err
 	}
-	if _, err := w.Write(hb); err != nil {
-		return err
-	}
-	return readPayload(p, w)
+	_, err = f.WriteAt(hb, int64(len(lead)))
+	return err
 }
 
 func hexSum(h hash.Hash, b []byte) string {

@@ -1,6 +1,8 @@
 package specs_test
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -462,4 +465,83 @@ func treeBytes(blob string, names ...string) []byte {
 		b = append(b, h...)
 	}
 	return b
+}
+
+// TestTreeFSLooseObjects reads blobs from loose objects (read by acn
+// itself) and from a pack (read by go-git), and refuses loose objects
+// that are not a blob or not zlib data. (Like git, it does not hash what
+// it reads: a valid blob of other content is read as it is.)
+func TestTreeFSLooseObjects(t *testing.T) {
+	r := gittest.New(t)
+	files := map[string]string{
+		"specs/x.yaml": spec("x", "1"),
+		"small.txt":    "small\n",
+		"large.bin":    strings.Repeat("0123456789abcdef", 5000) + "end",
+		"empty":        "",
+	}
+	r.Commit("x", files)
+	bare := filepath.Join(t.TempDir(), "specs.git")
+	r.Git("clone", "-q", "--bare", "--no-local", r.Dir, bare)
+	// A worktree's objects are in the main repository's directory.
+	worktree := filepath.Join(t.TempDir(), "wt")
+	r.Git("worktree", "add", "-q", "--detach", worktree)
+	for _, loc := range []string{r.Dir, bare, worktree} {
+		repo, err := specs.Open(context.Background(), loc, specs.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := repo.Resolve("HEAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range files {
+			if got := read(t, s, name); got != want {
+				t.Errorf("%s: %s: %d bytes, want %d", loc, name, len(got), len(want))
+			}
+		}
+	}
+
+	// Loose objects that do not hold the blob the tree names.
+	object := func(name string) string {
+		h := r.Git("rev-parse", "HEAD:"+name)
+		return filepath.Join(r.Dir, ".git", "objects", h[:2], h[2:])
+	}
+	deflate := func(data string) []byte {
+		var b bytes.Buffer
+		w := zlib.NewWriter(&b)
+		w.Write([]byte(data))
+		w.Close()
+		return b.Bytes()
+	}
+	large := object("large.bin")
+	orig, err := os.ReadFile(large)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(orig)
+	flipped[len(flipped)-2] ^= 0xff // the zlib checksum
+	for what, data := range map[string][]byte{
+		"longer":        deflate(fmt.Sprintf("blob %d\x00", len(files["large.bin"])) + files["large.bin"] + "more"),
+		"another type":  deflate(fmt.Sprintf("tree %d\x00", len(files["large.bin"])) + files["large.bin"]),
+		"no header end": deflate("blob " + strings.Repeat("9", 100)),
+		"cut":           orig[:len(orig)/2],
+		"checksum":      flipped,
+		"not zlib":      []byte("plain bytes, not a zlib stream"),
+	} {
+		os.Chmod(large, 0o644)
+		if err := os.WriteFile(large, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := repo.Resolve("HEAD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := fs.ReadFile(s.FS, "large.bin"); err == nil {
+			t.Errorf("%s: read %d bytes, no error", what, len(b))
+		}
+	}
 }

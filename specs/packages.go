@@ -35,6 +35,9 @@ type Package struct {
 
 	Files   []File // each with Prefix "packages[i]."
 	Scripts Scripts
+	// AutoDeps are the spec's top-level keys with the subpackage's own
+	// over them.
+	AutoDeps AutoDeps
 
 	Index int // position in the packages list
 	Line  int
@@ -46,15 +49,15 @@ func (p Package) Field() string { return fmt.Sprintf("packages[%d]", p.Index) }
 // Subpackage returns the Spec that describes subpackage i as a package
 // of its own: the main package's version, release, epoch, license, URL,
 // vendor, packager, group and changelog with the subpackage's name,
-// metadata, dependencies, files and scriptlets. It has no subpackages,
-// sources or build steps of its own.
+// metadata, dependencies, files, scriptlets and automatic dependency
+// keys. It has no subpackages, sources or build steps of its own.
 func (s *Spec) Subpackage(i int) *Spec {
 	sp := s.Packages[i]
 	c := *s
 	c.Name, c.Summary, c.Description, c.Arch = sp.Name, sp.Summary, sp.Description, sp.Arch
 	c.Requires, c.Provides, c.Conflicts, c.Obsoletes = sp.Requires, sp.Provides, sp.Conflicts, sp.Obsoletes
 	c.Recommends, c.Suggests, c.Supplements, c.Enhances = sp.Recommends, sp.Suggests, sp.Supplements, sp.Enhances
-	c.Files, c.Scripts = sp.Files, sp.Scripts
+	c.Files, c.Scripts, c.AutoDeps = sp.Files, sp.Scripts, sp.AutoDeps
 	c.Packages, c.Sources, c.Build, c.BuildRequires, c.Env = nil, nil, nil, nil, nil
 	return &c
 }
@@ -78,6 +81,13 @@ type rawPackage struct {
 	Enhances    []string   `yaml:"enhances"`
 	Files       []rawFile  `yaml:"files"`
 	Scripts     rawScripts `yaml:"scripts"`
+
+	AutoReq      *bool  `yaml:"autoreq"`
+	AutoProv     *bool  `yaml:"autoprov"`
+	ReqExcl      string `yaml:"requires_exclude"`
+	ProvExcl     string `yaml:"provides_exclude"`
+	ReqExclFrom  string `yaml:"requires_exclude_from"`
+	ProvExclFrom string `yaml:"provides_exclude_from"`
 }
 
 // packages validates the packages list. seen holds the main package's
@@ -155,6 +165,7 @@ func (p *parser) packages(root *yaml.Node, r *raw, s *Spec, seen map[string]*Fil
 			}
 			pk.Files = append(pk.Files, *f)
 		}
+		pk.AutoDeps = p.autoDepsKeys(n, field+".", rawAutoDeps{rp.AutoReq, rp.AutoProv, rp.ReqExcl, rp.ProvExcl, rp.ReqExclFrom, rp.ProvExclFrom}, s.AutoDeps)
 		pk.Scripts = Scripts{Pre: rp.Scripts.Pre, Post: rp.Scripts.Post, PreUn: rp.Scripts.PreUn,
 			PostUn: rp.Scripts.PostUn, PreTrans: rp.Scripts.PreTrans, PostTrans: rp.Scripts.PostTrans}
 		s.Packages = append(s.Packages, pk)

@@ -1,11 +1,16 @@
 package specs
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +19,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+	"github.com/klauspost/compress/zlib"
 )
 
 // treeFS is a git tree as an fs.FS. Open follows symbolic links that stay
@@ -32,9 +40,13 @@ import (
 // by the object store: a huge file costs no memory to stat or to refuse.
 // Safe for concurrent use.
 type treeFS struct {
-	s    storer.EncodedObjectStorer
-	root *dirIndex
-	time time.Time
+	s       storer.EncodedObjectStorer
+	loose   *dotgit.DotGit // the object store's files, when it has them
+	objects string         // their directory on disk, when it is one
+	root    *dirIndex
+	time    time.Time
+
+	zlibs sync.Pool // zlib readers of loose objects, for reuse
 
 	mu    sync.Mutex
 	dirs  map[plumbing.Hash]*dirIndex
@@ -73,7 +85,12 @@ func (d *dirIndex) find(name string) *object.TreeEntry {
 
 func newTreeFS(s storer.EncodedObjectStorer, t *object.Tree, when time.Time) *treeFS {
 	root := newDirIndex(t)
-	return &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
+	tf := &treeFS{s: s, root: root, time: when, dirs: map[plumbing.Hash]*dirIndex{t.Hash: root}, sizes: map[plumbing.Hash]int64{}}
+	if st, ok := s.(*filesystem.Storage); ok {
+		tf.loose = dotgit.New(st.Filesystem())
+		tf.objects = objectsDir(st.Filesystem().Root())
+	}
+	return tf
 }
 
 // dir decodes and indexes the tree h once.
@@ -249,15 +266,193 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	if n.dir != nil {
 		return &treeDir{fs: t, n: n, fi: fi}, nil
 	}
-	b, err := object.GetBlob(t.s, n.ent.Hash)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	rc, err := b.Reader()
+	rc, err := t.openBlob(n.ent.Hash, fi.size)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return &treeFile{ReadCloser: rc, fi: fi}, nil
+}
+
+// openBlob streams blob h of size bytes. A loose object is read from its
+// file here, once: go-git would open and inflate it twice and hash all of
+// it with collision-detecting SHA-1, and check the hash against nothing
+// (git does not either when it reads an object). zlib's own checksum is
+// checked at the end of the stream, as go-git checks it.
+func (t *treeFS) openBlob(h plumbing.Hash, size int64) (io.ReadCloser, error) {
+	o, err := t.openLoose(h)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		b, err := object.GetBlob(t.s, h)
+		if err != nil {
+			return nil, err
+		}
+		return b.Reader()
+	}
+	if o.typ != "blob" || o.size != size {
+		o.Close()
+		return nil, fmt.Errorf("object %s: a %s of %d bytes, expected a blob of %d", h, o.typ, o.size, size)
+	}
+	return o, nil
+}
+
+// objectsDir is the objects directory of the repository whose git
+// directory is gitDir on disk (the common one, for a worktree's), or ""
+// when there is none: objects are then found through go-git.
+func objectsDir(gitDir string) string {
+	if gitDir == "" {
+		return ""
+	}
+	dir := gitDir
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		dir = common
+	}
+	objects := filepath.Join(dir, "objects")
+	if fi, err := os.Stat(objects); err != nil || !fi.IsDir() {
+		return ""
+	}
+	return objects
+}
+
+// maxObjectHeader bounds a loose object's header ("blob 123\x00").
+const maxObjectHeader = 32
+
+// looseBuffer is how much of a loose object's file is read at once.
+const looseBuffer = 64 << 10
+
+// inflater is a zlib reader and the buffer it reads a file through,
+// kept in treeFS.zlibs for the next object.
+type inflater struct {
+	zr  io.ReadCloser
+	buf *bufio.Reader
+}
+
+func (z *inflater) Read(p []byte) (int, error) { return z.zr.Read(p) }
+
+// Close lets go of the file; it does not close it.
+func (z *inflater) Close() error {
+	err := z.zr.Close()
+	z.buf.Reset(nil)
+	return err
+}
+
+// looseObject is a loose object's file, open past its header: its
+// content, then io.EOF once the zlib stream ended there, its checksum
+// checked.
+type looseObject struct {
+	t    *treeFS
+	f    io.Closer
+	z    *inflater // from t.zlibs
+	h    plumbing.Hash
+	typ  string
+	size int64
+	left int64
+}
+
+// openLoose opens object h when it is a loose object, and returns nil
+// when it is not.
+func (t *treeFS) openLoose(h plumbing.Hash) (_ *looseObject, err error) {
+	if t.loose == nil {
+		return nil, nil
+	}
+	var f io.ReadCloser
+	if t.objects != "" {
+		// Straight to the file: go-billy's chroot would first Lstat
+		// every directory on the way.
+		name := h.String()
+		f, err = os.Open(filepath.Join(t.objects, name[:2], name[2:]))
+	} else {
+		f, err = t.loose.Object(h)
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &looseObject{t: t, f: f, h: h}
+	defer func() {
+		if err != nil {
+			o.Close()
+		}
+	}()
+	// zlib reads through a bufio.Reader of 4 KiB unless given one:
+	// read the file in larger pieces.
+	if z, ok := t.zlibs.Get().(*inflater); ok {
+		o.z = z
+		z.buf.Reset(f)
+		err = z.zr.(zlib.Resetter).Reset(z.buf, nil)
+	} else {
+		z := &inflater{buf: bufio.NewReaderSize(f, looseBuffer)}
+		if z.zr, err = zlib.NewReader(z.buf); err == nil {
+			o.z = z
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	var hdr [maxObjectHeader]byte
+	n := 0
+	for ; ; n++ {
+		if n == len(hdr) {
+			return nil, fmt.Errorf("object %s: header longer than %d bytes", h, len(hdr))
+		}
+		if _, err := io.ReadFull(o.z, hdr[n:n+1]); err != nil {
+			return nil, fmt.Errorf("object %s: header: %w", h, err)
+		}
+		if hdr[n] == 0 {
+			break
+		}
+	}
+	typ, num, ok := strings.Cut(string(hdr[:n]), " ")
+	size, perr := strconv.ParseInt(num, 10, 64)
+	if !ok || perr != nil || size < 0 || num != strconv.FormatInt(size, 10) {
+		return nil, fmt.Errorf("object %s: header %q", h, hdr[:n])
+	}
+	o.typ, o.size, o.left = typ, size, size
+	return o, nil
+}
+
+func (o *looseObject) Read(p []byte) (int, error) {
+	if o.left == 0 {
+		var one [1]byte
+		if n, err := io.ReadFull(o.z, one[:]); n > 0 {
+			return 0, fmt.Errorf("object %s: more data than its header says", o.h)
+		} else if err != io.EOF {
+			return 0, fmt.Errorf("object %s: %w", o.h, err)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > o.left {
+		p = p[:o.left]
+	}
+	n, err := o.z.Read(p)
+	o.left -= int64(n)
+	if err == io.EOF {
+		if o.left > 0 {
+			return n, fmt.Errorf("object %s: %w", o.h, io.ErrUnexpectedEOF)
+		}
+		err = nil // EOF once the end is checked
+	} else if err != nil {
+		err = fmt.Errorf("object %s: %w", o.h, err)
+	}
+	return n, err
+}
+
+// Close closes the file and gives the zlib reader back for another.
+func (o *looseObject) Close() error {
+	var zerr error
+	if o.z != nil {
+		zerr = o.z.Close()
+		o.t.zlibs.Put(o.z)
+		o.z = nil
+	}
+	return errors.Join(zerr, o.f.Close())
 }
 
 func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
@@ -364,8 +559,14 @@ func (t *treeFS) size(h plumbing.Hash) (int64, error) {
 	if ok {
 		return size, nil
 	}
-	size, err := t.s.EncodedObjectSize(h)
+	o, err := t.openLoose(h)
 	if err != nil {
+		return 0, err
+	}
+	if o != nil {
+		size = o.size
+		o.Close()
+	} else if size, err = t.s.EncodedObjectSize(h); err != nil {
 		return 0, err
 	}
 	t.mu.Lock()

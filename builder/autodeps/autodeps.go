@@ -117,6 +117,41 @@ type genOutput struct {
 // Files are read according to the modes given; a file whose type in fsys
 // differs from its given mode is an error. The error names the file.
 func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Result, error) {
+	a, err := NewAnalyzer(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := a.Add(ctx, fsys, f); err != nil {
+			return nil, err
+		}
+	}
+	return a.Result()
+}
+
+// HeadSize is how many first bytes of a regular file [Analyzer.AddHead]
+// takes: libmagic's text tests look no further, so for most files it is
+// all the classifier and the generators need.
+const HeadSize = encodingMax
+
+// An Analyzer is [Analyze] one file at a time, for a caller that reads
+// every file anyway (the builder, as it packs them): given a file's first
+// bytes, it reads the file a second time only when it needs more of it.
+// Memory holds one file's content at a time and the generators' output.
+// An Analyzer is not safe for concurrent use; after an error it only
+// returns that error.
+type Analyzer struct {
+	opts  Options
+	pp    paths
+	files []File
+	res   *Result
+	infos []fileInfo
+	err   error
+}
+
+// NewAnalyzer returns an Analyzer for the files of one package, in the
+// order the header lists them.
+func NewAnalyzer(opts Options) (*Analyzer, error) {
 	if opts.LibDir == "" {
 		opts.LibDir = "/usr/lib64"
 	}
@@ -149,39 +184,84 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	if err != nil {
 		return nil, fmt.Errorf("autodeps: directories: %w", err)
 	}
+	return &Analyzer{
+		opts: opts,
+		pp:   paths{desktop: desktopPath, metainfo: metainfoPath, macro: macroPath, pc: pcPath},
+		res:  &Result{Files: []FileDeps{}},
+	}, nil
+}
 
-	pp := paths{desktop: desktopPath, metainfo: metainfoPath, macro: macroPath, pc: pcPath}
-	res := &Result{Files: make([]FileDeps, len(files))}
-	infos := make([]fileInfo, len(files))
-	for i, f := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("autodeps: %w", err)
-		}
-		info, err := readFile(fsys, f, opts, pcPath)
-		if err != nil {
-			return nil, fmt.Errorf("autodeps: %s: %w", f.Path, err)
-		}
-		res.Files[i] = FileDeps{Path: f.Path, Class: Classify(info.magic)}
-		if f.Mode.IsRegular() && info.exec {
-			res.Files[i].Color = elfColor(info.head)
-		}
-		res.HeaderColor |= res.Files[i].Color
-		// Run the generators now and keep only their output, so that
-		// memory holds one file's content at a time.
-		info.gen = make([][2]genOutput, len(attrs))
-		for ai, attr := range attrs {
-			for si, provides := range []bool{true, false} {
-				if provides && opts.NoAutoProv || !provides && opts.NoAutoReq {
-					continue
-				}
-				lines, err := generate(attr, provides, f, &info, pp)
-				info.gen[ai][si] = genOutput{lines, err}
-			}
-		}
-		info.head, info.pcData, info.elf, info.dist = nil, nil, nil, nil
-		infos[i] = info
+// Add analyses the next file, reading it from fsys (the package root, as
+// for [Analyze]).
+func (a *Analyzer) Add(ctx context.Context, fsys fs.FS, f File) error {
+	return a.add(ctx, fsys, f, nil, -1)
+}
+
+// AddHead analyses the next file, a regular file of size bytes whose
+// first min(size, [HeadSize]) bytes are head. It reads the file from fsys
+// only when it needs more than head: an ELF object or gzip data, a file
+// whose generator reads it whole (Perl, .pc, .desktop, macro and
+// egg-info files), or a script whose first line head does not end.
+func (a *Analyzer) AddHead(ctx context.Context, fsys fs.FS, f File, head []byte, size int64) error {
+	if !f.Mode.IsRegular() || size < 0 || int64(len(head)) != min(size, HeadSize) {
+		return a.fail(&FileError{Path: f.Path, Err: fmt.Errorf("%d first bytes given for a file of %d bytes (mode %v)", len(head), size, f.Mode)})
 	}
+	if head == nil {
+		head = []byte{} // an empty file: nil would mean "read it"
+	}
+	return a.add(ctx, fsys, f, head, size)
+}
 
+func (a *Analyzer) fail(err error) error {
+	if a.err == nil {
+		a.err = err
+	}
+	return a.err
+}
+
+// add analyses f; head is nil and size -1 when f is to be read from fsys.
+func (a *Analyzer) add(ctx context.Context, fsys fs.FS, f File, head []byte, size int64) error {
+	if a.err != nil {
+		return a.err
+	}
+	if err := ctx.Err(); err != nil {
+		return a.fail(fmt.Errorf("autodeps: %w", err))
+	}
+	opts := a.opts
+	info, err := a.readFile(fsys, f, head, size)
+	if err != nil {
+		return a.fail(&FileError{Path: f.Path, Err: err})
+	}
+	fd := FileDeps{Path: f.Path, Class: Classify(info.magic)}
+	if f.Mode.IsRegular() && info.exec {
+		fd.Color = elfColor(info.head)
+	}
+	a.res.HeaderColor |= fd.Color
+	// Run the generators now and keep only their output, so that memory
+	// holds one file's content at a time.
+	info.gen = make([][2]genOutput, len(attrs))
+	for ai, attr := range attrs {
+		for si, provides := range []bool{true, false} {
+			if provides && opts.NoAutoProv || !provides && opts.NoAutoReq {
+				continue
+			}
+			lines, err := generate(attr, provides, f, &info, a.pp)
+			info.gen[ai][si] = genOutput{lines, err}
+		}
+	}
+	info.head, info.pcData, info.elf, info.dist = nil, nil, nil, nil
+	a.files = append(a.files, f)
+	a.res.Files = append(a.res.Files, fd)
+	a.infos = append(a.infos, info)
+	return nil
+}
+
+// Result is the answer for the files added; call it once, after the last.
+func (a *Analyzer) Result() (*Result, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	opts, files, infos, res := a.opts, a.files, a.infos, a.res
 	type fileDep struct {
 		ix  int
 		dep Dep
@@ -190,7 +270,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 	add := func(ix int, lines []string, sense Sense, exclude *regexp.Regexp) error {
 		deps, err := parseDepLines(lines, sense)
 		if err != nil {
-			return fmt.Errorf("autodeps: %s: %w", files[ix].Path, err)
+			return &FileError{Path: files[ix].Path, Err: err}
 		}
 		for _, d := range deps {
 			if exclude != nil && exclude.MatchString(d.String()) {
@@ -222,7 +302,7 @@ func Analyze(ctx context.Context, fsys fs.FS, files []File, opts Options) (*Resu
 				}
 				out := infos[ix].gen[ai][senseIdx]
 				if out.err != nil {
-					return nil, fmt.Errorf("autodeps: %s: %w", f.Path, out.err)
+					return nil, &FileError{Path: f.Path, Err: out.err}
 				}
 				if err := add(ix, out.lines, sense, exclude); err != nil {
 					return nil, err
@@ -367,6 +447,25 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// FileError is an error about one packaged path: a file, or the
+// directory a Python distribution's metadata are in. Every error of
+// Analyze and of an Analyzer about a file is one.
+type FileError struct {
+	Path string // as packaged, e.g. /usr/bin/x
+	Err  error
+}
+
+// Error is "autodeps: PATH: " and the error's message, without its own
+// "autodeps: " prefix.
+func (e *FileError) Error() string {
+	if pe, ok := e.Err.(*PythonError); ok && pe.Path == e.Path {
+		return "autodeps: " + e.Path + ": python metadata: " + pe.Reason
+	}
+	return "autodeps: " + e.Path + ": " + strings.TrimPrefix(e.Err.Error(), "autodeps: ")
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
 // ErrTypeMismatch is a file whose type in the tree is not the one given.
 var ErrTypeMismatch = errors.New("autodeps: file type in tree differs from its packaged mode")
 
@@ -387,8 +486,13 @@ func openRegular(fsys fs.FS, name string) (fs.File, error) {
 	return fh, nil
 }
 
-func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo, error) {
+// readFile reads what the classifier and the generators need of f: a
+// regular file's first HeadSize bytes (head, when not nil, of a file of
+// size bytes) and, for the files that need more (needsAll), up to
+// maxMagicBytes, and all of an ELF object.
+func (a *Analyzer) readFile(fsys fs.FS, f File, head []byte, size int64) (fileInfo, error) {
 	var info fileInfo
+	opts := a.opts
 	rel := strings.TrimPrefix(f.Path, "/")
 	if rel == "" {
 		rel = "."
@@ -405,32 +509,61 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 		info.magic = magicType(f.Path, f.Mode, nil, "")
 		return info, nil
 	}
-	fh, err := openRegular(fsys, rel)
-	if err != nil {
-		return info, err
+	var fh fs.File // open when the file was read here, past head
+	open := func() error {
+		h, err := openRegular(fsys, rel)
+		if err != nil {
+			return err
+		}
+		st, err := h.Stat()
+		if err != nil {
+			h.Close()
+			return fmt.Errorf("stat: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			h.Close()
+			return ErrTypeMismatch
+		}
+		fh, size = h, st.Size()
+		return nil
 	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return info, fmt.Errorf("stat: %w", err)
+	defer func() {
+		if fh != nil {
+			fh.Close()
+		}
+	}()
+	if head == nil {
+		if err := open(); err != nil {
+			return info, err
+		}
+		b, err := io.ReadAll(io.LimitReader(fh, HeadSize))
+		if err != nil {
+			return info, fmt.Errorf("read: %w", err)
+		}
+		head = b
 	}
-	if !st.Mode().IsRegular() {
-		return info, ErrTypeMismatch
-	}
-	head, err := io.ReadAll(io.LimitReader(fh, maxMagicBytes))
-	if err != nil {
-		return info, fmt.Errorf("read: %w", err)
+	if int64(len(head)) < size && a.needsAll(f, info.exec, head) {
+		if fh == nil {
+			if err := open(); err != nil {
+				return info, err
+			}
+			head = head[:0:0]
+		}
+		rest, err := io.ReadAll(io.LimitReader(fh, maxMagicBytes-int64(len(head))))
+		if err != nil {
+			return info, fmt.Errorf("read: %w", err)
+		}
+		head = append(head[:len(head):len(head)], rest...)
 	}
 	info.head = head
 	if strings.HasSuffix(f.Path, ".egg-info") && pythondistPath.MatchString(f.Path) {
 		info.dist = &distMeta{metadata: string(head), egg: true}
 	}
-	if pcPath.MatchString(f.Path) && strings.HasSuffix(f.Path, ".pc") {
+	if a.pp.pc.MatchString(f.Path) && strings.HasSuffix(f.Path, ".pc") {
 		info.isPC, info.pcData = true, head
 	}
 	elfDesc := ""
 	if isELFMagic(head) {
-		size := st.Size()
 		if size > opts.MaxFileSize {
 			return info, fmt.Errorf("ELF object of %d bytes exceeds the %d-byte cap", size, opts.MaxFileSize)
 		}
@@ -438,11 +571,14 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 		if ra, ok := fh.(io.ReaderAt); ok {
 			r = ra
 		} else {
-			rest, err := io.ReadAll(io.LimitReader(fh, opts.MaxFileSize-int64(len(head))))
-			if err != nil {
-				return info, fmt.Errorf("read: %w", err)
+			all := head
+			if fh != nil {
+				rest, err := io.ReadAll(io.LimitReader(fh, opts.MaxFileSize-int64(len(head))))
+				if err != nil {
+					return info, fmt.Errorf("read: %w", err)
+				}
+				all = append(head[:len(head):len(head)], rest...)
 			}
-			all := append(head[:len(head):len(head)], rest...)
 			r, size = bytes.NewReader(all), int64(len(all))
 		}
 		base := f.Path[strings.LastIndexByte(f.Path, '/')+1:]
@@ -456,6 +592,30 @@ func readFile(fsys fs.FS, f File, opts Options, pcPath *regexp.Regexp) (fileInfo
 		info.elf = nil
 	}
 	return info, nil
+}
+
+// needsAll reports whether a regular file whose first HeadSize bytes are
+// head needs more of its content read than that: its type comes from
+// more (ELF objects, gzip data) or a generator reads it whole. What needs
+// only head is what libmagic's text tests look at, the type's start, and
+// a script's first line.
+func (a *Analyzer) needsAll(f File, exec bool, head []byte) bool {
+	if isELFMagic(head) || len(head) >= 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8 {
+		return true
+	}
+	p := f.Path
+	switch {
+	case strings.HasSuffix(p, ".pm"),
+		strings.HasSuffix(p, ".egg-info") && pythondistPath.MatchString(p),
+		strings.HasSuffix(p, ".pc") && a.pp.pc.MatchString(p),
+		a.pp.desktop.MatchString(p),
+		a.pp.macro.MatchString(p):
+		return true
+	case !exec:
+		return false
+	}
+	magic := magicType(p, f.Mode, head, "")
+	return perlMagicRe.MatchString(magic) || scriptMagicRe.MatchString(magic) && indexNL(head) < 0
 }
 
 func readDist(fsys fs.FS, rel, p string) (*distMeta, error) {
@@ -554,7 +714,7 @@ func (r *Result) DependsDict(requires, provides []Dep) (dict, x, n []uint32, err
 			}
 			i := find(list, d)
 			if i < 0 {
-				return nil, nil, nil, fmt.Errorf("autodeps: %s: dependency %s is not in the package's list", f.Path, quote(d.String()))
+				return nil, nil, nil, &FileError{Path: f.Path, Err: fmt.Errorf("dependency %s is not in the package's list", quote(d.String()))}
 			}
 			dict = append(dict, tag<<24|uint32(i)&0xffffff)
 		}

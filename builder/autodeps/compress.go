@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -86,25 +85,58 @@ func innerType(b []byte) string {
 	return "data"
 }
 
-var troffLine = regexp.MustCompile(`(?m)^\.[A-Za-z][A-Za-z0-9]([ \t]|$)`)
-
 // isTroff is libmagic's troff magic: a comment at the start, or a
-// two-letter request in the first 20 lines.
+// two-letter request ("." and two letters or digits, the first a
+// letter, then a blank or a newline) in the first 20 lines.
 func isTroff(b []byte) bool {
 	for _, p := range []string{`.\"`, `'\"`, `'.\"`, `\"`} {
 		if bytes.HasPrefix(b, []byte(p)) {
 			return true
 		}
 	}
-	lines := b
-	for i, n := 0, 0; i < len(b); i++ {
-		if b[i] == '\n' {
-			n++
-			if n == 20 {
-				lines = b[:i]
-				break
-			}
+	region := regexLines(b, 20)
+	for line := region; ; {
+		end := bytes.IndexByte(line, '\n')
+		if len(line) >= 4 && line[0] == '.' && isASCIILetter(line[1]) && (isASCIILetter(line[2]) || '0' <= line[2] && line[2] <= '9') &&
+			(line[3] == ' ' || line[3] == '\t' || line[3] == '\n') {
+			return true
 		}
+		if end < 0 {
+			return false
+		}
+		line = line[end+1:]
 	}
-	return troffLine.Match(lines)
 }
+
+// regexLines is the part of b a libmagic "regex/Nl" test searches: at
+// most N*80 bytes, cut after the Nth line end as libmagic 5.44 counts
+// them (a newline right after a line end is not counted, and the last
+// byte is left out when it is the Nth line end). Its regular
+// expressions' "$" then matches before a newline only.
+func regexLines(b []byte, n int) []byte {
+	end := min(len(b), n*80)
+	last, p := end, 0
+	for ; n > 0 && p < end; n-- {
+		i := bytes.IndexByte(b[p:end], '\n')
+		if i < 0 {
+			i = bytes.IndexByte(b[p:end], '\r')
+		}
+		if i < 0 {
+			break
+		}
+		q := p + i
+		if q < end-1 && b[q] == '\r' && b[q+1] == '\n' {
+			q++
+		}
+		if q < end-1 && b[q] == '\n' {
+			q++
+		}
+		last, p = q, q+1
+	}
+	if n > 0 {
+		last = end
+	}
+	return b[:last]
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

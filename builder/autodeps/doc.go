@@ -40,11 +40,20 @@
 //     in rpm's DEPENDSDICT order, so that [Result.DependsDict] and
 //     [Result.ClassDict] give the header arrays rpmbuild writes.
 //
+// An [Analyzer] does the same one file at a time, for a caller that
+// reads every file anyway (the builder, as it packs them): given a
+// file's first [HeadSize] bytes, it reads the file again only when its
+// type or a generator needs more (ELF objects, gzip data, Perl, .pc,
+// .desktop, macro and egg-info files, a script whose first line is
+// longer). What it computes does not depend on which way it was given
+// the files.
+//
 // Where rpmbuild would fail the build on a generator's output (a
 // dependency rpm cannot parse, Python metadata pythondistdeps.py rejects),
-// Analyze fails naming the file, with a [*DepError] or [*PythonError]. (A
-// generator's exit status does not matter to rpmbuild 4.18, only what it
-// printed: perl.prov dying on a module just gives no provides.)
+// Analyze fails naming the file, with a [*DepError] or [*PythonError]
+// inside a [*FileError]. (A generator's exit status does not matter to
+// rpmbuild 4.18, only what it printed: perl.prov dying on a module just
+// gives no provides.)
 //
 // Not generated: fontconfig.prov (fonts) and ocamldeps.sh (OCaml);
 // egg-link files. These

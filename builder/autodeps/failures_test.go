@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,7 +71,44 @@ func TestRPMBuildFailuresAgree(t *testing.T) {
 				if !strings.Contains(err.Error(), listed) && !strings.Contains(err.Error(), "/"+c.path) {
 					t.Errorf("error %q does not name the file", err)
 				}
+				checkFileError(t, err, listed, "/"+c.path)
 			}
 		})
+	}
+}
+
+// checkFileError checks that err is a *FileError for one of paths and
+// says "autodeps:" once.
+func checkFileError(t *testing.T, err error, paths ...string) {
+	t.Helper()
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		t.Errorf("error %v (%T) is not a *FileError", err, err)
+	} else if !slices.Contains(paths, fe.Path) {
+		t.Errorf("FileError.Path %q, want one of %q", fe.Path, paths)
+	}
+	if n := strings.Count(err.Error(), "autodeps:"); n != 1 {
+		t.Errorf("error %q says autodeps: %d times", err, n)
+	}
+}
+
+// TestFileErrors: a file whose type in the tree is not the one given,
+// and one that is missing, fail naming the file, with one "autodeps:".
+func TestFileErrors(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, "dir"), 0o755))
+	r, err := os.OpenRoot(root)
+	must(t, err)
+	defer r.Close()
+	for _, f := range []File{{Path: "/dir", Mode: 0o644}, {Path: "/missing", Mode: 0o644}} {
+		_, err := Analyze(context.Background(), r.FS(), []File{f}, Options{})
+		if err == nil {
+			t.Fatalf("%s: no error", f.Path)
+		}
+		checkFileError(t, err, f.Path)
+		if f.Path == "/dir" && !errors.Is(err, ErrTypeMismatch) {
+			t.Errorf("%s: %v, want ErrTypeMismatch", f.Path, err)
+		}
+		t.Log(err)
 	}
 }

@@ -84,6 +84,13 @@ func compressedSamples() []string {
 		gz("<?xml version=\"1.0\"?>\n<x/>\n", 9, "", time.Time{}, 11),
 		gz(man, 9, "", time.Time{}, 3)[:30],
 		".TH FOO 1\n", ".\\\" c\n", "'\\\" t\n", "text\n.SH NAME\n", "text\n.sh\n",
+		".B1 x\n", ".a1\n", ".1a\n", ".abc\n", "x\n.ab\tz\n", ".TH\r\n", ".TH", "x\n.TH",
+		strings.Repeat("line\n", 19) + ".SH x\n", strings.Repeat("line\n", 20) + ".SH x\n",
+		strings.Repeat("line\n", 19) + ".SH\n", strings.Repeat("line\n", 19) + ".SH\n\n", strings.Repeat("line\n", 19) + ".SH\ny",
+		strings.Repeat("y", 2000) + "\n.SH x\n", strings.Repeat("y", 1590) + "\n.SH x\n", strings.Repeat("y", 1596) + "\n.SH x\n",
+		strings.Repeat("x\n\n", 15) + ".SH x\n", strings.Repeat("x\n\n\n", 10) + ".SH x\n", strings.Repeat("x\n\n", 19) + ".SH\n",
+		strings.Repeat("\n", 30) + ".SH x\n", "a\rb\r.SH x\r", "a\r\n.SH x\r\n", strings.Repeat("a\r\n", 25) + ".SH x\r\n",
+		strings.Repeat("a\r", 25) + "\n.SH x\n",
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -61,6 +62,14 @@ var treeFiles = []struct {
 	{"usr/share/applications/link.desktop", 0o644, "[Desktop Entry]\nType=Link\nURL=https://example.com/\n"},
 	{"usr/share/metainfo/org.example.foo.metainfo.xml", 0o644, "<?xml version=\"1.0\"?>\n<component/>\n"},
 	{"usr/lib/debug/.build-id/ab/cdef0123.debug", 0o644, "not really debug data\n"},
+	// Larger than HeadSize: what decides the type or the dependencies
+	// comes after the first bytes a caller of AddHead gives.
+	{"usr/share/doc/big.txt", 0o644, strings.Repeat("a line of text\n", 6000) + strings.Repeat("z", 500) + "\n"},
+	{"usr/share/doc/big.bin", 0o644, strings.Repeat("text\n", 20000) + "\x00\x01"},
+	{"usr/bin/s-bigperl", 0o755, "#!/usr/bin/perl\n" + strings.Repeat("# comment line\n", 6000) + "use Big::Module 1.5;\nrequire Other::Thing;\n"},
+	{"usr/bin/s-longline", 0o755, "#!/bin/sh " + strings.Repeat("x", 70000) + "\necho\n"},
+	{"usr/lib64/perl5/Big.pm", 0o644, strings.Repeat("# comment line\n", 6000) + "package Foo::Big;\nour $VERSION = '2.0';\nuse Carp 1.3;\n1;\n"},
+	{"usr/lib64/pkgconfig/big.pc", 0o644, strings.Repeat("# comment line\n", 6000) + "Name: big\nDescription: big\nVersion: 3.1\nRequires: zlib\n"},
 }
 
 func requireTools(t *testing.T, tools ...string) {
@@ -234,6 +243,30 @@ func analyzeRoot(t *testing.T, root string, files []File, opts Options) *Result 
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)
 	}
+	if headed := analyzeHeads(t, r.FS(), files, opts); !reflect.DeepEqual(headed, res) {
+		t.Errorf("AddHead gives\n%+v\nAnalyze gives\n%+v", headed, res)
+	}
+	return res
+}
+
+// analyzeHeads is Analyze with the first HeadSize bytes of every regular
+// file given, as the builder gives them while it packs the files.
+func analyzeHeads(t *testing.T, fsys fs.FS, files []File, opts Options) *Result {
+	t.Helper()
+	a, err := NewAnalyzer(opts)
+	must(t, err)
+	for _, f := range files {
+		if !f.Mode.IsRegular() {
+			must(t, a.Add(context.Background(), fsys, f))
+			continue
+		}
+		data, err := fs.ReadFile(fsys, strings.TrimPrefix(f.Path, "/"))
+		must(t, err)
+		head := data[:min(len(data), HeadSize)]
+		must(t, a.AddHead(context.Background(), fsys, f, head, int64(len(data))))
+	}
+	res, err := a.Result()
+	must(t, err)
 	return res
 }
 
