@@ -44,7 +44,7 @@ done
 fi
 
 python3 - "$out" <<'PY'
-import gzip, os, re, sqlite3, sys, tempfile
+import gzip, html, os, re, sqlite3, sys, tempfile
 out = sys.argv[1]
 pkg_re = re.compile(rb'<package[ >].*?</package>', re.S)
 per = {}
@@ -104,7 +104,7 @@ for b in sorted(os.listdir(os.path.join(out, 'buckets'))):
     for kind in ('primary', 'filelists', 'other'):
         A[kind], _ = xmlpkgs(a[kind], kind)
         C[kind], _ = xmlpkgs(c[kind], kind)
-    href = lambda p: re.search(rb'<location href="([^"]+)"', p).group(1).decode()
+    href = lambda p: html.unescape(re.search(rb'<location href="([^"]+)"', p).group(1).decode('utf-8', 'surrogateescape'))
     aloc = {href(p): k for k, p in A['primary'].items()}
     cloc = {href(p): k for k, p in C['primary'].items()}
     adb = {k: dbrows(a[k + '_db']) for k in ('primary', 'filelists', 'other') if k + '_db' in a}

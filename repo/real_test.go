@@ -84,3 +84,110 @@ Requires of libc.so.6 in several forms.
 	tooltest.Run(t, "createrepo_c", "--quiet", "--database", "--general-compress-type=gz", "-o", crc, dir)
 	sameAsCreaterepo(t, dir, crc)
 }
+
+// realSpec has what packages from distributions carry and the corpus
+// specs do not: translated summaries, descriptions and groups (the C
+// locale's are written), rich and scriptlet-qualified dependencies,
+// versions with ~ and ^, markup characters in the URL and in file names,
+// and changelog entries sharing a date.
+const realSpec = `Name: real-i18n
+Version: 1.0
+Release: 1
+Summary: English summary
+Summary(de): Deutsche Zusammenfassung
+Summary(fr): Résumé français
+Group: Applications/System
+Group(de): Anwendungen
+License: MIT
+URL: https://example.invalid/a&b?c=<d>
+BuildArch: noarch
+Requires(pretrans): /bin/sh
+Requires(posttrans): coreutils
+Requires(preun): bash
+Requires(postun): grep
+Requires(verify): sed
+Requires(interp): tar
+Requires: (foo or bar)
+Requires: ((a and b) or c >= 1.0)
+Recommends: rec > 1:2.0-3
+Provides: weird-ver = 1.0~rc1^post
+Provides: tilde = 0:1
+Obsoletes: old < 1.0
+Conflicts: conf <= 2
+OrderWithRequires: ordered
+%description
+English description
+with  two spaces	tab and trailing space 
+%description -l de
+Deutsche Beschreibung
+%install
+mkdir -p %{buildroot}/usr/share/real-i18n "%{buildroot}/usr/share/real-i18n/dir with space"
+echo a > "%{buildroot}/usr/share/real-i18n/a&b<c>.txt"
+echo b > "%{buildroot}/usr/share/real-i18n/dir with space/f"
+echo c > "%{buildroot}/usr/share/real-i18n/%percent"
+mkdir -p %{buildroot}/etc %{buildroot}/usr/bin
+echo d > %{buildroot}/etc/real-i18n.conf
+ln -s ../share/real-i18n/x %{buildroot}/usr/bin/real-i18n-link
+%files
+%config(noreplace) /etc/real-i18n.conf
+/usr/bin/real-i18n-link
+/usr/share/real-i18n
+%changelog
+* Tue Dec 01 2026 A <a@example.invalid> - 1.0-1
+- second
+* Mon Nov 30 2026 A <a@example.invalid> - 1.0-0
+- same time below
+* Mon Nov 30 2026 B <b@example.invalid> - 0.9-0
+- first with the same date
+`
+
+// TestRealLikeMatchesCreaterepo builds realSpec, a nosrc source package
+// (NoSource), and a copy of the binary package under a file name with
+// markup and URL characters, and compares acn's repodata with
+// createrepo_c's field by field and row by row.
+func TestRealLikeMatchesCreaterepo(t *testing.T) {
+	top := t.TempDir()
+	spec := filepath.Join(top, "real.spec")
+	os.WriteFile(spec, []byte(realSpec), 0o644)
+	nosrc := filepath.Join(top, "nosrc.spec")
+	os.WriteFile(nosrc, []byte(`Name: real-nosrc
+Version: 1.0
+Release: 1
+Summary: A source package without its big source
+License: MIT
+Source0: big.tar
+Source1: small.txt
+NoSource: 0
+%description
+NoSource.
+%files
+`), 0o644)
+	os.MkdirAll(filepath.Join(top, "top", "SOURCES"), 0o755)
+	os.WriteFile(filepath.Join(top, "top", "SOURCES", "big.tar"), []byte("big\n"), 0o644)
+	os.WriteFile(filepath.Join(top, "top", "SOURCES", "small.txt"), []byte("small\n"), 0o644)
+	dir := t.TempDir()
+	for _, args := range [][]string{{"-bb", spec}, {"-bs", nosrc}} {
+		tooltest.Run(t, "rpmbuild", args[0], "--quiet",
+			"--define", "_topdir "+filepath.Join(top, "top"),
+			"--define", "_rpmdir "+dir,
+			"--define", "_srcrpmdir "+dir,
+			"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
+			args[1])
+	}
+	other := t.TempDir() // the same package twice would publish nothing
+	tooltest.Run(t, "cp", "-p", filepath.Join(dir, "real-i18n-1.0-1.noarch.rpm"), filepath.Join(other, "real i18n&<name>%20+x.rpm"))
+	for _, d := range []string{dir, other} {
+		if _, err := repo.Index(context.Background(), d, repo.Options{SQLite: true}); err != nil {
+			t.Fatal(err)
+		}
+		crc := t.TempDir()
+		tooltest.Run(t, "createrepo_c", "--quiet", "--database", "--general-compress-type=gz", "-o", crc, d)
+		sameAsCreaterepo(t, d, crc)
+	}
+	primary := string(gunzip(t, filepath.Join(dir, readMD(t, dir).Find("primary").Location.Href)))
+	for _, want := range []string{"<summary>English summary</summary>", "<arch>src</arch>", `<rpm:entry name="(foo or bar)"/>`} {
+		if !strings.Contains(primary, want) {
+			t.Errorf("primary.xml has no %s", want)
+		}
+	}
+}
