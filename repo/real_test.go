@@ -191,3 +191,65 @@ NoSource.
 		}
 	}
 }
+
+// TestRealLongSizes gives a package the 64-bit sizes rpm writes for
+// payloads past 4 GiB (the snapshot of real packages holds none that
+// large): LONGSIZE in the main header instead of SIZE, LONGARCHIVESIZE in
+// the signature header instead of PAYLOADSIZE, and compares acn's
+// repodata with createrepo_c's.
+func TestRealLongSizes(t *testing.T) {
+	const (
+		tagSize        = 1009
+		tagLongSize    = 5009
+		sigLongArchive = 271
+	)
+	src := filepath.Join(exactCorpus(t), "exact-layout-2.1-3.x86_64.rpm")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		edit func(p *rpmParts)
+	}{
+		{"real-longsize", func(p *rpmParts) {
+			p.main.del(tagSize)
+			p.main.setInt64(tagLongSize, 5<<30+7)
+		}},
+		{"real-longarchive", func(p *rpmParts) {
+			p.sig.del(sigPayloadSize)
+			p.sig.setInt64(sigLongArchive, 6<<30+9)
+		}},
+		{"real-longboth", func(p *rpmParts) {
+			p.main.setInt64(tagLongSize, 7<<30)
+			p.sig.setInt64(sigLongArchive, 8<<30)
+		}},
+	} {
+		p, err := parseRPM(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rename(p, "exact-layout", c.name)
+		c.edit(p)
+		f := filepath.Join(dir, c.name+"-2.1-3.x86_64.rpm")
+		if err := os.WriteFile(f, p.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("rpm", "-qp", "--qf", "%{LONGSIZE} %{LONGARCHIVESIZE}\n", f).CombinedOutput(); err != nil {
+			t.Fatalf("rpm -qp %s: %v\n%s", c.name, err, out)
+		}
+	}
+	if _, err := repo.Index(context.Background(), dir, repo.Options{SQLite: true}); err != nil {
+		t.Fatal(err)
+	}
+	crc := t.TempDir()
+	tooltest.Run(t, "createrepo_c", "--quiet", "--database", "--general-compress-type=gz", "-o", crc, dir)
+	sameAsCreaterepo(t, dir, crc)
+	primary := string(gunzip(t, filepath.Join(dir, readMD(t, dir).Find("primary").Location.Href)))
+	for _, want := range []string{`installed="5368709127"`, `archive="6442450953"`} {
+		if !strings.Contains(primary, want) {
+			t.Errorf("primary.xml has no %s", want)
+		}
+	}
+}
