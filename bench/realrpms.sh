@@ -81,13 +81,15 @@ def dbrows(path):
     res = {}
     for (t,) in c.execute("select name from sqlite_master where type='table' and name != 'db_info'"):
         t = t.decode()
-        cols = [r[1] for r in c.execute('pragma table_info(%s)' % t)]
+        cols = [r[1].decode() for r in c.execute('pragma table_info(%s)' % t)]
         for row in c.execute('select * from %s' % t):
             row = dict(zip(cols, row))
-            pid = keys.get(row.pop('pkgKey', None), b'?')
+            if 'pkgKey' not in row:
+                raise SystemExit('%s: table %s has no pkgKey' % (path, t))
+            pid = keys[row.pop('pkgKey')]
             if isinstance(pid, bytes):
                 pid = pid.decode()
-            res.setdefault(pid, {}).setdefault(t, []).append(tuple(sorted(row.items())))
+            res.setdefault(pid, {}).setdefault(t, []).append(repr(sorted(row.items())))
     c.close()
     os.unlink(tmp.name)
     return res
