@@ -253,3 +253,73 @@ func TestRealLongSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestRealChangelogPast2038 builds a package whose changelog has entries
+// sharing a date past 2^31-1 seconds (2040), and rewrites of it with
+// dates at that edge, and compares acn's other.xml and other.sqlite with
+// createrepo_c's: createrepo_c moves entries that share a date a second
+// apart, starting its count from the date put in a C int, so past 2038
+// it moves none; the sqlite dates are C ints too.
+func TestRealChangelogPast2038(t *testing.T) {
+	const tagChangelogTime = 1080
+	top := t.TempDir()
+	spec := filepath.Join(top, "y2038.spec")
+	os.WriteFile(spec, []byte(`Name: real-y2038
+Version: 1.0
+Release: 1
+Summary: Changelog dates past 2038
+License: MIT
+BuildArch: noarch
+%description
+Changelog dates past 2038.
+%files
+%changelog
+* Wed Jan 04 2040 A <a@example.invalid> - 1.0-1
+- third
+* Wed Jan 04 2040 B <b@example.invalid> - 1.0-0
+- second, same date
+* Wed Jan 04 2040 C <c@example.invalid> - 0.9-0
+- first, same date
+* Mon Jan 02 2040 D <d@example.invalid> - 0.8-0
+- older
+`), 0o644)
+	dir := t.TempDir()
+	tooltest.Run(t, "rpmbuild", "-bb", "--quiet",
+		"--define", "_topdir "+filepath.Join(top, "top"),
+		"--define", "_rpmdir "+dir,
+		"--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
+		spec)
+	b, err := os.ReadFile(filepath.Join(dir, "real-y2038-1.0-1.noarch.rpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, times := range map[string][]uint32{
+		"real-y2038-edge":  {1<<31 - 1, 1<<31 - 1, 1<<31 - 1, 1<<31 - 2},
+		"real-y2038-below": {1<<31 - 2, 1<<31 - 2, 1<<31 - 2, 1<<31 - 2},
+		"real-y2038-max":   {1<<32 - 1, 1<<32 - 1, 1<<32 - 1, 1 << 31},
+	} {
+		p, err := parseRPM(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rename(p, "real-y2038", name)
+		p.main.setInt32s(tagChangelogTime, times)
+		f := filepath.Join(dir, name+"-1.0-1.noarch.rpm")
+		if err := os.WriteFile(f, p.bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("rpm", "-qp", "--changelog", f).CombinedOutput(); err != nil {
+			t.Fatalf("rpm -qp %s: %v\n%s", name, err, out)
+		}
+	}
+	if _, err := repo.Index(context.Background(), dir, repo.Options{SQLite: true}); err != nil {
+		t.Fatal(err)
+	}
+	crc := t.TempDir()
+	tooltest.Run(t, "createrepo_c", "--quiet", "--database", "--general-compress-type=gz", "-o", crc, dir)
+	sameAsCreaterepo(t, dir, crc)
+	other := string(gunzip(t, filepath.Join(dir, readMD(t, dir).Find("other").Location.Href)))
+	if n := strings.Count(other, `date="2209291200"`); n != 3 {
+		t.Errorf("%d entries dated 2209291200, want the 3 of the spec:\n%s", n, other)
+	}
+}
