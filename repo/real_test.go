@@ -59,6 +59,7 @@ Requires of libc.so.6 in several forms.
 		{"libc.so.6(GLIBC_2.4", "libc.so.6"},
 		{"libc.so.6(", "libc.so.6(GLIBC_2.4)"},
 		{"libc.so.6(x)", "libc.so.6(y)", "libc.so.6(GLIBC_2.4)", "libc.so.6(z)"},
+		{"libc.so.6", " ", "libc.so.6(GLIBC_2.4) ", "x\xe9", "x\xe9"}, // blank, trailing blank, Latin-1 twice
 	} {
 		p, err := parseRPM(base)
 		if err != nil {
