@@ -183,7 +183,7 @@ func requires(p *Package, provides, raws []rawDep) (out, missingOK []Dep) {
 			continue
 		}
 		if strings.HasPrefix(d.Name, "libc.so.6") {
-			if libc == nil || compareLibc(libc.Name, d.Name) < 0 {
+			if libc == nil || libcHigher(libc.Name, d.Name) {
 				dd := d
 				libc = &dd
 			}
@@ -198,33 +198,39 @@ func requires(p *Package, provides, raws []rawDep) (out, missingOK []Dep) {
 	return out, missingOK
 }
 
-// compareLibc orders libc.so.6 requires by the version in their first
-// parentheses: none < "()" < any content, compared as rpm versions.
-func compareLibc(a, b string) int {
-	inner := func(s string) (string, int) {
+// libcHigher reports whether createrepo_c takes the libc.so.6 require
+// next over cur, the highest so far: it compares the version in the first
+// parentheses, ranking no parentheses < no closing ')' < "()" < a version,
+// where a version runs from the first digit after '(' to the ')' (none
+// before it: below every version), compared as rpm versions; two names
+// without ')' keep the first.
+func libcHigher(cur, next string) bool {
+	type rank struct {
+		kind    int // 0: no '(', 1: no ')', 2: "()", 3: no digit, 4: version
+		version string
+	}
+	rankOf := func(s string) rank {
 		i := strings.IndexByte(s, '(')
 		if i < 0 {
-			return "", 0
+			return rank{kind: 0}
 		}
 		j := strings.IndexByte(s[i:], ')')
-		if j < 0 {
-			return s[i+1:], 2
+		switch {
+		case j < 0:
+			return rank{kind: 1}
+		case j == 1:
+			return rank{kind: 2}
 		}
-		if j == 1 {
-			return "", 1
+		inner := s[i+1 : i+j]
+		d := strings.IndexAny(inner, "0123456789")
+		if d < 0 {
+			return rank{kind: 3}
 		}
-		return s[i+1 : i+j], 2
+		return rank{kind: 4, version: inner[d:]}
 	}
-	av, ak := inner(a)
-	bv, bk := inner(b)
-	if ak != bk || ak < 2 {
-		return ak - bk
+	a, b := rankOf(cur), rankOf(next)
+	if a.kind != b.kind {
+		return a.kind < b.kind
 	}
-	digits := func(s string) string {
-		if i := strings.IndexAny(s, "0123456789"); i >= 0 {
-			return s[i:]
-		}
-		return ""
-	}
-	return rpmver.Vercmp(digits(av), digits(bv))
+	return a.kind == 4 && rpmver.Vercmp(a.version, b.version) < 0
 }

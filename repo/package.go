@@ -714,7 +714,8 @@ func fromHeader(pkg *rpm.Package, changelogLimit int) (*Package, error) {
 
 // changelogs returns the newest limit entries, oldest first, as
 // createrepo_c writes them: trailing spaces cut from the author, and
-// entries sharing a time with an older one moved a second later each.
+// entries sharing a time with an older one moved a second later each
+// (up to 2038: see below).
 func changelogs(h *rpm.Header, limit int) []Changelog {
 	times := h.GetTag(rpmtag.ChangelogTime).Int64Slice()
 	names := h.GetTag(rpmtag.ChangelogName).StringSlice()
@@ -733,7 +734,11 @@ func changelogs(h *rpm.Header, limit int) []Changelog {
 		j := n - 1 - i
 		out[j] = c
 		if i > 0 && c.Date == last {
-			t := c.Date
+			// createrepo_c starts its count of the dates it moves from
+			// the date put in a C int: past 2^31-1 (2038) that is
+			// negative and matches no date, so the entries keep theirs
+			// (the count itself, once started, goes past 2^31-1).
+			t := int64(int32(c.Date))
 			for k := j + 1; k < n && out[k].Date == t; k++ {
 				out[k].Date++
 				t++
