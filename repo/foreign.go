@@ -29,33 +29,41 @@ func packageType(kind string) bool {
 // file is checked to be in place with its recorded size, not read.
 //
 // A record whose file is missing, or does not have the size recorded, or
-// lies outside the repository is not carried (a client would fail on
-// it): dropped says which, and why.
+// is not a regular file directly in repodata/ (see metadataFile), and
+// the second record of one type are not carried (a client would fail on
+// it, or would be handed a file that is not metadata): dropped says
+// which, and why.
 func carryForeign(dir string, old, md *Repomd, own map[string]bool) (carried []RepomdData, dropped []error) {
 	if old == nil {
 		return nil, nil
 	}
+	seen := map[string]bool{}
 	for _, d := range old.Data {
 		if packageType(d.Type) || md.Find(d.Type) != nil || own[d.Location.Href] {
 			continue
 		}
+		if seen[d.Type] {
+			dropped = append(dropped, fmt.Errorf("%s record %s: a second record of its type; not published again", d.Type, d.Location.Href))
+			continue
+		}
+		seen[d.Type] = true
 		if d.Location.Base != "" {
 			// Elsewhere (mergerepo_c, --baseurl): not this directory's to check.
 			carried = append(carried, d)
 			continue
 		}
-		rel := filepath.FromSlash(d.Location.Href)
-		if filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
-			dropped = append(dropped, fmt.Errorf("%s record %s: leaves the repository; not published again", d.Type, d.Location.Href))
+		rel, ok := metadataFile(d.Location.Href)
+		if !ok {
+			dropped = append(dropped, fmt.Errorf("%s record %s: not a metadata file in repodata/; not published again", d.Type, d.Location.Href))
 			continue
 		}
-		st, err := os.Stat(filepath.Join(dir, rel))
+		st, err := os.Lstat(filepath.Join(dir, rel))
 		switch {
 		case err != nil:
 			dropped = append(dropped, fmt.Errorf("%s record %s: %w; not published again", d.Type, d.Location.Href, err))
 			continue
 		case !st.Mode().IsRegular():
-			dropped = append(dropped, fmt.Errorf("%s record %s: not a regular file; not published again", d.Type, d.Location.Href))
+			dropped = append(dropped, fmt.Errorf("%s record %s: not a regular file (a link, a directory); not published again", d.Type, d.Location.Href))
 			continue
 		case d.Size > 0 && st.Size() != d.Size:
 			dropped = append(dropped, fmt.Errorf("%s record %s: %d bytes, repomd.xml says %d; not published again", d.Type, d.Location.Href, st.Size(), d.Size))
@@ -64,4 +72,19 @@ func carryForeign(dir string, old, md *Repomd, own map[string]bool) (carried []R
 		carried = append(carried, d)
 	}
 	return carried, dropped
+}
+
+// metadataFile returns the path, relative to the repository, of the
+// metadata file href names, and whether it names one that retention may
+// delete and a carried record may name: a file directly in repodata/
+// (where acn, createrepo_c and modifyrepo_c write theirs), not
+// repomd.xml nor its signatures and key. A record of repomd.xml can name
+// anything else (a package, acn's own state, "..", a path through a
+// symlinked directory); such a name is never carried nor deleted.
+func metadataFile(href string) (string, bool) {
+	name, ok := strings.CutPrefix(href, "repodata/")
+	if !ok || name == "" || strings.ContainsAny(name, `/\`) || !filepath.IsLocal(name) || strings.HasPrefix(name, "repomd.xml") {
+		return "", false
+	}
+	return filepath.Join("repodata", name), true
 }

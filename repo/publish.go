@@ -584,10 +584,16 @@ func retain(dir string, gens []generation, oldMD, md *Repomd, own []string, o *O
 	var errs []error
 	for _, g := range dropped {
 		for _, f := range g.Files {
-			if keep[f] || filepath.Base(f) == "repomd.xml" || filepath.IsAbs(f) || !filepath.IsLocal(f) {
+			rel, ok := metadataFile(f)
+			if keep[f] || !ok {
 				continue
 			}
-			err := os.Remove(filepath.Join(dir, filepath.FromSlash(f)))
+			// Only a regular file: a link or directory in repodata/ is
+			// not something acn or another tool's record wrote.
+			if st, err := os.Lstat(filepath.Join(dir, rel)); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			err := os.Remove(filepath.Join(dir, rel))
 			if err == nil {
 				removed = append(removed, f)
 				keep[f] = true // once
