@@ -70,14 +70,30 @@ func headerAdvisory(h *rpm.Header) *advisory.Advisory {
 		return t.StringSlice()
 	}
 	a := &advisory.Advisory{ID: one(advisory.TagID), Type: one(advisory.TagType), Severity: one(advisory.TagSeverity),
-		CVEs: list(advisory.TagCVEs), Bugs: list(advisory.TagBugs), Title: one(advisory.TagTitle), Issued: one(advisory.TagIssued)}
+		CVEs: list(advisory.TagCVEs), Bugs: list(advisory.TagBugs), Title: xmlChars(utf8OrLatin1(one(advisory.TagTitle))), Issued: one(advisory.TagIssued)}
 	if a.Validate() != nil {
 		return nil
 	}
 	if texts := h.GetTag(rpmtag.ChangelogText).StringSlice(); len(texts) > 0 {
-		a.Description = advisory.CutDescription(sanitize(utf8OrLatin1(texts[0])))
+		a.Description = advisory.CutDescription(xmlChars(sanitize(utf8OrLatin1(texts[0]))))
 	}
 	return a
+}
+
+// xmlChars drops what XML does not allow from valid UTF-8 (see
+// advisory.NotXML): a title or changelog text of an RPM that acn did not
+// build may hold it, and one such character would make the whole
+// updateinfo.xml unreadable.
+func xmlChars(s string) string {
+	if !strings.ContainsFunc(s, advisory.NotXML) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if advisory.NotXML(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // updatePkg is one package in an advisory's package list, as the index

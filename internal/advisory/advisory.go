@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Header tags acn writes into every package of a build whose newest
@@ -129,7 +130,7 @@ func CheckBug(b string) string {
 	}
 	u, err := url.Parse(b)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		strings.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		!utf8.ValidString(b) || strings.ContainsFunc(b, func(r rune) bool { return r <= ' ' || r == 0x7f || NotXML(r) }) {
 		return fmt.Sprintf("%q is not an http(s) URL", printable(b))
 	}
 	return ""
@@ -140,7 +141,9 @@ func CheckTitle(t string) string {
 	switch {
 	case len(t) > MaxTitleLen:
 		return fmt.Sprintf("%d bytes, the limit is %d", len(t), MaxTitleLen)
-	case strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f }):
+	case !utf8.ValidString(t):
+		return "not UTF-8"
+	case strings.ContainsFunc(t, func(r rune) bool { return r < ' ' || r == 0x7f || NotXML(r) }):
 		return "must be one line without control characters"
 	}
 	return ""
@@ -222,6 +225,13 @@ func CutDescription(s string) string {
 }
 
 // printable shortens and quotes-proofs a value for an error message.
+// NotXML reports whether r is valid UTF-8 that XML 1.0 still does not
+// allow in a document (U+FFFE, U+FFFF): dnf, zypper and acn's own reader
+// refuse a whole updateinfo.xml that holds one.
+func NotXML(r rune) bool {
+	return r == 0xFFFE || r == 0xFFFF
+}
+
 func printable(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "..."
