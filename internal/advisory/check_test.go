@@ -10,7 +10,7 @@ func TestChecksRefuseWhatXMLCannotHold(t *testing.T) {
 		if CheckTitle(s) == "" {
 			t.Errorf("title %q accepted", s)
 		}
-		if CheckBug("https://bugs.example.com/" + s) == "" {
+		if CheckBug("https://bugs.example.com/"+s) == "" {
 			t.Errorf("bug URL with %q accepted", s)
 		}
 	}
