@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -80,7 +81,17 @@ func (r *Registry) ID(name, version string, year int) (string, error) {
 		return id, nil
 	}
 	y := strconv.Itoa(year)
+	// The next number, and past every one already handed out: a
+	// damaged or partly restored "next" must not give an ID twice.
 	n := max(f.Next[y], 1)
+	prefix := fmt.Sprintf("%s-%04d-", r.prefix, year)
+	for _, used := range f.IDs {
+		if rest, ok := strings.CutPrefix(used, prefix); ok {
+			if k, err := strconv.Atoi(rest); err == nil && k >= n {
+				n = k + 1
+			}
+		}
+	}
 	if n > maxPerYear {
 		return "", fmt.Errorf("%w %s: no IDs left for %d", ErrRegistry, r.path, year)
 	}

@@ -97,3 +97,22 @@ func TestValidate(t *testing.T) {
 		t.Errorf("CutDescription kept %d bytes", len(got))
 	}
 }
+
+// TestRegistryDamagedNext: a registry whose next numbers fell behind the
+// IDs it holds (edited by hand, restored in part) never hands out an ID
+// a second time.
+func TestRegistryDamagedNext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "advisories.json")
+	os.WriteFile(path, []byte(`{"next": {"2026": -3, "2025": 1}, "ids": {"web 1.0-1": "ACN-2026-0001", "web 1.0-2": "ACN-2026-0007", "old 1-1": "ACN-2025-0002", "x 1-1": "junk"}}`), 0o644)
+	r := OpenRegistry(path)
+	id, err := r.ID("other", "1-1", 2026)
+	if err != nil || id != "ACN-2026-0008" {
+		t.Errorf("ID = %q, %v; want ACN-2026-0008", id, err)
+	}
+	if id, err := r.ID("other", "1-1", 2025); err != nil || id != "ACN-2026-0008" {
+		t.Errorf("known key: %q, %v", id, err)
+	}
+	if id, err := r.ID("new", "1-1", 2025); err != nil || id != "ACN-2025-0003" {
+		t.Errorf("ID = %q, %v; want ACN-2025-0003", id, err)
+	}
+}
