@@ -480,6 +480,12 @@ func scanPackages(r io.Reader, seen map[string]int, refs *[]pkgRef) (int, error)
 				}
 			case "package":
 				n++
+				if n > maxVerifyPackages {
+					if refs != nil {
+						*refs = nil // none of them is fetched
+					}
+					return n, fmt.Errorf("more than %d packages: not read further", maxVerifyPackages)
+				}
 				if refs != nil {
 					cur, pkgDepth = &pkgRef{}, depth
 					name, arch, evr = "", "", ""
@@ -580,6 +586,13 @@ func scanPackages(r io.Reader, seen map[string]int, refs *[]pkgRef) (int, error)
 	}
 	return n, nil
 }
+
+// maxVerifyPackages bounds the packages of one primary, filelists or
+// other document that verify reads (and, for primary, fetches): a remote
+// repository that lists packages without end is refused, not followed
+// until memory runs out. The largest real repositories list a few
+// hundred thousand.
+const maxVerifyPackages = 1 << 20
 
 // maxTokenBytes bounds what the XML decoder holds of one token of a
 // metadata document: a run of bytes without a '<' (a text or a tag; an

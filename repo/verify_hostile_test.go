@@ -1,0 +1,52 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/acn-project/acn/repo"
+)
+
+// TestVerifyEndlessPrimary: a remote repository whose repomd.xml gives
+// primary no size and whose primary lists packages without end is
+// refused after a bounded number of them, not read until memory runs out.
+func TestVerifyEndlessPrimary(t *testing.T) {
+	const repomd = `<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision>
+<data type="primary"><checksum type="sha256">00</checksum><location href="repodata/primary.xml"/></data>
+</repomd>
+`
+	var served atomic.Int64
+	const stop = 128 << 20 // the test's own end: past it, the bound is missing
+	pkg := strings.Repeat(`<package/>`, 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/repodata/repomd.xml":
+			w.Write([]byte(repomd))
+		case "/repodata/primary.xml":
+			w.Write([]byte(`<metadata xmlns="http://linux.duke.edu/metadata/common">`))
+			for served.Load() < stop {
+				n, err := w.Write([]byte(pkg))
+				if err != nil {
+					return
+				}
+				served.Add(int64(n))
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, err := repo.Verify(context.Background(), srv.URL, nil)
+	if err == nil || !errors.Is(err, repo.ErrVerify) || !strings.Contains(err.Error(), "packages") {
+		t.Errorf("verify: %v", err)
+	}
+	if served.Load() >= stop {
+		t.Errorf("verify read all %d bytes of an endless primary", served.Load())
+	}
+}
