@@ -123,7 +123,19 @@ func (c *Catalog) each(kind string, fn func(io.Reader) error) error {
 	if !filepath.IsLocal(rel) {
 		return fmt.Errorf("repomd.xml: %s location %q leaves the repository", kind, d.Location.Href)
 	}
-	f, err := os.Open(filepath.Join(c.dir, rel))
+	// Beneath the repository, and only a regular file: a link out of it
+	// or a named pipe (which would block the open) is refused.
+	root, err := os.OpenRoot(c.dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if st, err := root.Lstat(rel); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		return fmt.Errorf("repomd.xml: %s location %q is not a regular file", kind, d.Location.Href)
+	}
+	f, err := root.Open(rel)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/acn-project/acn/repo"
 )
 
@@ -78,4 +80,31 @@ func FuzzUpdateinfo(f *testing.F) {
 		}
 		c.Updates()
 	})
+}
+
+// TestUpdatesNotRegular: an updateinfo record naming a named pipe or a
+// link out of the repository is an error, read without blocking.
+func TestUpdatesNotRegular(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "updateinfo.xml")
+	os.WriteFile(outside, []byte(updateinfoSeed), 0o644)
+	for name, plant := range map[string]func(string) error{
+		"fifo": func(p string) error { return unix.Mkfifo(p, 0o644) },
+		"link": func(p string) error { return os.Symlink(outside, p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := updateinfoRepo(t, []byte(updateinfoSeed))
+			p := filepath.Join(dir, "repodata", "updateinfo.xml")
+			os.Remove(p)
+			if err := plant(p); err != nil {
+				t.Fatal(err)
+			}
+			c, err := repo.LoadCatalog(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if us, err := c.Updates(); err == nil {
+				t.Errorf("read %d advisories from a %s", len(us), name)
+			}
+		})
+	}
 }
