@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cavaliergopher/rpm"
 	"github.com/klauspost/compress/gzip"
@@ -100,6 +102,20 @@ func httpFetcher(base string, client *http.Client) fetcher {
 // directory, for a local repository only (a remote repository's metadata
 // never makes acn read this machine's files). Whatever the base, a
 // location never leaves it.
+// verifyClient is the client Verify uses when given none: a server that
+// does not answer gives up rather than waits forever (a body sent slowly
+// is stopped by the caller's context).
+func verifyClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: time.Minute,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   4,
+	}}
+}
+
 type locator struct {
 	root   fetcher
 	local  string   // the repository's directory, links resolved; "" if remote
@@ -110,7 +126,7 @@ type locator struct {
 
 func newLocator(source string, client *http.Client) *locator {
 	if client == nil {
-		client = http.DefaultClient
+		client = verifyClient()
 	}
 	l := &locator{client: client, bases: map[string]fetcher{}}
 	if strings.HasPrefix(source, "http://") || strings.HasPrefix(source, "https://") {
