@@ -7,3 +7,10 @@ func SetFailpoint(fn func(step string) error) (restore func()) {
 	failpoint = fn
 	return func() { failpoint = old }
 }
+
+// SetMaxUnsized bounds metadata files without a recorded size in Verify.
+func SetMaxUnsized(n int64) (restore func()) {
+	old := maxUnsized
+	maxUnsized = n
+	return func() { maxUnsized = old }
+}

@@ -102,6 +102,33 @@ func httpFetcher(base string, client *http.Client) fetcher {
 // directory, for a local repository only (a remote repository's metadata
 // never makes acn read this machine's files). Whatever the base, a
 // location never leaves it.
+// maxUnsized bounds a metadata file whose size repomd.xml does not give,
+// compressed and uncompressed: far above any real repository's (Fedora's
+// filelists is under 1 GiB uncompressed), and an end for an endless one.
+var maxUnsized int64 = 16 << 30
+
+// capReader fails once more than n bytes were read.
+type capReader struct {
+	r    io.Reader
+	n    int64
+	what string
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n < 0 {
+		return 0, fmt.Errorf("%s: over %d bytes with no size in repomd.xml", c.what, maxUnsized)
+	}
+	if int64(len(p)) > c.n+1 {
+		p = p[:c.n+1]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	if c.n < 0 {
+		return n, fmt.Errorf("%s: over %d bytes with no size in repomd.xml", c.what, maxUnsized)
+	}
+	return n, err
+}
+
 // verifyClient is the client Verify uses when given none: a server that
 // does not answer gives up rather than waits forever (a body sent slowly
 // is stopped by the caller's context).
@@ -392,6 +419,9 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 	var r io.Reader = rc
 	if d.Size > 0 {
 		r = io.LimitReader(r, d.Size+1)
+	} else {
+		// No recorded size (another tool's repomd.xml): still an end.
+		r = &capReader{r: r, n: maxUnsized, what: d.Location.Href}
 	}
 	r = io.TeeReader(r, comp)
 	var z io.Reader
@@ -422,6 +452,8 @@ func checkData(ctx context.Context, fetch fetcher, d RepomdData, seen map[string
 	}
 	if d.OpenSize > 0 {
 		z = io.LimitReader(z, d.OpenSize+1)
+	} else {
+		z = &capReader{r: z, n: maxUnsized, what: d.Location.Href + " (uncompressed)"}
 	}
 	var open *counter
 	if d.OpenChecksum.Type != "" {

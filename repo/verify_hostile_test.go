@@ -50,3 +50,43 @@ func TestVerifyEndlessPrimary(t *testing.T) {
 		t.Errorf("verify read all %d bytes of an endless primary", served.Load())
 	}
 }
+
+// TestVerifyEndlessUnsized: a metadata file with no recorded size that
+// never ends (here: one without packages, which no package bound stops)
+// is cut at the bound and reported.
+func TestVerifyEndlessUnsized(t *testing.T) {
+	defer repo.SetMaxUnsized(1 << 20)()
+	const repomd = `<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision>
+<data type="primary"><checksum type="sha256">00</checksum><location href="repodata/primary.xml"/></data>
+</repomd>
+`
+	var served atomic.Int64
+	const stop = 64 << 20 // the test's own end: past it, the bound is missing
+	filler := []byte("<!--" + strings.Repeat("x", 4000) + "-->")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/repodata/repomd.xml":
+			w.Write([]byte(repomd))
+		case "/repodata/primary.xml":
+			w.Write([]byte(`<metadata xmlns="http://linux.duke.edu/metadata/common">`))
+			for served.Load() < stop {
+				n, err := w.Write(filler)
+				if err != nil {
+					return
+				}
+				served.Add(int64(n))
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, err := repo.Verify(context.Background(), srv.URL, nil)
+	if err == nil || !strings.Contains(err.Error(), "no size in repomd.xml") {
+		t.Errorf("verify: %v", err)
+	}
+	if served.Load() >= stop {
+		t.Errorf("verify read all %d bytes of an endless primary", served.Load())
+	}
+}
