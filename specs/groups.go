@@ -128,35 +128,10 @@ func ParseGroups(file string, data []byte) (g *GroupFile, err error) {
 			g, err = nil, &Error{File: file, Err: &detail{sentinel: ErrSyntax, msg: fmt.Sprintf("YAML parser failed: %v", r)}}
 		}
 	}()
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, syntaxError(file, err)
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &Error{File: file, Field: "groups", Err: &detail{sentinel: ErrMissingKey, msg: "empty document"}}
-	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, syntaxError(file, err)
-		}
-		return nil, &Error{File: file, Line: next.Line, Err: &detail{sentinel: ErrSyntax, msg: "a groups file is one YAML document; found a second one"}}
-	}
-	root := doc.Content[0]
-	p := &parser{file: file}
-	p.checkAliases(root)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	p.checkDupKeys(root)
-	p.checkShape(root, typeRawGroupFile, "")
-	if err := p.err(); err != nil {
-		return nil, err
-	}
 	var r rawGroupFile
-	if err := root.Decode(&r); err != nil {
-		return nil, syntaxError(file, err)
+	p, root, err := document{what: "groups file", typ: typeRawGroupFile, field: "groups", dupKeys: true}.decode(file, data, &r)
+	if err != nil {
+		return nil, err
 	}
 	g = p.groupFile(root, &r)
 	if err := p.err(); err != nil {

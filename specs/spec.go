@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -359,40 +360,65 @@ func Parse(file string, data []byte) (s *Spec, err error) {
 			s, err = nil, &Error{File: file, Err: &detail{sentinel: ErrSyntax, msg: fmt.Sprintf("YAML parser failed: %v", r)}}
 		}
 	}()
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, syntaxError(file, err)
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &Error{File: file, Err: &detail{sentinel: ErrMissingKey, msg: "empty document"}}
-	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, syntaxError(file, err)
-		}
-		return nil, &Error{File: file, Line: next.Line, Err: &detail{sentinel: ErrSyntax, msg: "a spec is one YAML document; found a second one"}}
-	}
-	root := doc.Content[0]
-	p := &parser{file: file}
-	p.checkAliases(root)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	p.checkShape(root, typeRaw, "")
-	if err := p.err(); err != nil {
-		return nil, err
-	}
 	var r raw
-	if err := root.Decode(&r); err != nil {
-		return nil, syntaxError(file, err)
+	p, root, err := document{what: "spec", typ: typeRaw}.decode(file, data, &r)
+	if err != nil {
+		return nil, err
 	}
 	s = p.validate(root, &r)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// document describes one kind of YAML file acn reads.
+type document struct {
+	what  string       // "spec", "groups file"
+	typ   reflect.Type // of the value decoded
+	field string       // reported when the document is empty
+	// dupKeys reports a key written twice as a field error; otherwise
+	// the YAML decoder refuses it as a syntax error.
+	dupKeys bool
+}
+
+// decode reads data as exactly one YAML document of kind d into v:
+// aliases and keys or values of the wrong shape are errors naming file,
+// line and field. It returns the parser that holds what validation finds
+// next, and the document's root node.
+func (d document) decode(file string, data []byte, v any) (*parser, *yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, syntaxError(file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil, &Error{File: file, Field: d.field, Err: &detail{sentinel: ErrMissingKey, msg: "empty document"}}
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, nil, syntaxError(file, err)
+		}
+		return nil, nil, &Error{File: file, Line: next.Line, Err: &detail{sentinel: ErrSyntax, msg: "a " + d.what + " is one YAML document; found a second one"}}
+	}
+	root := doc.Content[0]
+	p := &parser{file: file}
+	p.checkAliases(root)
+	if err := p.err(); err != nil {
+		return nil, nil, err
+	}
+	if d.dupKeys {
+		p.checkDupKeys(root)
+	}
+	p.checkShape(root, d.typ, "")
+	if err := p.err(); err != nil {
+		return nil, nil, err
+	}
+	if err := root.Decode(v); err != nil {
+		return nil, nil, syntaxError(file, err)
+	}
+	return p, root, nil
 }
 
 func tooLarge(file string, size int64) error {
