@@ -159,8 +159,8 @@ type xOther struct {
 	} `xml:"changelog"`
 }
 
-// eachPackage decodes every <package> element of a fragment stream.
-func eachPackage[T any](r io.Reader, fn func(*T) error) error {
+// eachElement decodes every element called name, wherever it is.
+func eachElement[T any](r io.Reader, name string, fn func(*T) error) error {
 	dec := xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	for {
 		tok, err := dec.Token()
@@ -170,7 +170,7 @@ func eachPackage[T any](r io.Reader, fn func(*T) error) error {
 		if err != nil {
 			return err
 		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "package" {
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == name {
 			var v T
 			if err := dec.DecodeElement(&v, &se); err != nil {
 				return err
@@ -180,6 +180,11 @@ func eachPackage[T any](r io.Reader, fn func(*T) error) error {
 			}
 		}
 	}
+}
+
+// eachPackage decodes every <package> element of a fragment stream.
+func eachPackage[T any](r io.Reader, fn func(*T) error) error {
+	return eachElement(r, "package", fn)
 }
 
 func null(s string) any {

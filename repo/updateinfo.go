@@ -1,11 +1,9 @@
 package repo
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -428,27 +426,4 @@ func (c *Catalog) readUpdates() ([]Update, error) {
 	}
 	slices.SortStableFunc(out, func(a, b Update) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-// eachElement decodes every element called name, wherever it is.
-func eachElement[T any](r io.Reader, name string, fn func(*T) error) error {
-	dec := xml.NewDecoder(bufio.NewReaderSize(r, 64<<10))
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == name {
-			var v T
-			if err := dec.DecodeElement(&v, &se); err != nil {
-				return err
-			}
-			if err := fn(&v); err != nil {
-				return err
-			}
-		}
-	}
 }
