@@ -26,6 +26,7 @@ import (
 
 	"github.com/acn-project/acn/builder/autodeps"
 	"github.com/acn-project/acn/internal/advisory"
+	"github.com/acn-project/acn/internal/ctxio"
 	"github.com/acn-project/acn/internal/rpmtag"
 	"github.com/acn-project/acn/specs"
 )
@@ -212,7 +213,7 @@ func writePayload(ctx context.Context, dir string, ents []entry, mtime time.Time
 				return nil, fmt.Errorf("payload %s: %w", e.name, err)
 			}
 		case !e.isDir():
-			var w io.Writer = ctxWriter{ctx, cw}
+			var w io.Writer = ctxio.Writer(ctx, cw)
 			if prog != nil {
 				prog.w = w
 				w = prog

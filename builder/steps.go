@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/acn-project/acn/internal/atomicfile"
+	"github.com/acn-project/acn/internal/ctxio"
 	"github.com/acn-project/acn/internal/humanize"
 	"github.com/acn-project/acn/specs"
 )
@@ -151,7 +152,7 @@ func copyTree(ctx context.Context, fsys fs.FS, dir string, mtime time.Time) erro
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, ctxReader{ctx, in}); err != nil {
+		if _, err := io.Copy(out, ctxio.Reader(ctx, in)); err != nil {
 			out.Close()
 			return err
 		}
@@ -160,32 +161,6 @@ func copyTree(ctx context.Context, fsys fs.FS, dir string, mtime time.Time) erro
 		}
 		return os.Chtimes(dst, mtime, mtime)
 	})
-}
-
-// ctxReader fails reads once ctx has ended.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// ctxWriter fails writes once ctx has ended.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // The source cache holds each source once, named by its sha256, read-only
@@ -231,7 +206,7 @@ func copyVerified(ctx context.Context, cached, dst, sum string) error {
 		return err
 	}
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(out, h), ctxReader{ctx, in})
+	_, err = io.Copy(io.MultiWriter(out, h), ctxio.Reader(ctx, in))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -283,7 +258,7 @@ func download(ctx context.Context, client *http.Client, src specs.Source, dst st
 	defer body.Close()
 	return atomicfile.Write(dst, 0o444, func(f *os.File) error {
 		h := sha256.New()
-		if _, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, body}); err != nil {
+		if _, err := io.Copy(io.MultiWriter(f, h), ctxio.Reader(ctx, body)); err != nil {
 			return fmt.Errorf("download %s: %w", src.URL, err)
 		}
 		if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {

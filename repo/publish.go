@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/acn-project/acn/internal/atomicfile"
+	"github.com/acn-project/acn/internal/ctxio"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -183,7 +184,7 @@ func writeRecord(ctx context.Context, rd, kind, base, compress string, body func
 	if r := reusableRecord(rd, old, kind, base, compress, o); r != nil {
 		h, _ := newHash(o.Checksum)
 		in := body()
-		_, err := io.Copy(h, ctxReader{ctx, in})
+		_, err := io.Copy(h, ctxio.Reader(ctx, in))
 		closeReader(in)
 		if err != nil {
 			return RepomdData{}, false, fmt.Errorf("%s: %w", kind, err)
@@ -201,7 +202,7 @@ func writeRecord(ctx context.Context, rd, kind, base, compress string, body func
 		return RepomdData{}, false, err
 	}
 	in := body()
-	_, err = io.Copy(m.w, ctxReader{ctx, in})
+	_, err = io.Copy(m.w, ctxio.Reader(ctx, in))
 	closeReader(in)
 	if err != nil {
 		m.abort()
@@ -251,19 +252,6 @@ func reusableRecord(rd string, old *Repomd, kind, base, compress string, o *Opti
 		return nil
 	}
 	return r
-}
-
-// ctxReader stops a long copy when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // generation is one published repomd.xml and the files it names.
