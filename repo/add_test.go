@@ -341,22 +341,45 @@ func TestLeftoversCleaned(t *testing.T) {
 		"repodata/" + strings.Repeat("ab", 32) + "-primary.xml.gz",
 		".acn/index-cache.tmp-77", ".acn/cache-1.primary", ".acn/generations.json.tmp", ".acn/staging/x.rpm",
 	}
-	for _, j := range junk {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, j)), 0o755)
-		os.WriteFile(filepath.Join(dir, j), []byte("x"), 0o644)
-	}
-	index(t, dir, repo.Options{Update: true, Revision: "2", Compress: "xz"})
-	for _, j := range junk {
-		if exists(filepath.Join(dir, j)) {
-			t.Errorf("%s was not cleaned", j)
+	mdBefore, _ := os.ReadFile(filepath.Join(rd, "repomd.xml"))
+	// By the next change, and by Recover, which changes nothing else (a
+	// daemon whose interrupted job turns out published makes no change).
+	for _, clean := range []func(){
+		func() { index(t, dir, repo.Options{Update: true, Revision: "2", Compress: "xz"}) },
+		func() {
+			if err := repo.Recover(context.Background(), dir, repo.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		for _, j := range junk {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, j)), 0o755)
+			os.WriteFile(filepath.Join(dir, j), []byte("x"), 0o644)
+		}
+		clean()
+		for _, j := range junk {
+			if exists(filepath.Join(dir, j)) {
+				t.Errorf("%s was not cleaned", j)
+			}
+		}
+		after, _ := os.ReadDir(rd)
+		if len(after) != len(before) {
+			t.Errorf("repodata had %d files, now %d", len(before), len(after))
+		}
+		if md, _ := os.ReadFile(filepath.Join(rd, "repomd.xml")); !bytes.Equal(md, mdBefore) {
+			t.Error("repomd.xml changed")
+		}
+		if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+			t.Error(err)
 		}
 	}
-	after, _ := os.ReadDir(rd)
-	if len(after) != len(before) {
-		t.Errorf("repodata had %d files, now %d", len(before), len(after))
-	}
-	if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+	// A directory acn never published into is left as it is.
+	empty := t.TempDir()
+	if err := repo.Recover(context.Background(), empty, repo.Options{}); err != nil {
 		t.Error(err)
+	}
+	if names, _ := os.ReadDir(empty); len(names) != 0 {
+		t.Errorf("Recover wrote into a directory acn never published into: %v", names)
 	}
 }
 

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,28 @@ func cleanLeftovers(dir string, log *slog.Logger) error {
 	if removed > 0 {
 		log.Info("removed what interrupted runs left", "dir", dir, "files", removed)
 	}
+	return nil
+}
+
+// Recover completes or undoes a publication in dir that a killed run
+// interrupted and removes what killed runs left there, under the
+// directory's lock, as every change does before it starts. A daemon calls
+// it at start for each repository it publishes, so that what a killed run
+// left does not wait for the next change (which may never come: a job
+// found published after a restart changes nothing). A directory acn never
+// published into is left alone.
+func Recover(ctx context.Context, dir string, o Options) error {
+	if _, err := os.Stat(filepath.Join(dir, stateDir)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := o.defaults(); err != nil {
+		return err
+	}
+	unlock, err := lockDir(ctx, dir, &o)
+	if err != nil {
+		return fmt.Errorf("recover %s: %w", dir, err)
+	}
+	unlock()
 	return nil
 }
 

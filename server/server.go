@@ -189,6 +189,12 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("builds.sandbox is off: build steps run as acn's own user in the host's namespaces and can read what it can read, its data and secrets included")
 	}
 	s.cleanLeftovers()
+	for i := range s.cfg.Repos {
+		rc := &s.cfg.Repos[i]
+		if err := repo.Recover(ctx, s.repoDir(rc.Name), s.addOptions(rc).Options); err != nil {
+			s.log.Warn("clean up after an interrupted publication", "repo", rc.Name, "err", err)
+		}
+	}
 	if s.gitLoc == "" {
 		if s.defFS == nil {
 			return errors.New("no git repository configured and no default specs")

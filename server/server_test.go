@@ -255,12 +255,27 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// State survives a restart: nothing is built twice.
+	// What a killed publication leaves is cleaned at start, even when no
+	// build follows to change the repository.
 	d.stop()
 	before := len(d.builds2(t))
+	state := filepath.Join(d.data, "repos", "acn", ".acn")
+	junk := []string{"staging/hello-1.3-1.noarch.rpm", "generations.json.tmp", "index-cache.tmp-318739138"}
+	for _, j := range junk {
+		os.MkdirAll(filepath.Dir(filepath.Join(state, j)), 0o755)
+		if err := os.WriteFile(filepath.Join(state, j), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d2 := start(t, server.Config{Git: server.GitConfig{URL: r.Dir}, Data: d.data})
 	time.Sleep(300 * time.Millisecond)
 	if n := len(d2.builds()); n != before {
 		t.Errorf("after a restart %d jobs, before %d", n, before)
+	}
+	for _, j := range junk {
+		if _, err := os.Lstat(filepath.Join(state, j)); err == nil {
+			t.Errorf("after a restart, %s is still there", j)
+		}
 	}
 }
 

@@ -45,7 +45,12 @@ func (r *Repo) GitInput(input string, args ...string) string {
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@acn.invalid",
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@acn.invalid",
 		"GIT_AUTHOR_DATE="+r.Date, "GIT_COMMITTER_DATE="+r.Date,
-		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null",
+		// No "git gc --auto" in the background: a commit of thousands of
+		// loose objects starts one, which writes into .git while the
+		// test's cleanup removes it.
+		"GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=gc.auto", "GIT_CONFIG_VALUE_0=0",
+		"GIT_CONFIG_KEY_1=maintenance.auto", "GIT_CONFIG_VALUE_1=false")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
