@@ -192,7 +192,7 @@ func build(ctx context.Context, tree fs.FS, spec *specs.Spec, o Options) (*Resul
 			return res, err
 		}
 	}
-	pkgs, remove, err := splitDebuginfo(ctx, spec, pkgs, o)
+	pkgs, remove, err := splitDebuginfo(ctx, spec, pkgs, o, newDebugSources(spec.Name, spec.Version, sc, o))
 	if err != nil {
 		return res, fmt.Errorf("debuginfo: %w", err)
 	}

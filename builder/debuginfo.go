@@ -40,8 +40,16 @@ import (
 // Without stripping (debuginfo: false, a noarch spec, a file without
 // symbols) a file with a build-id still gets its /usr/lib/.build-id link,
 // as rpmbuild's do.
-// Sources are not collected (no /usr/src/debug) and build-ids are kept as
-// the linker wrote them (no --build-id-seed): same inputs, same bytes.
+// Before it is stripped, each file goes through debugedit as
+// find-debuginfo runs it (rpm 4.18's defaults: _unique_build_ids,
+// _unique_debug_srcs): paths under the build directory in its DWARF are
+// rewritten to /usr/src/debug/<name>-<version>-<release>.<arch>, its
+// build-id is recomputed with <version>-<release> as seed (so that two
+// versions of one binary do not share a build-id), and the sources its
+// DWARF names under the build directory are copied from the build tree
+// into the -debuginfo package at that path, so that gdb lists them.
+// Without debugedit on the host, this step is left out with a warning:
+// build-ids stay as the linker wrote them and no sources are collected.
 //
 // The files stripped are what build steps installed, so hostile: each is
 // read with debug/elf (recovering from a panic), eu-strip runs on copies
@@ -79,7 +87,7 @@ type stripJob struct {
 // appends the -debuginfo package. The stripped files are in a scratch
 // directory that remove, which is never nil, removes once the packages
 // are written.
-func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options) (_ []pkg, remove func(), err error) {
+func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options, ds debugSources) (_ []pkg, remove func(), err error) {
 	var sc *scratch
 	cleanup := func() {
 		if sc != nil && !o.KeepScratch {
@@ -147,7 +155,13 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 		if err := os.Mkdir(filepath.Join(sc.root, "stripped"), 0o700); err != nil { // the build user cannot write here
 			return nil, nil, err
 		}
-		if err := stripAll(ctx, sc, strip, o); err != nil {
+		ds.dest = debugSrcDir + "/" + spec.Name + "-" + spec.Version + "-" + spec.Release + "." + spec.Arch
+		ds.seed = spec.Version + "-" + spec.Release
+		if ds.debugedit, err = lookTool("debugedit"); err != nil {
+			ds.debugedit = ""
+			o.Logger.Warn("debugedit not found (install debugedit): build-ids are not made unique and sources are not put into the debuginfo package", "package", spec.Name)
+		}
+		if err := stripAll(ctx, sc, strip, o, ds); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -215,6 +229,13 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 	for pi := range pkgs {
 		pkgs[pi].ents = mergeEntries(pkgs[pi].ents, links[pi])
 	}
+	if len(dbg) > 0 && ds.debugedit != "" && ds.tree != "" {
+		srcs, err := collectSources(sc, strip, ds)
+		if err != nil {
+			return nil, nil, err
+		}
+		dbg = append(dbg, srcs...)
+	}
 	if len(dbg) == 0 {
 		return pkgs, cleanup, nil
 	}
@@ -229,8 +250,8 @@ func splitDebuginfo(ctx context.Context, spec *specs.Spec, pkgs []pkg, o Options
 
 // stripAll runs eu-strip on every job's copy, in the sandbox unless it is
 // off: the files are what build steps made, and eu-strip parses them.
-func stripAll(ctx context.Context, sc *scratch, jobs []stripJob, o Options) error {
-	tool, err := exec.LookPath("eu-strip")
+func stripAll(ctx context.Context, sc *scratch, jobs []stripJob, o Options, ds debugSources) error {
+	tool, err := lookTool("eu-strip")
 	if err != nil {
 		return ErrNoStrip
 	}
@@ -240,10 +261,18 @@ func stripAll(ctx context.Context, sc *scratch, jobs []stripJob, o Options) erro
 	if o.Sandbox != SandboxOff {
 		dir = sandboxTmp
 	}
-	// One shell for all files: pairs of (file, debug file).
-	argv := []string{"sh", "-c", `while [ $# -gt 0 ]; do ` + tool + ` --remove-comment -f "$2" "$1" || { echo "acn: eu-strip failed on $1"; exit 1; }; shift 2; done`, "strip"}
+	// One shell for all files: the tools and debugedit's arguments, then
+	// triples of (file, debug file, debugedit's source list).
+	argv := []string{"sh", "-c", `strip=$1 dbe=$2 base=$3 dest=$4 seed=$5; shift 5
+while [ $# -gt 0 ]; do
+  if [ -n "$dbe" ]; then
+    "$dbe" -b "$base" -d "$dest" -i --build-id-seed="$seed" -l "$3" "$1" >/dev/null || { echo "acn: debugedit failed on $1"; exit 1; }
+  fi
+  "$strip" --remove-comment -f "$2" "$1" || { echo "acn: eu-strip failed on $1"; exit 1; }
+  shift 3
+done`, "strip", tool, ds.debugedit, ds.base, ds.dest, ds.seed}
 	for _, j := range jobs {
-		argv = append(argv, path.Join(dir, j.rel, "file"), path.Join(dir, j.rel, j.debugName))
+		argv = append(argv, path.Join(dir, j.rel, "file"), path.Join(dir, j.rel, j.debugName), path.Join(dir, j.rel, sourceList))
 	}
 	sandboxed := false
 	if o.Sandbox != SandboxOff {
@@ -273,13 +302,36 @@ func stripAll(ctx context.Context, sc *scratch, jobs []stripJob, o Options) erro
 	if err := runStep(ctx, argv, sc, []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}, lw, sandboxed); err != nil {
 		msg := strings.TrimSpace(out.String())
 		for _, j := range jobs {
-			if strings.Contains(msg, "eu-strip failed on "+path.Join(dir, j.rel, "file")) {
+			if strings.Contains(msg, " failed on "+path.Join(dir, j.rel, "file")) {
 				return fmt.Errorf("strip %s: %w: %s", j.e.origin, err, msg)
 			}
 		}
 		return fmt.Errorf("strip: %w: %s", err, msg)
 	}
 	return nil
+}
+
+// lookTool finds a tool in $PATH by a path the sandbox sees: it has the
+// host's /usr (and /bin, /sbin), not a link to them from elsewhere, which
+// is followed (a tool in the system directories is called by its name
+// there, for multi-call binaries).
+func lookTool(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", err
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	for _, d := range []string{"/usr/", "/bin/", "/sbin/"} {
+		if strings.HasPrefix(p, d) {
+			return p, nil
+		}
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	return p, nil
 }
 
 // takeOut copies rel, a regular file under dir (which the build user

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,10 +259,181 @@ func TestSubpackagesAndDebuginfo(t *testing.T) {
 		tooltest.Run(t, "rpm", "--root", root, "-q", n)
 	}
 	gdb := tooltest.Run(t, "gdb", "-nx", "-batch", "-iex", "set debug-file-directory "+filepath.Join(root, "usr/lib/debug"),
-		"-ex", "info line main", "-ex", "info line demo_answer", filepath.Join(root, "usr/bin/demo"))
+		"-iex", "set substitute-path /usr/src/debug "+filepath.Join(root, "usr/src/debug"),
+		"-ex", "info line main", "-ex", "info line demo_answer", "-ex", "list main", filepath.Join(root, "usr/bin/demo"))
 	if !strings.Contains(gdb, `Line 3 of "src/main.c"`) {
 		t.Errorf("gdb did not find main's line through the build-id link:\n%s", gdb)
 	}
+	// The sources, from the installed debuginfo package.
+	if !strings.Contains(gdb, `int main(void) { printf("%d\n", demo_answer()); return 0; }`) {
+		t.Errorf("gdb did not list main's source from /usr/src/debug:\n%s", gdb)
+	}
+}
+
+// TestDebugSources: debugedit rewrote the build directory in the debug
+// information to /usr/src/debug/<name>-<version>-<release>.<arch>, and the
+// sources it names (a header too, links inside the tree followed) are in
+// the debuginfo package there; what the compiler made up (<built-in>) and
+// what lies outside the build directory (libc's headers) are not.
+func TestDebugSources(t *testing.T) {
+	for _, sandbox := range []builder.SandboxMode{builder.SandboxOn, builder.SandboxOff} {
+		t.Run(fmt.Sprint("sandbox=", sandbox), func(t *testing.T) {
+			r := demoRepo(t, demoSpec)
+			res, err := build(t, r, "HEAD", "demo", builder.Options{Sandbox: sandbox})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dbg := res.RPMs[3].Path
+			got := qf(t, dbg, "[%{FILEMODES:perms} %{FILENAMES}\n]")
+			var src []string
+			for _, l := range strings.Split(got, "\n") {
+				if strings.Contains(l, "/usr/src") {
+					src = append(src, l)
+				}
+			}
+			want := []string{
+				"drwxr-xr-x /usr/src/debug/demo-1.0-1.x86_64",
+				"drwxr-xr-x /usr/src/debug/demo-1.0-1.x86_64/src",
+				"-rw-r--r-- /usr/src/debug/demo-1.0-1.x86_64/src/demo.h",
+				"-rw-r--r-- /usr/src/debug/demo-1.0-1.x86_64/src/lib.c",
+				"-rw-r--r-- /usr/src/debug/demo-1.0-1.x86_64/src/main.c",
+			}
+			if !slices.Equal(src, want) {
+				t.Errorf("sources in demo-debuginfo:\n%s\nwant\n%s", strings.Join(src, "\n"), strings.Join(want, "\n"))
+			}
+			x := extract(t, dbg)
+			if b, _ := os.ReadFile(filepath.Join(x, "usr/src/debug/demo-1.0-1.x86_64/src/lib.c")); string(b) != "#include \"demo.h\"\nint demo_answer(void) { return 42; }\n" {
+				t.Errorf("lib.c: %q", b)
+			}
+			info := tooltest.Run(t, "readelf", "--debug-dump=info", filepath.Join(x, "usr/lib/debug/usr/bin/demo-1.0-1.x86_64.debug"))
+			if !strings.Contains(info, "DW_AT_comp_dir") || !strings.Contains(info, "/usr/src/debug/demo-1.0-1.x86_64") || strings.Contains(info, "/build/") || strings.Contains(info, "acn-build") {
+				t.Errorf("comp_dir not rewritten:\n%s", grepLines(info, "comp_dir"))
+			}
+		})
+	}
+}
+
+// TestDebugSourcesAsRpmbuild: the same sources compiled the same way in
+// the build directory give the same /usr/src/debug tree in the debuginfo
+// package as rpmbuild's find-debuginfo (rpm 4.18's defaults): a header
+// with code, a link in the tree followed, directories 0755.
+func TestDebugSourcesAsRpmbuild(t *testing.T) {
+	files := map[string]string{
+		"src/main.c":       "#include \"inc/twice.h\"\nint main(void) { return twice(0); }\n",
+		"src/inc/twice.h":  "static inline int twice(int x)\n{\n  return 2 * x;\n}\n",
+		"src/other.c":      "->main.c",
+		"src/inc/unused.h": "#define UNUSED 1\n",
+		"specs/srcs.yaml":  "name: srcs\nversion: \"1.0\"\narch: x86_64\nsummary: S\nlicense: MIT\nbuild:\n  - gcc -g -O0 -o prog src/main.c && gcc -g -O0 -o other src/other.c\n  - install -D -m755 prog \"$DESTDIR/usr/bin/prog\"\n  - install -D -m755 other \"$DESTDIR/usr/bin/other\"\nfiles:\n  - {src: $DESTDIR/usr/bin/prog, dst: /usr/bin/prog}\n  - {src: $DESTDIR/usr/bin/other, dst: /usr/bin/other}\n",
+	}
+	r := gittest.New(t)
+	r.Commit("srcs", files)
+	res, err := build(t, r, "HEAD", "srcs", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	top := t.TempDir()
+	spec := filepath.Join(top, "srcs.spec")
+	os.WriteFile(spec, []byte(`Name: srcs
+Version: 1.0
+Release: 1
+Summary: S
+License: MIT
+%description
+S
+%debug_package
+%prep
+%setup -q -c -T
+cp -a `+r.Dir+`/src .
+%build
+gcc -g -O0 -o prog src/main.c && gcc -g -O0 -o other src/other.c
+%install
+install -D -m755 prog %{buildroot}/usr/bin/prog
+install -D -m755 other %{buildroot}/usr/bin/other
+%files
+/usr/bin/prog
+/usr/bin/other
+`), 0o644)
+	tooltest.Run(t, "rpmbuild", "--quiet", "--define", "_topdir "+top, "--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec)
+	sources := func(rpm string) string {
+		return grepLines(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILEDIGESTS}\n]"), "/usr/src/")
+	}
+	got, want := sources(res.RPMs[1].Path), sources(filepath.Join(top, "RPMS/x86_64/srcs-debuginfo-1.0-1.x86_64.rpm"))
+	if got != want || !strings.Contains(got, "/usr/src/debug/srcs-1.0-1.x86_64/src/inc/twice.h") {
+		t.Errorf("/usr/src/debug in srcs-debuginfo:\nacn:\n%s\nrpmbuild:\n%s", got, want)
+	}
+}
+
+// TestDebugSourcesHostile: the sources debug information names are what
+// build steps left in the tree, so hostile: a link out of the tree is not
+// followed, a named pipe does not hang the build, and neither is packed.
+func TestDebugSourcesHostile(t *testing.T) {
+	r := gittest.New(t)
+	r.Commit("evil", map[string]string{
+		"specs/evil.yaml": "name: evil\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nbuild:\n" +
+			"  - printf 'int main(void){return 0;}\\n' > a.c && cp a.c b.c && cp a.c c.c\n" +
+			"  - gcc -g -O0 -o pa a.c && gcc -g -O0 -o pb b.c && gcc -g -O0 -o pc c.c\n" +
+			"  - rm a.c b.c && ln -s /etc/passwd a.c && mkfifo b.c\n" +
+			"  - install -D -m755 pa \"$DESTDIR/usr/bin/pa\" && install -D -m755 pb \"$DESTDIR/usr/bin/pb\" && install -D -m755 pc \"$DESTDIR/usr/bin/pc\"\n" +
+			"files:\n  - {src: $DESTDIR/usr/bin/, dst: /usr/bin/}\n",
+	})
+	res, err := build(t, r, "HEAD", "evil", builder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := grepLines(qf(t, res.RPMs[1].Path, "[%{FILENAMES}\n]"), "/usr/src/")
+	if got != "/usr/src/debug/evil-1-1.x86_64\n/usr/src/debug/evil-1-1.x86_64/c.c" {
+		t.Errorf("sources packed:\n%s", got)
+	}
+}
+
+// TestDebugeditMissing: without debugedit the build still strips, with a
+// warning that says what to install; build-ids stay the linker's.
+func TestDebugeditMissing(t *testing.T) {
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every command of the host but debugedit.
+	bin := t.TempDir()
+	for _, d := range []string{"/usr/sbin", "/usr/bin"} {
+		names, _ := os.ReadDir(d)
+		for _, n := range names {
+			if n.Name() != "debugedit" {
+				os.Symlink(filepath.Join(d, n.Name()), filepath.Join(bin, n.Name()))
+			}
+		}
+	}
+	t.Setenv("PATH", bin)
+	r := gittest.New(t)
+	r.Commit("one", map[string]string{
+		"specs/one.yaml": "name: one\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n  - {src: p, dst: /usr/bin/p, mode: \"0755\"}\n",
+		"p":              string(b),
+	})
+	var log bytes.Buffer
+	res, err := build(t, r, "HEAD", "one", builder.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "debugedit not found (install debugedit)") {
+		t.Errorf("no warning:\n%s", log.String())
+	}
+	linker := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(dir, "p")))[1]
+	if got := tooltest.Run(t, "rpm", "-qp", "--provides", res.RPMs[1].Path); !strings.Contains(got, "debuginfo(build-id) = "+linker+"\n") {
+		t.Errorf("provides (want the linker's build-id %s):\n%s", linker, got)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestSubpackagesReproducible: the same ref builds the same bytes, every
@@ -432,7 +604,7 @@ install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
 
 func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string) string) {
 	top = filepath.Join(top, fmt.Sprint(debuginfo))
-	args := []string{"--quiet", "--define", "_topdir " + top, "--undefine", "_unique_build_ids", "--define", "_no_recompute_build_ids 1",
+	args := []string{"--quiet", "--define", "_topdir " + top,
 		"--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec}
 	names := []string{"cmp", "cmp-debuginfo"}
 	specEnd := ""
@@ -465,13 +637,7 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 	}
 	for i, n := range names {
 		list := func(rpm string) string {
-			var keep []string
-			for _, l := range strings.Split(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]"), "\n") {
-				if !strings.Contains(l, "/usr/src/debug") {
-					keep = append(keep, l)
-				}
-			}
-			return strings.Join(keep, "\n")
+			return qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]")
 		}
 		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
 			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)
@@ -480,7 +646,7 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 		// its files as packed (stripped), equal rpmbuild's.
 		for _, q := range []string{"--requires", "--provides", "--filerequire", "--fileprovide", "--filecolor", "--fileclass"} {
 			deps := func(rpm string) []string {
-				return slices.DeleteFunc(lineSet(tooltest.Run(t, "rpm", "-qp", q, rpm)), func(l string) bool { return strings.Contains(l, "/usr/src/debug") })
+				return lineSet(tooltest.Run(t, "rpm", "-qp", q, rpm))
 			}
 			if got, want := deps(res.RPMs[i].Path), deps(want[n]); !slices.Equal(got, want) {
 				t.Errorf("%s: rpm -qp %s:\n acn:      %q\n rpmbuild: %q", n, q, got, want)
@@ -524,7 +690,14 @@ func TestDebuginfoSameBuildID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(dir, "p")))[1]
+	// debugedit made the build-id unique to this version, as rpmbuild's
+	// find-debuginfo does: the same for both copies, not the linker's.
+	linker := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(dir, "p")))[1]
+	x := extract(t, res.Path)
+	id := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(x, "usr/bin/a")))[1]
+	if idB := buildIDRE.FindStringSubmatch(tooltest.Run(t, "readelf", "-n", filepath.Join(x, "usr/bin/b")))[1]; idB != id || id == linker {
+		t.Errorf("build-ids: a %s, b %s, the linker's %s", id, idB, linker)
+	}
 	link := "/usr/lib/.build-id/" + id[:2] + "/" + id[2:]
 	if got := qf(t, res.Path, "[%{FILENAMES} %{FILELINKTOS}\n]"); !strings.Contains(got, link+" ../../../../usr/bin/a\n") || !strings.Contains(got, link+".1 ../../../../usr/bin/b\n") {
 		t.Errorf("two files, one build-id:\n%s", got)
@@ -538,7 +711,7 @@ func TestDebuginfoSameBuildID(t *testing.T) {
 	}
 }
 
-// TestStripFailureNamesFile: an ELF file eu-strip refuses fails the
+// TestStripFailureNamesFile: an ELF file debugedit or eu-strip refuses fails the
 // build, naming the spec entry and the file; nothing is written.
 func TestStripFailureNamesFile(t *testing.T) {
 	dir := t.TempDir()
@@ -566,8 +739,8 @@ func TestStripFailureNamesFile(t *testing.T) {
 	})
 	out, scratch := t.TempDir(), t.TempDir()
 	_, err = build(t, r, "HEAD", "bad", builder.Options{OutDir: out, ScratchDir: scratch})
-	if err == nil || !strings.Contains(err.Error(), "debuginfo: strip specs/bad.yaml: files[0] (bin/p)") || !strings.Contains(err.Error(), "eu-strip") {
-		t.Fatalf("a file eu-strip refuses: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "debuginfo: strip specs/bad.yaml: files[0] (bin/p)") || !strings.Contains(err.Error(), "debugedit failed on") {
+		t.Fatalf("a file debugedit (then eu-strip) refuses: %v", err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(out, "*.rpm")); len(m) > 0 {
 		t.Errorf("RPMs left: %v", m)
