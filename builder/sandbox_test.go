@@ -311,24 +311,29 @@ func TestSourceCacheCannotBePoisoned(t *testing.T) {
 // TestReproducibleC: a C program and a shared library built with gcc -g
 // give byte-identical RPMs from two builds in different scratch
 // directories: the sandbox's fixed paths are what DWARF records. Without
-// the sandbox the scratch path differs and so do the packages, which
-// shows the test can see the difference.
+// the sandbox and without debuginfo (no debugedit to rewrite the path, no
+// strip) the scratch path, whose length varies, stays in the binaries and
+// the packages differ, which shows the test can see the difference.
 func TestReproducibleC(t *testing.T) {
 	arch := strings.TrimSpace(shell(t, "uname -m"))
 	r := gittest.New(t)
-	r.Commit("c", map[string]string{
-		"specs/hello.yaml": "name: hello\nversion: 1.0\narch: " + arch + "\nsummary: S\nlicense: MIT\nbuild:\n" +
+	spec := func(name, extra string) string {
+		return "name: " + name + "\nversion: 1.0\narch: " + arch + "\nsummary: S\nlicense: MIT\n" + extra + "build:\n" +
 			"  - gcc -g -O2 -fPIC -shared -Wl,-soname,libgreet.so.1 -o libgreet.so.1 greet.c\n" +
 			"  - gcc -g -O2 -o hello hello.c ./libgreet.so.1\n" +
 			"  - install -D -m 0755 hello \"$DESTDIR/usr/bin/hello\"\n" +
 			"  - install -D -m 0755 libgreet.so.1 \"$DESTDIR/usr/lib64/libgreet.so.1\"\n" +
-			"files:\n  - src: $DESTDIR/usr/bin/hello\n    dst: /usr/bin/hello\n  - src: $DESTDIR/usr/lib64/libgreet.so.1\n    dst: /usr/lib64/libgreet.so.1\n",
-		"greet.c": "#include <stdio.h>\nvoid greet(const char *who) { printf(\"hello, %s\\n\", who); }\n",
-		"hello.c": "void greet(const char *);\nint main(void) { greet(\"world\"); return 0; }\n",
+			"files:\n  - src: $DESTDIR/usr/bin/hello\n    dst: /usr/bin/hello\n  - src: $DESTDIR/usr/lib64/libgreet.so.1\n    dst: /usr/lib64/libgreet.so.1\n"
+	}
+	r.Commit("c", map[string]string{
+		"specs/hello.yaml": spec("hello", ""),
+		"specs/raw.yaml":   spec("raw", "debuginfo: false\n"),
+		"greet.c":          "#include <stdio.h>\nvoid greet(const char *who) { printf(\"hello, %s\\n\", who); }\n",
+		"hello.c":          "void greet(const char *);\nint main(void) { greet(\"world\"); return 0; }\n",
 	})
-	digest := func(opts builder.Options) []byte {
+	digest := func(opts builder.Options, name ...string) []byte {
 		t.Helper()
-		res, err := build(t, r, "HEAD", "hello", opts)
+		res, err := build(t, r, "HEAD", append(name, "hello")[0], opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,8 +348,8 @@ func TestReproducibleC(t *testing.T) {
 		t.Errorf("two sandboxed builds of one ref differ (%d and %d bytes)", len(a), len(b))
 	}
 	off := builder.Options{Sandbox: builder.SandboxOff}
-	if bytes.Equal(digest(off), digest(off)) {
-		t.Errorf("without the sandbox two builds are identical too: the test does not see the scratch path")
+	if bytes.Equal(digest(off, "raw"), digest(off, "raw")) {
+		t.Errorf("without the sandbox and debuginfo two builds are identical too: the test does not see the scratch path")
 	}
 }
 
