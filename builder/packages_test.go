@@ -637,7 +637,7 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 	}
 	for i, n := range names {
 		list := func(rpm string) string {
-			return qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS}\n]")
+			return qf(t, rpm, "%{SIZE}\n[%{FILEMODES:perms} %{FILENAMES} %{FILELINKTOS} %{FILESIZES}\n]")
 		}
 		if got, want := list(res.RPMs[i].Path), list(want[n]); got != want {
 			t.Errorf("%s files:\nacn:\n%s\nrpmbuild:\n%s", n, got, want)

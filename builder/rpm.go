@@ -35,7 +35,7 @@ const (
 	modeDir     = 0o040000
 	modeRegular = 0o100000
 	modeSymlink = 0o120000
-	dirSize     = 4096
+	dirSize     = 0 // as rpm >= 4.14 records them (4.13 and older: st_size)
 )
 
 // entry is one path of the package, in package order (sorted by name).

@@ -3,6 +3,7 @@ package repo_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -380,6 +381,57 @@ func TestLeftoversCleaned(t *testing.T) {
 	}
 	if names, _ := os.ReadDir(empty); len(names) != 0 {
 		t.Errorf("Recover wrote into a directory acn never published into: %v", names)
+	}
+}
+
+// TestLeftoversAfterUnrecordedGeneration: a run killed after its
+// repomd.xml went live but before it recorded the generation leaves
+// repomd.xml newer than generations.json. The next lock holder still
+// cleans what killed runs wrote, because the run had marked the
+// generation pending; without that mark (repomd.xml of another tool) it
+// removes no metadata file.
+func TestLeftoversAfterUnrecordedGeneration(t *testing.T) {
+	dir := repoDir(t)
+	index(t, dir, repo.Options{})
+	state := filepath.Join(dir, ".acn")
+	gen1, err := os.ReadFile(filepath.Join(state, "generations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := index(t, dir, repo.Options{Revision: "2", Compress: "xz"})
+	if exists(filepath.Join(state, "pending.json")) {
+		t.Error("a finished run left pending.json")
+	}
+	// As a run killed between the rename and the record leaves it.
+	os.WriteFile(filepath.Join(state, "generations.json"), gen1, 0o644)
+	var files []string
+	for _, d := range res.Repomd.Data {
+		files = append(files, d.Location.Href)
+	}
+	pending, _ := json.Marshal(map[string]any{"revision": "2", "files": files})
+	rd := filepath.Join(dir, "repodata")
+	before, _ := os.ReadDir(rd)
+	junk := "repodata/" + strings.Repeat("cd", 32) + "-primary.xml.xz"
+	for _, withPending := range []bool{true, false} {
+		os.Remove(filepath.Join(state, "pending.json"))
+		if withPending {
+			os.WriteFile(filepath.Join(state, "pending.json"), pending, 0o644)
+		}
+		os.WriteFile(filepath.Join(dir, junk), []byte("x"), 0o644)
+		if err := repo.Recover(context.Background(), dir, repo.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if exists(filepath.Join(dir, junk)) == withPending {
+			t.Errorf("pending.json there: %v; the unnamed metadata file there after Recover: %v", withPending, exists(filepath.Join(dir, junk)))
+		}
+		if _, err := repo.Verify(context.Background(), dir, nil); err != nil {
+			t.Error(err)
+		}
+	}
+	os.Remove(filepath.Join(dir, junk))
+	// Both generations' files are all still there.
+	if after, _ := os.ReadDir(rd); len(after) != len(before) {
+		t.Errorf("repodata had %d files, now %d", len(before), len(after))
 	}
 }
 

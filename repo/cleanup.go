@@ -55,7 +55,7 @@ func cleanLeftovers(dir string, log *slog.Logger) error {
 			switch {
 			case strings.HasPrefix(n, cacheName+".tmp-"),
 				strings.HasPrefix(n, "cache-") && !cacheFiles[n],
-				n == generationsName+".tmp",
+				n == generationsName+".tmp", n == pendingName+".tmp",
 				strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-"):
 				rm(filepath.Join(state, n))
 			}
@@ -127,16 +127,26 @@ func retainedFiles(dir string) (map[string]bool, bool) {
 			named[h] = true
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, stateDir, generationsName))
-	if err != nil {
-		return named, md == nil && errors.Is(err, os.ErrNotExist)
-	}
 	var gens []generation
-	if err := json.Unmarshal(b, &gens); err != nil {
+	b, err := os.ReadFile(filepath.Join(dir, stateDir, generationsName))
+	switch {
+	case errors.Is(err, os.ErrNotExist): // none yet
+	case err != nil:
 		return named, false
+	default:
+		if err := json.Unmarshal(b, &gens); err != nil {
+			return named, false
+		}
 	}
 	if md != nil && (len(gens) == 0 || gens[0].Revision != md.Revision) {
-		return named, false // repomd.xml written by someone else
+		// repomd.xml written by someone else, or by an acn run killed
+		// before it recorded the generation (which it marked pending):
+		// then the generations before it are all still recorded.
+		p := loadPending(dir)
+		if p == nil || p.Revision != md.Revision || !names(p.Files, hrefs(md)) {
+			return named, false
+		}
+		gens = append([]generation{*p}, gens...)
 	}
 	for _, g := range gens {
 		for _, f := range g.Files {

@@ -267,6 +267,38 @@ type generation struct {
 
 const generationsName = "generations.json"
 
+// pendingName records the generation whose repomd.xml is being put in
+// place, from just before the rename until retain has recorded it in
+// generations.json. A run killed between the two leaves it, and the next
+// lock holder can then tell that repomd.xml is acn's (see retainedFiles)
+// and clean what killed runs wrote, instead of keeping every unnamed file
+// until some run gets through.
+const pendingName = "pending.json"
+
+// writePending records g as pending. Bookkeeping, like generations.json:
+// without it, cleaning is only more cautious, so no fsync.
+func writePending(dir string, g generation) error {
+	name := filepath.Join(dir, stateDir, pendingName)
+	b, _ := json.Marshal(g)
+	if err := os.WriteFile(name+".tmp", b, 0o644); err != nil {
+		os.Remove(name + ".tmp")
+		return err
+	}
+	return os.Rename(name+".tmp", name)
+}
+
+func loadPending(dir string) *generation {
+	b, err := os.ReadFile(filepath.Join(dir, stateDir, pendingName))
+	if err != nil {
+		return nil
+	}
+	var g generation
+	if json.Unmarshal(b, &g) != nil {
+		return nil
+	}
+	return &g
+}
+
 // loadGenerations reads the record of generations, newest first; nil if
 // there is none or it is damaged (it is bookkeeping, rebuilt from
 // repomd.xml).
@@ -416,6 +448,9 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if err != nil {
 		return err
 	}
+	if err := writePending(dir, generation{Revision: md.Revision, Files: append(hrefs(md), sigHref)}); err != nil {
+		return fmt.Errorf("record the new generation: %w", err)
+	}
 	if err := pl.place(dir, oldMD, md); err != nil {
 		return err
 	}
@@ -437,6 +472,8 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	res.Removed = removed
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Errorf("retention: %w", err))
+	} else {
+		os.Remove(filepath.Join(dir, stateDir, pendingName))
 	}
 	if keep != nil {
 		gone, err := expirePruned(dir, keep)
