@@ -390,12 +390,7 @@ func TestDebugSourcesHostile(t *testing.T) {
 // TestDebugeditMissing: without debugedit the build still strips, with a
 // warning that says what to install; build-ids stay the linker's.
 func TestDebugeditMissing(t *testing.T) {
-	dir := t.TempDir()
-	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
-	b, err := os.ReadFile(filepath.Join(dir, "p"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, b := tinyProgram(t)
 	// Every command of the host but debugedit.
 	bin := t.TempDir()
 	for _, d := range []string{"/usr/sbin", "/usr/bin"} {
@@ -424,6 +419,20 @@ func TestDebugeditMissing(t *testing.T) {
 	if got := tooltest.Run(t, "rpm", "-qp", "--provides", res.RPMs[1].Path); !strings.Contains(got, "debuginfo(build-id) = "+linker+"\n") {
 		t.Errorf("provides (want the linker's build-id %s):\n%s", linker, got)
 	}
+}
+
+// tinyProgram compiles an empty C program with debug information in a
+// new directory and returns the directory (the program is p) and its
+// bytes.
+func tinyProgram(t *testing.T) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
+	b, err := os.ReadFile(filepath.Join(dir, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, b
 }
 
 func grepLines(s, sub string) string {
@@ -674,12 +683,7 @@ func asRpmbuild(t *testing.T, debuginfo bool, top, spec string, read func(string
 // TestDebuginfoSameBuildID: two copies of one program get build-id
 // links xx/yyyy and xx/yyyy.1, as rpmbuild names them, and one provide.
 func TestDebuginfoSameBuildID(t *testing.T) {
-	dir := t.TempDir()
-	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
-	b, err := os.ReadFile(filepath.Join(dir, "p"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, b := tinyProgram(t)
 	r := gittest.New(t)
 	r.Commit("two", map[string]string{
 		"specs/two.yaml": "name: two\nversion: \"1\"\narch: x86_64\nsummary: S\nlicense: MIT\nfiles:\n" +
@@ -714,12 +718,7 @@ func TestDebuginfoSameBuildID(t *testing.T) {
 // TestStripFailureNamesFile: an ELF file debugedit or eu-strip refuses fails the
 // build, naming the spec entry and the file; nothing is written.
 func TestStripFailureNamesFile(t *testing.T) {
-	dir := t.TempDir()
-	shell(t, "printf 'int main(void){return 0;}\\n' > "+dir+"/p.c && gcc -g -o "+dir+"/p "+dir+"/p.c")
-	b, err := os.ReadFile(filepath.Join(dir, "p"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b := tinyProgram(t)
 	// Give .debug_info a size far past the end of the file.
 	f, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {
