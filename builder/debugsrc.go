@@ -157,6 +157,9 @@ func readSourceList(dir, rel string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("debugedit's list of sources is not a regular file")
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSourceList+1))
 	if err != nil {
 		return nil, err

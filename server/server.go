@@ -191,7 +191,12 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.cleanLeftovers()
 	for i := range s.cfg.Repos {
 		rc := &s.cfg.Repos[i]
-		if err := repo.Recover(ctx, s.repoDir(rc.Name), s.addOptions(rc).Options); err != nil {
+		o := s.addOptions(rc).Options
+		o.LockWait = 0 // whoever holds the lock cleans up as well
+		switch err := repo.Recover(ctx, s.repoDir(rc.Name), o); {
+		case errors.Is(err, repo.ErrLocked):
+			s.log.Info("not cleaned at start: another run holds the repository's lock and cleans it", "repo", rc.Name, "err", err)
+		case err != nil:
 			s.log.Warn("clean up after an interrupted publication", "repo", rc.Name, "err", err)
 		}
 	}
