@@ -292,7 +292,8 @@ func TestOwnPackages(t *testing.T) {
 	if deps := tooltest.Run(t, "rpm", "-qp", "--provides", "--requires", all[2]); !strings.Contains(deps, "libacnrt.so.0()(64bit)\n") || !strings.Contains(deps, "libc.so.6()(64bit)\n") {
 		t.Errorf("acn-runtime's automatic dependencies:\n%s", deps)
 	}
-	if got := tooltest.Run(t, "rpm", "-qlp", all[4]); !strings.Contains(got, "/usr/lib/debug/usr/lib64/libacnrt.so.0.3.1-0.3.1-1.x86_64.debug") {
+	if got := tooltest.Run(t, "rpm", "-qlp", all[4]); !strings.Contains(got, "/usr/lib/debug/usr/lib64/libacnrt.so.0.3.1-0.3.1-1.x86_64.debug") ||
+		!strings.Contains(got, "/usr/src/debug/acn-runtime-0.3.1-1.x86_64/pkgsrc/acn-runtime/libacnrt.c\n") {
 		t.Errorf("acn-runtime-debuginfo:\n%s", got)
 	}
 	cmd := exec.Command("python3", "-c", "import appstruct; print(appstruct.__version__)")
