@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,9 +51,16 @@ var self = sync.OnceValue(func() [2]uint64 {
 	return [2]uint64{uint64(pid), start}
 })
 
-func scratchPattern() string {
+// scratchName is a new scratch directory's name. Its length is the same
+// for every build (numbers of fixed width): without the sandbox, build
+// steps run at the scratch path, which debug information records until
+// debugedit rewrites it, and a path of another length gave other bytes.
+func scratchName(keep bool) string {
+	if keep {
+		return fmt.Sprintf("%skept-%010d", scratchPrefix, rand.Uint32())
+	}
 	s := self()
-	return fmt.Sprintf("%s%d-%d-*", scratchPrefix, s[0], s[1])
+	return fmt.Sprintf("%s%010d-%020d-%010d", scratchPrefix, s[0], s[1], rand.Uint32())
 }
 
 // CleanStale kills the build step processes and removes the scratch

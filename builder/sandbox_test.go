@@ -311,9 +311,11 @@ func TestSourceCacheCannotBePoisoned(t *testing.T) {
 // TestReproducibleC: a C program and a shared library built with gcc -g
 // give byte-identical RPMs from two builds in different scratch
 // directories: the sandbox's fixed paths are what DWARF records. Without
-// the sandbox and without debuginfo (no debugedit to rewrite the path, no
-// strip) the scratch path, whose length varies, stays in the binaries and
-// the packages differ, which shows the test can see the difference.
+// the sandbox the scratch path is recorded, and debugedit rewrites it to
+// /usr/src/debug/...: scratch paths of one length give identical packages
+// too. Without the sandbox and without debuginfo (no debugedit, no strip)
+// the scratch path stays in the binaries and the packages differ, which
+// shows the test can see the difference.
 func TestReproducibleC(t *testing.T) {
 	arch := strings.TrimSpace(shell(t, "uname -m"))
 	r := gittest.New(t)
@@ -348,6 +350,9 @@ func TestReproducibleC(t *testing.T) {
 		t.Errorf("two sandboxed builds of one ref differ (%d and %d bytes)", len(a), len(b))
 	}
 	off := builder.Options{Sandbox: builder.SandboxOff}
+	if !bytes.Equal(digest(off), digest(off)) {
+		t.Errorf("two builds without the sandbox differ: the scratch path stayed in the binaries")
+	}
 	if bytes.Equal(digest(off, "raw"), digest(off, "raw")) {
 		t.Errorf("without the sandbox and debuginfo two builds are identical too: the test does not see the scratch path")
 	}

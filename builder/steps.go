@@ -49,10 +49,6 @@ type scratch struct {
 // that CleanStale can tell when it is stale; one kept for inspection is
 // named so that CleanStale leaves it alone.
 func newScratch(parent string, keep bool) (*scratch, error) {
-	pattern := scratchPattern()
-	if keep {
-		pattern = scratchPrefix + "kept-*"
-	}
 	if parent == "" {
 		parent = os.TempDir()
 	}
@@ -61,9 +57,16 @@ func newScratch(parent string, keep bool) (*scratch, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := os.MkdirTemp(parent, pattern)
-	if err != nil {
-		return nil, err
+	var root string
+	for try := 0; ; try++ {
+		root = filepath.Join(parent, scratchName(keep))
+		err := os.Mkdir(root, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 10000 {
+			return nil, err
+		}
 	}
 	s := &scratch{root: root, src: filepath.Join(root, "src"), destDir: filepath.Join(root, "destdir"),
 		srcDir: filepath.Join(root, "sources"), home: filepath.Join(root, "home"), tmp: filepath.Join(root, "tmp")}
