@@ -332,17 +332,7 @@ func TestDebugSourcesAsRpmbuild(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	top := t.TempDir()
-	spec := filepath.Join(top, "srcs.spec")
-	os.WriteFile(spec, []byte(`Name: srcs
-Version: 1.0
-Release: 1
-Summary: S
-License: MIT
-%description
-S
-%debug_package
-%prep
+	top, spec := debugSpec(t, "srcs", `%prep
 %setup -q -c -T
 cp -a `+r.Dir+`/src .
 %build
@@ -353,7 +343,7 @@ install -D -m755 other %{buildroot}/usr/bin/other
 %files
 /usr/bin/prog
 /usr/bin/other
-`), 0o644)
+`)
 	tooltest.Run(t, "rpmbuild", "--quiet", "--define", "_topdir "+top, "--define", "__os_install_post %{nil}", "--define", "_build_id_links compat", "-bb", spec)
 	sources := func(rpm string) string {
 		return grepLines(qf(t, rpm, "[%{FILEMODES:perms} %{FILENAMES} %{FILEDIGESTS}\n]"), "/usr/src/")
@@ -419,6 +409,20 @@ func TestDebugeditMissing(t *testing.T) {
 	if got := tooltest.Run(t, "rpm", "-qp", "--provides", res.RPMs[1].Path); !strings.Contains(got, "debuginfo(build-id) = "+linker+"\n") {
 		t.Errorf("provides (want the linker's build-id %s):\n%s", linker, got)
 	}
+}
+
+// debugSpec writes an rpmbuild spec for version 1.0-1 of name with a
+// debuginfo package and then body (its sections), in a new _topdir, and
+// returns the _topdir and the spec's path.
+func debugSpec(t *testing.T, name, body string) (string, string) {
+	t.Helper()
+	top := t.TempDir()
+	spec := filepath.Join(top, name+".spec")
+	head := "Name: " + name + "\nVersion: 1.0\nRelease: 1\nSummary: S\nLicense: MIT\n%description\nS\n%debug_package\n"
+	if err := os.WriteFile(spec, []byte(head+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return top, spec
 }
 
 // tinyProgram compiles an empty C program with debug information in a
@@ -585,17 +589,7 @@ func TestDebuginfoAsRpmbuild(t *testing.T) {
 		return string(b)
 	}
 
-	top := t.TempDir()
-	spec := filepath.Join(top, "cmp.spec")
-	os.WriteFile(spec, []byte(`Name: cmp
-Version: 1.0
-Release: 1
-Summary: S
-License: MIT
-%description
-S
-%debug_package
-%install
+	top, spec := debugSpec(t, "cmp", `%install
 install -D -m755 `+bin+`/prog %{buildroot}/usr/bin/prog
 install -D -m755 `+bin+`/libcmp.so.1 %{buildroot}/usr/lib64/libcmp.so.1
 install -D -m755 `+bin+`/sprog %{buildroot}/usr/bin/sprog
@@ -605,7 +599,7 @@ install -D -m644 `+bin+`/l.c %{buildroot}/usr/share/cmp/l.c
 /usr/bin/sprog
 /usr/lib64/libcmp.so.1
 /usr/share/cmp/l.c
-`), 0o644)
+`)
 	for _, debuginfo := range []bool{true, false} {
 		t.Run(fmt.Sprint("debuginfo=", debuginfo), func(t *testing.T) { asRpmbuild(t, debuginfo, top, spec, read) })
 	}
