@@ -448,7 +448,11 @@ func publish(ctx context.Context, dir string, cache *newCache, res *Result, o *O
 	if err != nil {
 		return err
 	}
-	if err := writePending(dir, generation{Revision: md.Revision, Files: append(hrefs(md), sigHref)}); err != nil {
+	pending := generation{Revision: md.Revision, Files: hrefs(md)}
+	if sigHref != "" {
+		pending.Files = append(pending.Files, sigHref)
+	}
+	if err := writePending(dir, pending); err != nil {
 		return fmt.Errorf("record the new generation: %w", err)
 	}
 	if err := pl.place(dir, oldMD, md); err != nil {
