@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/acn-project/acn/internal/readlimit"
 )
 
 // Limits on a comps file. Real ones are far below them (Fedora's, the
@@ -80,28 +83,35 @@ func ReadGroupFile(name string) ([]byte, *Comps, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	data, err := readlimit.File(f, MaxGroupFileSize)
 	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, &GroupError{File: name, Msg: "not a regular file"}
-	}
-	if fi.Size() > MaxGroupFileSize {
-		return nil, nil, tooLargeGroups(name, fi.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxGroupFileSize+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(data) > MaxGroupFileSize {
-		return nil, nil, tooLargeGroups(name, int64(len(data)))
+		return nil, nil, groupLimitError(name, err)
 	}
 	c, err := ParseGroups(name, data)
 	if err != nil {
 		return nil, nil, err
 	}
 	return data, c, nil
+}
+
+// ReadGroupFileFS reads the comps file name from fsys (a spec
+// repository's tree), checked before it is opened as [ReadGroupFile]
+// checks a local one; it is parsed by [ParseGroups].
+func ReadGroupFileFS(fsys fs.FS, name string) ([]byte, error) {
+	data, err := readlimit.FS(fsys, name, MaxGroupFileSize)
+	return data, groupLimitError(name, err)
+}
+
+// groupLimitError is a readlimit error as a GroupError.
+func groupLimitError(name string, err error) error {
+	var tl *readlimit.TooLargeError
+	switch {
+	case errors.Is(err, readlimit.ErrNotRegular):
+		return &GroupError{File: name, Msg: "not a regular file"}
+	case errors.As(err, &tl):
+		return tooLargeGroups(name, tl.Size)
+	}
+	return err
 }
 
 func tooLargeGroups(name string, size int64) error {

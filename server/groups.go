@@ -156,7 +156,7 @@ func oneLine(err error) string {
 }
 
 func (s *Server) syncRepoGroups(ctx context.Context, rc *RepoConfig, snap *specs.Snapshot) error {
-	data, err := readGroups(snap.FS, rc.Groups)
+	data, err := repo.ReadGroupFileFS(snap.FS, rc.Groups)
 	if err != nil {
 		return fmt.Errorf("read %s at commit %.12s: %w", rc.Groups, snap.Commit, err)
 	}
@@ -246,34 +246,4 @@ func (s *Server) groupsPublished(name string, data []byte) bool {
 	d := md.Find("group")
 	sum := sha256.Sum256(data)
 	return d != nil && d.Checksum.Type == "sha256" && d.Checksum.Value == hex.EncodeToString(sum[:])
-}
-
-// readGroups reads a comps file from the spec repository's tree, refusing
-// one over repo.MaxGroupFileSize before it is opened (the object store
-// rebuilds a deltified blob in memory on open), and anything but a
-// regular file; a link that leaves the repository fails in fsys.
-func readGroups(fsys fs.FS, name string) ([]byte, error) {
-	fi, err := fs.Stat(fsys, name)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &repo.GroupError{File: name, Msg: "not a regular file"}
-	}
-	if fi.Size() > repo.MaxGroupFileSize {
-		return nil, &repo.GroupError{File: name, Msg: fmt.Sprintf("%d bytes, more than the %d a comps file may have", fi.Size(), repo.MaxGroupFileSize)}
-	}
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, repo.MaxGroupFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > repo.MaxGroupFileSize {
-		return nil, &repo.GroupError{File: name, Msg: fmt.Sprintf("more than the %d bytes a comps file may have", repo.MaxGroupFileSize)}
-	}
-	return data, nil
 }

@@ -27,6 +27,8 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/acn-project/acn/internal/readlimit"
 )
 
 // ErrRef is wrapped when a ref names no commit.
@@ -396,29 +398,21 @@ func (s *Snapshot) Spec(name string) (*Spec, error) {
 // readSpec reads a spec file, refusing one over MaxSpecSize before it is
 // opened (the object store rebuilds a deltified blob in memory on open).
 func readSpec(fsys fs.FS, file string) ([]byte, error) {
-	fi, err := fs.Stat(fsys, file)
-	if err != nil {
-		return nil, err
+	data, err := readlimit.FS(fsys, file, MaxSpecSize)
+	return data, limitError(file, err, tooLarge)
+}
+
+// limitError is a readlimit error as an error of file: not a regular
+// file, or too large (made by tooLarge).
+func limitError(file string, err error, tooLarge func(file string, size int64) error) error {
+	var tl *readlimit.TooLargeError
+	switch {
+	case errors.Is(err, readlimit.ErrNotRegular):
+		return &Error{File: file, Err: &detail{sentinel: ErrInvalid, msg: "not a regular file"}}
+	case errors.As(err, &tl):
+		return tooLarge(file, tl.Size)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, &Error{File: file, Err: &detail{sentinel: ErrInvalid, msg: "not a regular file"}}
-	}
-	if fi.Size() > MaxSpecSize {
-		return nil, tooLarge(file, fi.Size())
-	}
-	f, err := fsys.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSpecSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxSpecSize {
-		return nil, tooLarge(file, int64(len(data)))
-	}
-	return data, nil
+	return err
 }
 
 // Select picks the specs a build of this snapshot means. A package tag

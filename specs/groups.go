@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"reflect"
@@ -15,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/acn-project/acn/internal/readlimit"
 )
 
 // GroupsFile is where a spec repository defines its package groups (the
@@ -143,38 +144,6 @@ func ParseGroups(file string, data []byte) (g *GroupFile, err error) {
 func groupsTooLarge(file string, size int64) error {
 	return &Error{File: file, Err: &detail{sentinel: ErrInvalid,
 		msg: fmt.Sprintf("%d bytes, more than the %d a groups file may have", size, MaxGroupsSize)}}
-}
-
-// checkDupKeys reports a key written twice in one mapping, with the line
-// of the first: the YAML decoder would refuse it later without naming the
-// field. Aliases are refused before, so the walk is linear.
-func (p *parser) checkDupKeys(n *yaml.Node) {
-	var path []string
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		switch n.Kind {
-		case yaml.MappingNode:
-			seen := map[string]int{}
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				path = append(path, k.Value)
-				if prev, dup := seen[k.Value]; dup {
-					p.add(k.Line, renderField(path), ErrInvalid, "written twice; first on line %d", prev)
-				} else {
-					seen[k.Value] = k.Line
-				}
-				walk(v)
-				path = path[:len(path)-1]
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				path = append(path, "["+strconv.Itoa(i)+"]")
-				walk(c)
-				path = path[:len(path)-1]
-			}
-		}
-	}
-	walk(n)
 }
 
 // groupFile validates the decoded file r (node root).
@@ -463,9 +432,9 @@ func ReadGroupsFile(name string) (*GroupFile, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := readGroups(name, f)
+	data, err := readlimit.File(f, MaxGroupsSize)
 	if err != nil {
-		return nil, err
+		return nil, limitError(name, err, groupsTooLarge)
 	}
 	return ParseGroups(name, data)
 }
@@ -474,42 +443,6 @@ func ReadGroupsFile(name string) (*GroupFile, error) {
 // checked before the file is opened (the object store rebuilds a
 // deltified blob in memory on open).
 func readGroupsFS(fsys fs.FS, file string) ([]byte, error) {
-	fi, err := fs.Stat(fsys, file)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &Error{File: file, Err: &detail{sentinel: ErrInvalid, msg: "not a regular file"}}
-	}
-	if fi.Size() > MaxGroupsSize {
-		return nil, groupsTooLarge(file, fi.Size())
-	}
-	f, err := fsys.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readGroups(file, f)
-}
-
-// readGroups reads an opened groups file, at most MaxGroupsSize bytes.
-func readGroups(file string, f fs.File) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &Error{File: file, Err: &detail{sentinel: ErrInvalid, msg: "not a regular file"}}
-	}
-	if fi.Size() > MaxGroupsSize {
-		return nil, groupsTooLarge(file, fi.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxGroupsSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", file, err)
-	}
-	if len(data) > MaxGroupsSize {
-		return nil, groupsTooLarge(file, int64(len(data)))
-	}
-	return data, nil
+	data, err := readlimit.FS(fsys, file, MaxGroupsSize)
+	return data, limitError(file, err, groupsTooLarge)
 }

@@ -15,7 +15,7 @@ var typeRaw = reflect.TypeFor[raw]()
 // reports unknown keys and values of the wrong kind with their line, so
 // that the decode that follows cannot fail on structure.
 func (p *parser) checkShape(n *yaml.Node, t reflect.Type, field string) {
-	if n.Kind == yaml.AliasNode { // refused by checkAliases before
+	if n.Kind == yaml.AliasNode { // refused by checkNodes before
 		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {

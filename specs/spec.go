@@ -404,12 +404,9 @@ func (d document) decode(file string, data []byte, v any) (*parser, *yaml.Node, 
 	}
 	root := doc.Content[0]
 	p := &parser{file: file}
-	p.checkAliases(root)
+	p.checkNodes(root, d.dupKeys)
 	if err := p.err(); err != nil {
 		return nil, nil, err
-	}
-	if d.dupKeys {
-		p.checkDupKeys(root)
 	}
 	p.checkShape(root, d.typ, "")
 	if err := p.err(); err != nil {
@@ -426,12 +423,15 @@ func tooLarge(file string, size int64) error {
 		msg: fmt.Sprintf("%d bytes, the limit is %d KiB", size, MaxSpecSize>>10)}}
 }
 
-// checkAliases reports every alias and merge key in the document. With
+// checkNodes reports every alias and merge key in the document. With
 // none, the node tree is the document as written: no value is shared, no
 // expansion can grow it, and each error can name the line of its value.
-// The walk is linear in the number of nodes (yaml.v3 bounds their depth);
-// a field path is rendered only for an error reported.
-func (p *parser) checkAliases(n *yaml.Node) {
+// With dupKeys, it also reports a key written twice in one mapping, with
+// the line of the first (the YAML decoder would refuse it later without
+// naming the field). The walk is linear in the number of nodes (yaml.v3
+// bounds their depth, and aliases are not followed); a field path is
+// rendered only for an error reported.
+func (p *parser) checkNodes(n *yaml.Node, dupKeys bool) {
 	var path []string // keys and [i] from the root to n
 	var walk func(n *yaml.Node)
 	report := func(line int, format string, args ...any) {
@@ -446,9 +446,18 @@ func (p *parser) checkAliases(n *yaml.Node) {
 		case yaml.AliasNode:
 			report(n.Line, "*%s: write the value out here", n.Value)
 		case yaml.MappingNode:
+			var seen map[string]int
+			if dupKeys {
+				seen = map[string]int{}
+			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				path = append(path, k.Value)
+				if prev, dup := seen[k.Value]; dup {
+					p.add(k.Line, renderField(path), ErrInvalid, "written twice; first on line %d", prev)
+				} else if seen != nil {
+					seen[k.Value] = k.Line
+				}
 				if k.Tag == "!!merge" {
 					report(k.Line, "<<: write the keys out here")
 				} else {
