@@ -2,6 +2,7 @@ package builder
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/acn-project/acn/internal/readlimit"
 )
 
 // debugSrcDir is where find-debuginfo puts the sources of debug
@@ -157,17 +160,15 @@ func readSourceList(dir, rel string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	b, err := readlimit.File(f, maxSourceList)
+	var tl *readlimit.TooLargeError
+	switch {
+	case errors.Is(err, readlimit.ErrNotRegular):
 		return nil, fmt.Errorf("debugedit's list of sources is not a regular file")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSourceList+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSourceList {
+	case errors.As(err, &tl):
 		return nil, fmt.Errorf("%w: debugedit's list of sources is over %d bytes", ErrTooLarge, maxSourceList)
 	}
-	return b, nil
+	return b, err
 }
 
 // copySource copies the regular file rel of the build tree (links
