@@ -54,18 +54,7 @@ func fullRepo(t *testing.T) *gittest.Repo {
 
 func build(t *testing.T, r *gittest.Repo, ref, name string, opts builder.Options) (*builder.Result, error) {
 	t.Helper()
-	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := repo.Resolve(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := snap.Spec(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap, sp := specAt(t, r, ref, name)
 	if opts.OutDir == "" {
 		opts.OutDir = t.TempDir()
 	}
@@ -78,6 +67,24 @@ func build(t *testing.T, r *gittest.Repo, ref, name string, opts builder.Options
 	opts.Time = snap.Time
 	opts.Ref = ref
 	return builder.Build(context.Background(), snap.FS, sp, opts)
+}
+
+// specAt opens r's snapshot at ref and the spec name in it.
+func specAt(t *testing.T, r *gittest.Repo, ref, name string) (*specs.Snapshot, *specs.Spec) {
+	t.Helper()
+	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := repo.Resolve(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := snap.Spec(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap, sp
 }
 
 func mustBuild(t *testing.T, r *gittest.Repo, name string, opts builder.Options) string {

@@ -949,18 +949,7 @@ func TestPackedFilesReadOnce(t *testing.T) {
 		"bin/true":   string(elfBytes),
 		"bin/run":    "#!/bin/sh\necho run\n",
 	})
-	repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := repo.Resolve("HEAD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := snap.Spec("once")
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap, sp := specAt(t, r, "HEAD", "once")
 	counter := &openCounter{FS: snap.FS, opened: map[string]int{}}
 	res, err := builder.Build(context.Background(), counter, sp, builder.Options{OutDir: t.TempDir(), CacheDir: t.TempDir(), ScratchDir: t.TempDir(), Time: snap.Time, Ref: "HEAD"})
 	if err != nil {

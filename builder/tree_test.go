@@ -112,23 +112,12 @@ func TestCancelStops(t *testing.T) {
 				files[fmt.Sprintf("d/f%03d", i)] = "x"
 			}
 			r.Commit("x", files)
-			repo, err := specs.Open(context.Background(), r.Dir, specs.OpenOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			snap, err := repo.Resolve("HEAD")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sp, err := snap.Spec("x")
-			if err != nil {
-				t.Fatal(err)
-			}
+			snap, sp := specAt(t, r, "HEAD", "x")
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			cfs := &countingFS{FS: snap.FS, at: 10, cancel: cancel}
 			scratch, out := t.TempDir(), t.TempDir()
-			_, err = builder.Build(ctx, cfs, sp, builder.Options{OutDir: out, ScratchDir: scratch, CacheDir: t.TempDir(), Time: snap.Time})
+			_, err := builder.Build(ctx, cfs, sp, builder.Options{OutDir: out, ScratchDir: scratch, CacheDir: t.TempDir(), Time: snap.Time})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("error %v, want context.Canceled", err)
 			}

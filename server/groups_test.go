@@ -39,19 +39,7 @@ func helloComps(name string) string {
 // publishes, "" if none.
 func groupSum(t *testing.T, d *daemon) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(d.data, "repos", "acn", "repodata", "repomd.xml"))
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	md, err := repo.ParseRepomd(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := md.Find("group"); g != nil {
-		return g.Checksum.Value
-	}
-	return ""
+	return groupSumOf(t, d, "acn")
 }
 
 func sha(s string) string {
